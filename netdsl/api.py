@@ -1,0 +1,56 @@
+"""The Python API: parse a spec once, then elaborate and analyse it many times."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from netdsl.language.elaborate import elaborate
+from netdsl.language.loader import Program, load_file, load_text
+from netdsl.layers.base import Shape
+
+if TYPE_CHECKING:
+    from netdsl.analysis.report import Report
+
+
+class Spec:
+    """A parsed spec file (with its imports), ready to be bound and analysed."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+
+    @property
+    def path(self) -> str:
+        """The spec's file path (or "<string>")."""
+        return self.program.path
+
+    @property
+    def networks(self) -> list[str]:
+        """Names of the networks the file defines."""
+        return list(self.program.networks)
+
+    def graph(self, network: str | None = None, inputs: dict[str, Shape] | None = None,
+              params: dict[str, Any] | None = None, **kwargs: Any) -> nx.MultiDiGraph:
+        """Elaborate one network with parameter values (keywords or `params`) to the IR."""
+        return elaborate(self.program, network, {**(params or {}), **kwargs}, inputs)
+
+    def analyze(self, network: str | None = None, *, batch: int = 1, dtype: str = "float32",
+                optimizer: str = "sgd", inputs: dict[str, Shape] | None = None,
+                params: dict[str, Any] | None = None, **kwargs: Any) -> Report:
+        """Elaborate and run every analysis; keywords other than the options are parameters."""
+        from netdsl.analysis.report import analyze_graph
+
+        graph = self.graph(network, inputs, params, **kwargs)
+        return analyze_graph(graph, batch=batch, dtype=dtype, optimizer=optimizer)
+
+
+def load(path: str | Path) -> Spec:
+    """Parse a spec file and its imports."""
+    return Spec(load_file(path))
+
+
+def loads(text: str, path: str = "<string>") -> Spec:
+    """Parse spec text (imports resolve relative to `path`)."""
+    return Spec(load_text(text, path))

@@ -1,0 +1,126 @@
+"""Diagnostics: one exception family, each error carrying a source span and notes.
+
+Errors render like a compiler's::
+
+    specs/broken.net:14:9: error: add() got branches of different shapes: ...
+       14 |         add(
+          |         ^~~
+    note: in block 'basic' called from 'stage' at specs/broken.net:21:5
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Source texts by display path, filled by the loader, so that any error can show
+# its line without the raiser having to carry the text around.
+_SOURCES: dict[str, str] = {}
+
+
+def remember_source(path: str, text: str) -> None:
+    """Record the text of a source file so diagnostics can quote its lines."""
+    _SOURCES[path] = text
+
+
+def source_line(path: str, line: int) -> str | None:
+    """The text of line `line` (1-based) of a remembered file, or None."""
+    text = _SOURCES.get(path)
+    if text is None:
+        return None
+    lines = text.splitlines()
+    return lines[line - 1] if 1 <= line <= len(lines) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A region of a source file: 1-based line and column, end exclusive."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def to_dict(self) -> dict[str, object]:
+        """The span as the JSON report's `source` object."""
+        return {"file": self.file, "line": self.line, "column": self.column}
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A secondary message attached to a diagnostic, optionally located."""
+
+    message: str
+    span: Span | None = None
+
+
+@dataclass
+class NetdslError(Exception):
+    """A mistake in a spec or in an argument, located at `span` when known."""
+
+    message: str
+    span: Span | None = None
+    notes: list[Note] = field(default_factory=list)
+    severity: str = "error"
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def with_note(self, message: str, span: Span | None = None) -> NetdslError:
+        """Append a note and return self (for re-raising)."""
+        self.notes.append(Note(message, span))
+        return self
+
+    def render(self) -> str:
+        """Render as `file:line:col: error: message`, the quoted line, a caret, notes."""
+        out = [_headline(self.span, self.severity, self.message)]
+        out.extend(_quote(self.span))
+        for note in self.notes:
+            where = f" at {note.span}" if note.span else ""
+            out.append(f"note: {note.message}{where}")
+        return "\n".join(out)
+
+
+class UsageError(NetdslError):
+    """A bad command-line or API argument (exit code 2 on the CLI)."""
+
+
+class LimitError(NetdslError):
+    """A documented limit (repeat count, nesting depth, tensor size) was exceeded."""
+
+
+def _headline(span: Span | None, severity: str, message: str) -> str:
+    where = f"{span}: " if span else "netdsl: "
+    return f"{where}{severity}: {message}"
+
+
+def _quote(span: Span | None) -> list[str]:
+    """The source line of `span` with a caret under the span's first line."""
+    if span is None:
+        return []
+    text = source_line(span.file, span.line)
+    if text is None:
+        return []
+    text = text.expandtabs(1)
+    start = max(span.column - 1, 0)
+    end = span.end_column - 1 if span.end_line == span.line else len(text.rstrip())
+    width = max(end - start, 1)
+    gutter = " " * len(str(span.line))
+    return [
+        f" {span.line} | {text}",
+        f" {gutter} | {' ' * start}^{'~' * (width - 1)}",
+    ]
+
+
+class Diagnostic(NetdslError):
+    """A warning: reported next to the results, never stops the analysis."""
+
+    def __init__(self, message: str, span: Span | None = None,
+                 notes: list[Note] | None = None) -> None:
+        super().__init__(message, span, notes or [], "warning")

@@ -1,0 +1,1 @@
+"""The netdsl language: syntax tree, parser, module loader and elaborator."""

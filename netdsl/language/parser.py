@@ -1,0 +1,263 @@
+"""Text to syntax tree: the Lark parser, its post-lexer, and friendly syntax errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from netdsl.errors import NetdslError, Span, remember_source
+from netdsl.language import syntax as ast
+
+_OPENERS = {"LPAR": "(", "LSQB": "[", "LBRACE": "{"}
+_CLOSERS = {"RPAR", "RSQB", "RBRACE"}
+
+# Human names for the terminals Lark reports in "expected ..." lists.
+_TOKEN_NAMES = {
+    "_NL": "a newline", "_ARROW": "'->'", "NAME": "a name", "NUMBER": "a number",
+    "STRING": "a string", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'",
+    "LBRACE": "'{'", "RBRACE": "'}'", "COMMA": "','", "EQUAL": "'='", "COLON": "':'",
+    "DOT": "'.'", "COMPARE": "a comparison", "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'",
+    "SLASH": "'/'", "$END": "the end of the file",
+}
+
+
+class _BracketAwareNewlines:
+    """Drops newlines inside ( ) and [ ], keeps them inside { } and at top level."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        stack: list[str] = []
+        for token in stream:
+            kind = token.type
+            if kind in _OPENERS:
+                stack.append(kind)
+            elif kind in _CLOSERS and stack:
+                stack.pop()
+            elif kind == "_NL" and stack and stack[-1] != "LBRACE":
+                continue
+            yield token
+
+
+def grammar_text() -> str:
+    """The grammar, from the installed package or, in a source checkout, from grammars/."""
+    try:
+        from importlib.resources import files
+
+        return (files("netdsl.grammars") / "netdsl.lark").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        here = Path(__file__).resolve().parents[2] / "grammars" / "netdsl.lark"
+        return here.read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark(
+        grammar_text(), parser="lalr", lexer="contextual", postlex=_BracketAwareNewlines(),
+        propagate_positions=True, maybe_placeholders=True, cache=False,
+    )
+
+
+def parse(text: str, path: str) -> ast.Module:
+    """Parse one source file into a syntax tree; syntax errors are located NetdslErrors."""
+    remember_source(path, text)
+    if not text.endswith("\n"):
+        text += "\n"
+    try:
+        tree = _lark().parse(text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, text, path) from None
+    return _ToSyntax(path).transform(tree)
+
+
+def _syntax_error(exc: UnexpectedInput, text: str, path: str) -> NetdslError:
+    line, column = exc.line if exc.line > 0 else 1, exc.column if exc.column > 0 else 1
+    if isinstance(exc, UnexpectedCharacters):
+        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
+        message = f"unexpected character {char!r}"
+    elif isinstance(exc, UnexpectedToken):
+        message = f"unexpected {_describe(exc.token)}{_expected(exc.expected)}"
+        if exc.token.type == "$END":
+            line, column = _last_position(text)
+    elif isinstance(exc, UnexpectedEOF):
+        line, column = _last_position(text)
+        message = f"unexpected end of file{_expected(exc.expected)}"
+    else:  # pragma: no cover - Lark has no other kinds today
+        message = "syntax error"
+    width = len(str(exc.token)) if isinstance(exc, UnexpectedToken) else 1
+    width = max(1, min(width, 40)) if "\n" not in str(getattr(exc, "token", "")) else 1
+    return NetdslError(message, Span(path, line, column, line, column + width))
+
+
+def _describe(token: Token) -> str:
+    if token.type == "$END":
+        return "end of file"
+    if token.type == "_NL":
+        return "end of line"
+    if token.type == "_ARROW":
+        return "'->'"
+    if token.type == "NAME":
+        return f"name '{token}'"
+    return f"'{token}'"
+
+
+def _expected(expected: set[str]) -> str:
+    names = sorted({_TOKEN_NAMES.get(t, _keyword(t)) for t in expected})
+    names = [n for n in names if n]
+    if not names or len(names) > 8:
+        return ""
+    return "; expected " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1])
+
+
+def _keyword(terminal: str) -> str:
+    # Lark names keyword terminals after the keyword itself (IF, FOR, ...).
+    return f"'{terminal.lower()}'" if terminal.isalpha() and terminal.isupper() else ""
+
+
+def _last_position(text: str) -> tuple[int, int]:
+    lines = text.rstrip("\n").split("\n")
+    return len(lines), len(lines[-1]) + 1
+
+
+def _number(text: str) -> int | float:
+    return float(text) if any(c in text for c in ".eE") else int(text)
+
+
+_BINARY_OPS = {
+    "add_op": "+", "sub_op": "-", "mul_op": "*", "div_op": "/", "floordiv_op": "//",
+    "mod_op": "%", "pow_op": "**", "and_op": "and", "or_op": "or",
+}
+
+
+@v_args(meta=True, inline=True)
+class _ToSyntax(Transformer):
+    """Lark tree to syntax dataclasses, attaching spans."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def _span(self, meta) -> Span:
+        if getattr(meta, "empty", True):
+            return Span(self.path, 1, 1, 1, 2)
+        return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _token_span(self, token: Token) -> Span:
+        return Span(self.path, token.line, token.column, token.end_line, token.end_column)
+
+    # ---- top level
+    def start(self, meta, *items):
+        imports = tuple(i for i in items if isinstance(i, ast.Import))
+        defs = tuple(i for i in items if isinstance(i, ast.BlockDef))
+        return ast.Module(self._span(meta), self.path, imports, defs)
+
+    def import_stmt(self, meta, target):
+        if isinstance(target, Token):
+            return ast.Import(self._span(meta), target[1:-1], False)
+        return ast.Import(self._span(meta), target, True)
+
+    def dotted_name(self, meta, *names):
+        return ".".join(str(n) for n in names)
+
+    def _definition(self, meta, name, params, body, is_network):
+        return ast.BlockDef(self._span(meta), str(name), params or (), body, is_network)
+
+    def block_def(self, meta, name, params, body):
+        return self._definition(meta, name, params, body, False)
+
+    def network_def(self, meta, name, params, body):
+        return self._definition(meta, name, params, body, True)
+
+    def param_list(self, meta, *params):
+        return tuple(params)
+
+    def param(self, meta, name, type_, default):
+        return ast.Param(self._token_span(name), str(name), str(type_) if type_ else None, default)
+
+    def body(self, meta, *statements):
+        return ast.Body(self._span(meta), tuple(s for s in statements if s is not None))
+
+    # ---- statements
+    def assign(self, meta, name, value):
+        return ast.Assign(self._span(meta), str(name), value)
+
+    def input_decl(self, meta, name, shape):
+        return ast.InputDecl(self._span(meta), str(name), shape)
+
+    def expr_stmt(self, meta, expr):
+        return ast.ExprStmt(self._span(meta), expr)
+
+    # ---- expressions
+    def chain(self, meta, *steps):
+        return ast.Chain(self._span(meta), tuple(steps))
+
+    def compare(self, meta, left, op, right):
+        return ast.Binary(self._span(meta), str(op), left, right)
+
+    def not_op(self, meta, operand):
+        return ast.Unary(self._span(meta), "not", operand)
+
+    def neg_op(self, meta, operand):
+        return ast.Unary(self._span(meta), "-", operand)
+
+    def index(self, meta, target, idx):
+        return ast.Index(self._span(meta), target, idx)
+
+    def attr(self, meta, target, name):
+        return ast.Attr(self._span(meta), target, str(name))
+
+    def call(self, meta, name, args):
+        positional = tuple(a for a in (args or ()) if not isinstance(a, ast.Keyword))
+        keywords = tuple(a for a in (args or ()) if isinstance(a, ast.Keyword))
+        return ast.Call(self._span(meta), str(name), self._token_span(name), positional, keywords)
+
+    def arg_list(self, meta, *args):
+        return tuple(args)
+
+    def kwarg(self, meta, name, value):
+        return ast.Keyword(self._token_span(name), str(name), value)
+
+    def number(self, meta, token):
+        return ast.Literal(self._span(meta), _number(str(token)))
+
+    def string(self, meta, token):
+        return ast.Literal(self._span(meta), str(token)[1:-1])
+
+    def true(self, meta):
+        return ast.Literal(self._span(meta), True)
+
+    def false(self, meta):
+        return ast.Literal(self._span(meta), False)
+
+    def name(self, meta, token):
+        return ast.Name(self._span(meta), str(token))
+
+    def input_ref(self, meta):
+        return ast.InputRef(self._span(meta))
+
+    def list(self, meta, *items):
+        return ast.ListExpr(self._span(meta), tuple(i for i in items if i is not None))
+
+    def if_expr(self, meta, condition, then, otherwise):
+        return ast.If(self._span(meta), condition, then, otherwise)
+
+    def for_expr(self, meta, var, items, body):
+        return ast.For(self._span(meta), str(var), items, body)
+
+    def repeat_expr(self, meta, count, body):
+        return ast.Repeat(self._span(meta), count, body)
+
+
+def _binary(op: str):
+    def method(self, meta, left, right):
+        return ast.Binary(self._span(meta), op, left, right)
+
+    return v_args(meta=True, inline=True)(method)
+
+
+for _rule, _op in _BINARY_OPS.items():
+    setattr(_ToSyntax, _rule, _binary(_op))

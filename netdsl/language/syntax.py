@@ -1,0 +1,193 @@
+"""The syntax tree: frozen dataclasses, each with the source span it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netdsl.errors import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """Base of every syntax node."""
+
+    span: Span
+
+
+# ----------------------------------------------------------------------- expressions
+@dataclass(frozen=True, slots=True)
+class Literal(Node):
+    """A number, string or boolean written in the source."""
+
+    value: int | float | str | bool
+
+
+@dataclass(frozen=True, slots=True)
+class Name(Node):
+    """An identifier: a variable, parameter, tensor, block, layer or builtin."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InputRef(Node):
+    """`in`: the current input of the enclosing block (or chain step)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListExpr(Node):
+    """`[a, b, c]`."""
+
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Index(Node):
+    """`target[index]`."""
+
+    target: Node
+    index: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Attr(Node):
+    """`target.name` (tensor attributes: channels, height, width, shape, ...)."""
+
+    target: Node
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword(Node):
+    """A keyword argument `name = value` in a call."""
+
+    name: str
+    value: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Node):
+    """`name(args, key = value)`. `name_span` covers the callee's name alone."""
+
+    name: str
+    name_span: Span
+    args: tuple[Node, ...]
+    kwargs: tuple[Keyword, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Unary(Node):
+    """`-x` or `not x`."""
+
+    op: str
+    operand: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Binary(Node):
+    """Arithmetic, comparison or boolean operator with two operands."""
+
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Chain(Node):
+    """`a -> b -> c`: each step takes the value of the one before as its input."""
+
+    steps: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Body(Node):
+    """A braced list of statements; its value is that of its last expression."""
+
+    statements: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class If(Node):
+    """`if cond { ... } else { ... }` (an expression: it has the value of the branch taken)."""
+
+    condition: Node
+    then: Body
+    otherwise: Node  # Body or If
+
+
+@dataclass(frozen=True, slots=True)
+class For(Node):
+    """`for i in items { body }`: the body is applied once per item, chained."""
+
+    var: str
+    items: Node
+    body: Body
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat(Node):
+    """`repeat(n) { body }`: the body applied n times, chained."""
+
+    count: Node
+    body: Body
+
+
+# ------------------------------------------------------------------------ statements
+@dataclass(frozen=True, slots=True)
+class Assign(Node):
+    """`name = expr`."""
+
+    name: str
+    value: Node
+
+
+@dataclass(frozen=True, slots=True)
+class InputDecl(Node):
+    """`input name: [C, H, W]` (networks only)."""
+
+    name: str
+    shape: Node
+
+
+@dataclass(frozen=True, slots=True)
+class ExprStmt(Node):
+    """An expression on its own line; the last one is the body's value."""
+
+    expr: Node
+
+
+# ----------------------------------------------------------------------- definitions
+@dataclass(frozen=True, slots=True)
+class Param(Node):
+    """A block or network parameter, with optional type and default."""
+
+    name: str
+    type: str | None
+    default: Node | None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockDef(Node):
+    """`block name(params) { body }` or `network name(params) { body }`."""
+
+    name: str
+    params: tuple[Param, ...]
+    body: Body
+    is_network: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Import(Node):
+    """`import "relative/path.net"` or `import std.name`."""
+
+    target: str
+    is_std: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Module(Node):
+    """One parsed source file."""
+
+    path: str
+    imports: tuple[Import, ...]
+    definitions: tuple[BlockDef, ...]

@@ -1,0 +1,235 @@
+"""Runtime values of the elaborator: tensors, scopes, environments, operators, builtins."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from netdsl.layers.base import Shape, show, type_name
+
+#: Documented limits, checked while elaborating (docs/language.md, "Limits").
+MAX_CALL_DEPTH = 100
+MAX_REPEAT = 10_000
+MAX_NODES = 200_000
+MAX_LIST = 100_000
+
+
+class Tensor:
+    """A value flowing through the network: the node that produced it and its shape."""
+
+    __slots__ = ("node", "shape")
+
+    def __init__(self, node: str, shape: Shape) -> None:
+        self.node = node
+        self.shape = shape
+
+    def __repr__(self) -> str:
+        return f"tensor {list(self.shape)} from {self.node}"
+
+
+def tensor_attribute(t: Tensor, name: str) -> Any:
+    """`t.channels`, `t.height`, ...; None when the tensor has no such axis."""
+    shape, rank = t.shape, len(t.shape) - 1
+    if name == "channels" or (name == "features" and rank == 0):
+        return shape[0]
+    if name == "shape":
+        return list(shape)
+    if name == "size":
+        return list(shape[1:])
+    if name == "rank":
+        return rank
+    axes = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}.get(rank, ())
+    if name in axes:
+        return shape[1 + axes.index(name)]
+    return None
+
+
+TENSOR_ATTRIBUTES = ("channels", "height", "width", "depth", "length", "features", "shape", "size",
+                     "rank")
+
+_MISSING = object()
+
+
+class Env:
+    """Lexical variables: a dict with a parent chain."""
+
+    __slots__ = ("vars", "parent")
+
+    def __init__(self, parent: Env | None = None, values: dict[str, Any] | None = None) -> None:
+        self.vars = values if values is not None else {}
+        self.parent = parent
+
+    def lookup(self, name: str) -> Any:
+        """The value bound to `name`, or `MISSING`."""
+        env: Env | None = self
+        while env is not None:
+            value = env.vars.get(name, _MISSING)
+            if value is not _MISSING:
+                return value
+            env = env.parent
+        return _MISSING
+
+    def names(self) -> set[str]:
+        """All names visible from here (for "did you mean")."""
+        out: set[str] = set()
+        env: Env | None = self
+        while env is not None:
+            out.update(env.vars)
+            env = env.parent
+        return out
+
+
+MISSING = _MISSING
+
+#: Words the language predefines (padding and interpolation modes, and `none`).
+CONSTANTS: dict[str, Any] = {
+    "same": "same", "valid": "valid", "nearest": "nearest", "linear": "linear",
+    "bilinear": "bilinear", "trilinear": "trilinear", "max": "max", "avg": "avg", "none": None,
+}
+
+
+class Scope:
+    """Names nodes inside one block call: `prefix.local`, locals made unique by counters."""
+
+    __slots__ = ("prefix", "path", "used", "counters")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.prefix = path + "." if path else ""
+        self.used: set[str] = set()
+        self.counters: dict[str, int] = {}
+
+    def fresh(self, base: str, hint: str | None = None) -> str:
+        """A new local name: the hint if free, else base0, base1, ..."""
+        if hint and hint not in self.used:
+            self.used.add(hint)
+            return self.prefix + hint
+        n = self.counters.get(base, 0)
+        while f"{base}{n}" in self.used:
+            n += 1
+        self.counters[base] = n + 1
+        local = f"{base}{n}"
+        self.used.add(local)
+        return self.prefix + local
+
+
+# ------------------------------------------------------------------------ operators
+class ValueError_(Exception):
+    """An operator or builtin was applied to values it does not take."""
+
+
+def _num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _arith(fn: Callable[[Any, Any], Any], symbol: str) -> Callable[[Any, Any], Any]:
+    def apply(a: Any, b: Any) -> Any:
+        if _num(a) and _num(b):
+            try:
+                return fn(a, b)
+            except ZeroDivisionError:
+                raise ValueError_(f"division by zero in {show(a)} {symbol} {show(b)}") from None
+            except OverflowError:
+                raise ValueError_(f"{show(a)} {symbol} {show(b)} overflows") from None
+        if symbol == "+" and isinstance(a, list) and isinstance(b, list):
+            return a + b
+        if symbol == "*" and isinstance(a, list) and _num(b) and isinstance(b, int):
+            if len(a) * b > MAX_LIST:
+                raise ValueError_(f"a list of {len(a) * b} items is past the limit of {MAX_LIST}")
+            return a * b
+        raise ValueError_(f"cannot apply '{symbol}' to {type_name(a)} {show_value(a)} and "
+                          f"{type_name(b)} {show_value(b)}")
+
+    return apply
+
+
+def _pow(a: Any, b: Any) -> Any:
+    if _num(a) and _num(b) and abs(b) > 64:
+        raise ValueError_(f"exponent {b} is past the limit of 64")
+    return _arith(operator.pow, "**")(a, b)
+
+
+def _compare(fn: Callable[[Any, Any], bool], symbol: str) -> Callable[[Any, Any], bool]:
+    def apply(a: Any, b: Any) -> bool:
+        if symbol in ("==", "!=") and not isinstance(a, Tensor) and not isinstance(b, Tensor):
+            return fn(a, b)
+        if (_num(a) and _num(b)) or (isinstance(a, str) and isinstance(b, str)):
+            return fn(a, b)
+        raise ValueError_(f"cannot compare {type_name(a)} {show_value(a)} {symbol} "
+                          f"{type_name(b)} {show_value(b)}")
+
+    return apply
+
+
+BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "+": _arith(operator.add, "+"), "-": _arith(operator.sub, "-"),
+    "*": _arith(operator.mul, "*"), "/": _arith(operator.truediv, "/"),
+    "//": _arith(operator.floordiv, "//"), "%": _arith(operator.mod, "%"), "**": _pow,
+    "==": _compare(operator.eq, "=="), "!=": _compare(operator.ne, "!="),
+    "<": _compare(operator.lt, "<"), "<=": _compare(operator.le, "<="),
+    ">": _compare(operator.gt, ">"), ">=": _compare(operator.ge, ">="),
+}
+
+
+def show_value(value: Any) -> str:
+    """A value as the DSL would print it (tensors by shape)."""
+    if isinstance(value, Tensor):
+        return f"{list(value.shape)}"
+    return show(value)
+
+
+def value_type(value: Any) -> str:
+    """The DSL type name of a value."""
+    return "tensor" if isinstance(value, Tensor) else type_name(value)
+
+
+# -------------------------------------------------------------------------- builtins
+def _numbers(args: tuple, name: str) -> list:
+    items = list(args[0]) if len(args) == 1 and isinstance(args[0], list) else list(args)
+    if not items or not all(_num(x) for x in items):
+        raise ValueError_(f"{name}() takes numbers or a list of numbers")
+    return items
+
+
+def _range(*args: Any) -> list[int]:
+    if not 1 <= len(args) <= 3 or not all(isinstance(a, int) and not isinstance(a, bool)
+                                          for a in args):
+        raise ValueError_("range() takes one to three integers")
+    if len(args) == 3 and args[2] == 0:
+        raise ValueError_("range() step must not be zero")
+    r = range(*args)
+    if len(r) > MAX_LIST:
+        raise ValueError_(f"range() of {len(r)} items is past the limit of {MAX_LIST}")
+    return list(r)
+
+
+def _one_number(fn: Callable[[Any], Any], name: str) -> Callable[..., Any]:
+    def apply(*args: Any) -> Any:
+        if len(args) != 1 or not _num(args[0]):
+            raise ValueError_(f"{name}() takes one number")
+        return fn(args[0])
+
+    return apply
+
+
+def _len(*args: Any) -> int:
+    if len(args) != 1 or not isinstance(args[0], (list, str)):
+        raise ValueError_("len() takes one list")
+    return len(args[0])
+
+
+BUILTINS: dict[str, Callable[..., Any]] = {
+    "len": _len,
+    "min": lambda *a: min(_numbers(a, "min")),
+    "max": lambda *a: max(_numbers(a, "max")),
+    "sum": lambda *a: sum(_numbers(a, "sum")),
+    "range": _range,
+    "int": _one_number(int, "int"),
+    "float": _one_number(float, "float"),
+    "round": _one_number(round, "round"),
+    "abs": _one_number(abs, "abs"),
+    "ceil": _one_number(math.ceil, "ceil"),
+    "floor": _one_number(math.floor, "floor"),
+}

@@ -1,0 +1,379 @@
+"""What every layer kind answers: shape, params, buffers, MACs, other ops, memory, RF.
+
+A *layer kind* is one subclass of `Layer`, registered under one or more DSL names with
+a `Signature` (its arguments). A `Layer` instance is a resolved layer: arguments
+normalised per axis, input and output shapes known. Analyses only ever call the
+methods below, so adding a layer kind touches one file of its family.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, ClassVar
+
+Shape = tuple[int, ...]
+Number = int | Fraction
+
+#: Largest number of elements one tensor may have per sample (documented limit).
+MAX_TENSOR_ELEMENTS = 2**40
+#: Largest size of one tensor axis (PyTorch indexes with 64-bit, kernels often with 32-bit).
+MAX_AXIS_SIZE = 2**31 - 1
+
+
+class LayerError(Exception):
+    """A layer's arguments or inputs are invalid; `arg` names the culprit argument."""
+
+    def __init__(self, message: str, arg: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.arg = arg
+
+
+# ----------------------------------------------------------------- receptive fields
+@dataclass(frozen=True, slots=True)
+class Field:
+    """Receptive field of a tensor, per spatial axis of the network input.
+
+    Output index `i` along an axis sees input pixels `i*stride - padding` to
+    `i*stride - padding + size - 1`. `is_global` marks tensors that depend on the
+    whole input (after global pooling, linear layers, SPP); `size`, `stride` and
+    `padding` then keep the field of the local path that led there.
+    """
+
+    size: tuple[Number, ...]
+    stride: tuple[Number, ...]
+    padding: tuple[Number, ...]
+    is_global: bool = False
+
+    @staticmethod
+    def unit(rank: int) -> Field:
+        """The field of a network input: each pixel sees itself."""
+        return Field((1,) * rank, (1,) * rank, (0,) * rank)
+
+    def window(self, kernels: Sequence[int], strides: Sequence[int],
+               pads: Sequence[int]) -> Field:
+        """The field after a sliding window (kernels are effective: dilation applied)."""
+        size = tuple(r + (k - 1) * s for r, k, s in zip(self.size, kernels, self.stride))
+        stride = tuple(s * t for s, t in zip(self.stride, strides))
+        padding = tuple(p + b * s for p, b, s in zip(self.padding, pads, self.stride))
+        return Field(size, stride, padding, self.is_global)
+
+    def as_global(self) -> Field:
+        """The same local field, marked as seeing the whole input."""
+        return Field(self.size, self.stride, self.padding, True)
+
+
+# ------------------------------------------------------------- saved for backward
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """One tensor autograd keeps for the backward pass of a layer.
+
+    `what` is "input" (input number `index`), "output", or "extra": a tensor of
+    `elements` per sample (or in total, if `per_sample` is false) of `itemsize` bytes
+    (None: the activation dtype's size).
+    """
+
+    what: str
+    index: int = 0
+    elements: int = 0
+    itemsize: int | None = None
+    per_sample: bool = True
+
+
+SAVE_INPUT = Saved("input", 0)
+SAVE_OUTPUT = Saved("output")
+
+
+# ------------------------------------------------------------------------ arguments
+Converter = Callable[[Any, int], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One argument of a layer: name, converter (value, spatial rank) -> value, default."""
+
+    name: str
+    convert: Converter
+    default: Any = ...
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        """True when the argument has no default."""
+        return self.default is ...
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The arguments of a registered layer name, in positional order."""
+
+    args: tuple[Arg, ...] = ()
+    variadic_inputs: bool = False  # merges: positional arguments are branches
+
+    def names(self) -> list[str]:
+        """The argument names, in order."""
+        return [a.name for a in self.args]
+
+
+@dataclass(frozen=True)
+class Example:
+    """A call of a layer on given input shapes, for the PyTorch conformance tests."""
+
+    inputs: tuple[Shape, ...]
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+# -------------------------------------------------------------------- layer record
+class Layer:
+    """A resolved layer. Subclasses implement the rules of one layer family."""
+
+    __slots__ = ("op", "in_shapes", "out_shape")
+
+    #: Whether the output shares its input's storage (a view): no new memory.
+    is_view: ClassVar[bool] = False
+    #: Whether the layer combines branches (alignment of receptive fields is checked).
+    is_merge: ClassVar[bool] = False
+
+    def __init__(self, op: str, args: dict[str, Any], in_shapes: tuple[Shape, ...]) -> None:
+        self.op = op
+        self.in_shapes = in_shapes
+        self.configure(args)
+        self.out_shape = self.infer_shape()
+
+    # ---- to implement
+    def configure(self, args: dict[str, Any]) -> None:
+        """Store the (converted) arguments, validating them against the inputs."""
+
+    def infer_shape(self) -> Shape:
+        """The output shape (batch excluded)."""
+        return self.in_shapes[0]
+
+    # ---- counting rules (defaults: nothing)
+    def params(self) -> int:
+        """Trainable parameter elements, as `sum(p.numel())` of the lowered module."""
+        return 0
+
+    def buffers(self) -> int:
+        """Buffer elements (running statistics and the like), never counted as params."""
+        return 0
+
+    def macs(self) -> int:
+        """Multiply-accumulates of weights with activations, per sample."""
+        return 0
+
+    def other_ops(self) -> int:
+        """Every other arithmetic operation per sample, by this kind's documented rule."""
+        return 0
+
+    def saved(self) -> tuple[Saved, ...]:
+        """The tensors autograd keeps for backward when the layer trains."""
+        return ()
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        """The output's receptive field from the inputs' (default: pointwise)."""
+        return fields[0]
+
+    def describe(self) -> str:
+        """Arguments in short, for the IR listing."""
+        return ""
+
+    # ---- lowering (torch is imported lazily, only here)
+    def torch_module(self) -> Any:
+        """A `torch.nn.Module` computing this layer, for the given input shapes."""
+        raise NotImplementedError(f"{self.op} has no PyTorch lowering yet")
+
+    # ---- helpers
+    @property
+    def in_shape(self) -> Shape:
+        """The first (for most layers: the only) input shape."""
+        return self.in_shapes[0]
+
+    @property
+    def spatial_rank(self) -> int:
+        """Number of spatial axes of the first input ([C, H, W] -> 2)."""
+        return len(self.in_shapes[0]) - 1
+
+
+def numel(shape: Shape) -> int:
+    """Number of elements of a shape (1 for a scalar)."""
+    return math.prod(shape)
+
+
+# ----------------------------------------------------------------------- converters
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def integer(value: Any, rank: int) -> int:
+    """Converter: an integer."""
+    if not _is_int(value):
+        raise LayerError(f"expected an integer, got {type_name(value)} {show(value)}")
+    return value
+
+
+def positive(value: Any, rank: int) -> int:
+    """Converter: an integer >= 1."""
+    value = integer(value, rank)
+    if value < 1:
+        raise LayerError(f"must be a positive integer, got {value}")
+    return value
+
+
+def non_negative(value: Any, rank: int) -> int:
+    """Converter: an integer >= 0."""
+    value = integer(value, rank)
+    if value < 0:
+        raise LayerError(f"must not be negative, got {value}")
+    return value
+
+
+def per_axis(element: Converter) -> Converter:
+    """Converter: one value for every spatial axis, or a list with one per axis."""
+
+    def convert(value: Any, rank: int) -> tuple:
+        if isinstance(value, (list, tuple)):
+            if len(value) != rank:
+                raise LayerError(f"expected {rank} value(s), one per spatial axis, got {len(value)}")
+            return tuple(element(v, rank) for v in value)
+        return (element(value, rank),) * rank
+
+    return convert
+
+
+def optional(inner: Converter) -> Converter:
+    """Converter: `none`/absent (None) or the inner converter's value."""
+
+    def convert(value: Any, rank: int) -> Any:
+        return None if value is None else inner(value, rank)
+
+    return convert
+
+
+def boolean(value: Any, rank: int) -> bool:
+    """Converter: true or false."""
+    if not isinstance(value, bool):
+        raise LayerError(f"expected true or false, got {type_name(value)} {show(value)}")
+    return value
+
+
+def real(value: Any, rank: int) -> float:
+    """Converter: a number (integers are accepted)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise LayerError(f"expected a number, got {type_name(value)} {show(value)}")
+    return float(value)
+
+
+def probability(value: Any, rank: int) -> float:
+    """Converter: a number in [0, 1)."""
+    value = real(value, rank)
+    if not 0 <= value < 1:
+        raise LayerError(f"must be in [0, 1), got {value}")
+    return value
+
+
+def choice(*options: str) -> Converter:
+    """Converter: one of the given words."""
+
+    def convert(value: Any, rank: int) -> str:
+        if value not in options:
+            listed = ", ".join(f'"{o}"' for o in options)
+            raise LayerError(f"expected one of {listed}, got {show(value)}")
+        return value
+
+    return convert
+
+
+def int_list(value: Any, rank: int) -> tuple[int, ...]:
+    """Converter: a non-empty list of positive integers."""
+    if not isinstance(value, (list, tuple)) or not value:
+        raise LayerError(f"expected a list of positive integers, got {show(value)}")
+    return tuple(positive(v, rank) for v in value)
+
+
+def padding(value: Any, rank: int) -> str | tuple[tuple[int, int], ...]:
+    """Converter: "same", "valid", an integer, one per axis, or [begin, end] pairs per axis."""
+    if value in ("same", "valid"):
+        return "valid" if value == "valid" else "same"
+    if isinstance(value, str):
+        raise LayerError(f'expected "same", "valid" or integers, got {show(value)}')
+    if isinstance(value, (list, tuple)):
+        if len(value) != rank:
+            raise LayerError(f"expected {rank} value(s), one per spatial axis, got {len(value)}")
+        return tuple(_pad_pair(v, rank) for v in value)
+    p = non_negative(value, rank)
+    return ((p, p),) * rank
+
+
+def _pad_pair(value: Any, rank: int) -> tuple[int, int]:
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise LayerError(f"a per-axis padding pair is [begin, end], got {show(value)}")
+        return non_negative(value[0], rank), non_negative(value[1], rank)
+    p = non_negative(value, rank)
+    return p, p
+
+
+def type_name(value: Any) -> str:
+    """The DSL's name for a value's type."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return {int: "int", float: "float", str: "str"}.get(type(value), "tensor")
+
+
+def show(value: Any) -> str:
+    """A value as the DSL would write it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    return str(value)
+
+
+# ----------------------------------------------------------------- shape arithmetic
+def same_padding(n: int, k_eff: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's `same`: output ceil(n/s); the smaller half of the padding first."""
+    out = -(-n // stride)
+    total = max((out - 1) * stride + k_eff - n, 0)
+    return total // 2, total - total // 2
+
+
+def window_output(n: int, k_eff: int, stride: int, pads: tuple[int, int],
+                  ceil_mode: bool = False) -> int:
+    """Output size of a sliding window along one axis (PyTorch's rule, ceil mode included)."""
+    span = n + pads[0] + pads[1] - k_eff
+    if span < 0:
+        raise LayerError(
+            f"kernel extent {k_eff} is larger than the padded input ({n} + {pads[0]} + {pads[1]})")
+    if not ceil_mode:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    # PyTorch: the last window must start inside the input or the left padding.
+    if (out - 1) * stride >= n + pads[0]:
+        out -= 1
+    return out
+
+
+def check_shape(shape: Shape) -> Shape:
+    """Reject empty outputs and tensors past the documented size limits."""
+    if any(d < 1 for d in shape):
+        raise LayerError(f"the output shape {list(shape)} would be empty")
+    if any(d > MAX_AXIS_SIZE for d in shape):
+        raise LayerError(f"the output shape {list(shape)} has an axis larger than {MAX_AXIS_SIZE}")
+    if numel(shape) > MAX_TENSOR_ELEMENTS:
+        raise LayerError(
+            f"the output shape {list(shape)} has more than 2**40 elements per sample (the limit)")
+    return shape
+
+
+def require_rank(shape: Shape, ranks: Sequence[int], what: str) -> None:
+    """Raise unless the input has one of the given numbers of spatial axes."""
+    if len(shape) - 1 not in ranks:
+        wanted = " or ".join(f"{r + 1}" for r in ranks)
+        raise LayerError(f"{what} expects an input of rank {wanted} ([C, ...]), got {list(shape)}")

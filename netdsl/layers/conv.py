@@ -1,0 +1,214 @@
+"""Convolutions: conv (1-D/2-D/3-D, dilated, grouped), depthwise_conv, conv_transpose."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+from netdsl.layers.base import (
+    SAVE_INPUT, Arg, Example, Field, Layer, LayerError, Saved, Shape, boolean, check_shape,
+    numel, padding, per_axis, positive, same_padding, window_output, non_negative,
+)
+from netdsl.layers.registry import register
+
+SPATIAL = (1, 2, 3)
+
+
+class Conv(Layer):
+    """Convolution (cross-correlation) over 1, 2 or 3 spatial axes.
+
+    params: prod(kernel) * C_in/groups * C_out (+ C_out bias).
+    MACs: output elements * prod(kernel) * C_in/groups. other_ops: one add per output
+    element for the bias. Saves its input for backward.
+    """
+
+    __slots__ = ("channels", "kernel", "stride", "pads", "dilation", "groups", "bias")
+
+    def configure(self, args: dict[str, Any]) -> None:
+        c_in = self.in_shape[0]
+        if self.op == "depthwise_conv":
+            args["groups"], args["channels"] = c_in, c_in * args["multiplier"]
+        self.channels, self.kernel, self.stride = args["channels"], args["kernel"], args["stride"]
+        self.dilation, self.groups, self.bias = args["dilation"], args["groups"], args["bias"]
+        if c_in % self.groups:
+            raise LayerError(f"input channels {c_in} are not divisible by groups={self.groups}", "groups")
+        if self.channels % self.groups:
+            raise LayerError(f"output channels {self.channels} are not divisible by groups={self.groups}",
+                             "groups")
+        self.pads = resolve_padding(args["padding"], self.in_shape[1:], self.effective_kernel,
+                                    self.stride)
+
+    @property
+    def effective_kernel(self) -> tuple[int, ...]:
+        """Kernel extent with dilation: d*(k-1)+1 per axis."""
+        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
+
+    def infer_shape(self) -> Shape:
+        sizes = tuple(window_output(n, k, s, p) for n, k, s, p in
+                      zip(self.in_shape[1:], self.effective_kernel, self.stride, self.pads))
+        return check_shape((self.channels, *sizes))
+
+    def params(self) -> int:
+        weights = math.prod(self.kernel) * (self.in_shape[0] // self.groups) * self.channels
+        return weights + (self.channels if self.bias else 0)
+
+    def macs(self) -> int:
+        return numel(self.out_shape) * math.prod(self.kernel) * (self.in_shape[0] // self.groups)
+
+    def other_ops(self) -> int:
+        return numel(self.out_shape) if self.bias else 0
+
+    def saved(self) -> tuple[Saved, ...]:
+        return (SAVE_INPUT,)
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        return fields[0].window(self.effective_kernel, self.stride, [p[0] for p in self.pads])
+
+    def describe(self) -> str:
+        return (f"{self.channels}, k={_fmt(self.kernel)}, s={_fmt(self.stride)}, "
+                f"p={_fmt_pads(self.pads)}, d={_fmt(self.dilation)}, g={self.groups}, bias={self.bias}")
+
+
+class ConvTranspose(Layer):
+    """Transposed convolution (the gradient of a convolution; FCN/U-Net up-sampling).
+
+    Output size: (n-1)*s - p_begin - p_end + d*(k-1) + output_padding + 1.
+    MACs: *input* elements * prod(kernel) * C_out/groups (each input element is
+    scattered once through the kernel; counting on the output grid overcounts by s^r).
+    """
+
+    __slots__ = ("channels", "kernel", "stride", "pads", "output_padding", "dilation", "groups",
+                 "bias")
+
+    def configure(self, args: dict[str, Any]) -> None:
+        c_in = self.in_shape[0]
+        self.channels, self.kernel, self.stride = args["channels"], args["kernel"], args["stride"]
+        self.dilation, self.groups, self.bias = args["dilation"], args["groups"], args["bias"]
+        self.output_padding = args["output_padding"]
+        if args["padding"] == "same" or args["padding"] == "valid":
+            if args["padding"] == "same":
+                raise LayerError("conv_transpose() does not take padding \"same\"; give padding "
+                                 "and output_padding", "padding")
+            args["padding"] = ((0, 0),) * len(self.kernel)
+        self.pads = args["padding"]
+        for axis, (op, s, d) in enumerate(zip(self.output_padding, self.stride, self.dilation)):
+            if op >= max(s, d):
+                raise LayerError(f"output_padding {op} on axis {axis} must be smaller than the "
+                                 f"stride or the dilation", "output_padding")
+        for name, count in (("input", c_in), ("output", self.channels)):
+            if count % self.groups:
+                raise LayerError(f"{name} channels {count} are not divisible by groups={self.groups}",
+                                 "groups")
+
+    def infer_shape(self) -> Shape:
+        sizes = tuple((n - 1) * s - p[0] - p[1] + d * (k - 1) + op + 1 for n, k, s, p, d, op in
+                      zip(self.in_shape[1:], self.kernel, self.stride, self.pads, self.dilation,
+                          self.output_padding))
+        return check_shape((self.channels, *sizes))
+
+    def params(self) -> int:
+        weights = math.prod(self.kernel) * self.in_shape[0] * (self.channels // self.groups)
+        return weights + (self.channels if self.bias else 0)
+
+    def macs(self) -> int:
+        return numel(self.in_shape) * math.prod(self.kernel) * (self.channels // self.groups)
+
+    def other_ops(self) -> int:
+        return numel(self.out_shape) if self.bias else 0
+
+    def saved(self) -> tuple[Saved, ...]:
+        return (SAVE_INPUT,)
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        # Output i reads the input indices j with 0 <= i + p_begin - j*s <= k_eff - 1: at
+        # most ceil(k_eff / s) of them. The size is that maximum over output positions; the
+        # stride divides by s; the padding places the continuous window start.
+        f = fields[0]
+        size, stride, pad = [], [], []
+        for r, jump, p, k, d, s, pp in zip(f.size, f.stride, f.padding, self.kernel,
+                                           self.dilation, self.stride, self.pads):
+            k_eff = d * (k - 1) + 1
+            size.append(r + (-(-k_eff // s) - 1) * jump)
+            stride.append(_frac(Fraction(jump) / s))
+            pad.append(_frac(p + Fraction((k_eff - 1 - pp[0]) * jump, s)))
+        return Field(tuple(size), tuple(stride), tuple(pad), f.is_global)
+
+    def describe(self) -> str:
+        return (f"{self.channels}, k={_fmt(self.kernel)}, s={_fmt(self.stride)}, "
+                f"p={_fmt_pads(self.pads)}, op={_fmt(self.output_padding)}, g={self.groups}")
+
+
+def resolve_padding(pad: Any, sizes: Sequence[int], k_eff: Sequence[int],
+                    stride: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """Padding as (begin, end) per axis, resolving "same" (TensorFlow's rule) and "valid"."""
+    if pad == "valid":
+        return ((0, 0),) * len(sizes)
+    if pad == "same":
+        return tuple(same_padding(n, k, s) for n, k, s in zip(sizes, k_eff, stride))
+    return pad
+
+
+def _frac(x: Fraction) -> int | Fraction:
+    return int(x) if x.denominator == 1 else x
+
+
+def _fmt(values: Sequence[int]) -> str:
+    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
+
+
+def _fmt_pads(pads: Sequence[tuple[int, int]]) -> str:
+    if all(b == e for b, e in pads):
+        return _fmt([b for b, _ in pads])
+    return ",".join(f"{b}/{e}" for b, e in pads)
+
+
+_CONV_ARGS = (
+    Arg("channels", positive, doc="output channels"),
+    Arg("kernel", per_axis(positive), doc="kernel size, one value or one per axis"),
+    Arg("stride", per_axis(positive), 1),
+    Arg("padding", padding, 0, doc='"same", "valid", int, per axis, or [begin, end] pairs'),
+    Arg("dilation", per_axis(positive), 1),
+    Arg("groups", positive, 1),
+    Arg("bias", boolean, True),
+)
+
+register("conv", Conv, _CONV_ARGS, ranks=SPATIAL, examples=(
+    Example(((3, 11, 9),), {"channels": 8, "kernel": 3}),
+    Example(((4, 12, 10),), {"channels": 6, "kernel": [3, 5], "stride": 2, "padding": 1}),
+    Example(((4, 13, 14),), {"channels": 8, "kernel": 3, "dilation": 2, "groups": 2,
+                             "padding": "same", "bias": False}),
+    Example(((3, 10, 10),), {"channels": 4, "kernel": 3, "stride": 2, "padding": "same"}),
+    Example(((3, 9, 8),), {"channels": 5, "kernel": 2, "padding": [[0, 1], [1, 0]]}),
+    Example(((2, 17),), {"channels": 4, "kernel": 5, "stride": 2}),
+    Example(((2, 5, 6, 7),), {"channels": 3, "kernel": 3, "padding": 1}),
+))
+register("depthwise_conv", Conv, (
+    Arg("kernel", per_axis(positive)),
+    Arg("stride", per_axis(positive), 1),
+    Arg("padding", padding, 0),
+    Arg("dilation", per_axis(positive), 1),
+    Arg("multiplier", positive, 1, doc="output channels per input channel"),
+    Arg("bias", boolean, True),
+), ranks=SPATIAL, examples=(
+    Example(((6, 11, 9),), {"kernel": 3, "padding": 1}),
+    Example(((4, 12, 10),), {"kernel": 3, "stride": 2, "padding": "same", "multiplier": 2,
+                             "bias": False}),
+))
+register("conv_transpose", ConvTranspose, (
+    Arg("channels", positive),
+    Arg("kernel", per_axis(positive)),
+    Arg("stride", per_axis(positive), 1),
+    Arg("padding", padding, 0, doc='int, per axis, [begin, end] pairs, or "valid"'),
+    Arg("output_padding", per_axis(non_negative), 0),
+    Arg("dilation", per_axis(positive), 1),
+    Arg("groups", positive, 1),
+    Arg("bias", boolean, True),
+), ranks=SPATIAL, examples=(
+    Example(((8, 5, 7),), {"channels": 4, "kernel": 4, "stride": 2, "padding": 1}),
+    Example(((4, 6, 5),), {"channels": 6, "kernel": 3, "stride": 2, "padding": 1,
+                           "output_padding": 1, "groups": 2}),
+    Example(((4, 9),), {"channels": 2, "kernel": 2, "stride": 2}),
+    Example(((2, 3, 4, 5),), {"channels": 2, "kernel": 2, "stride": 2, "bias": False}),
+))

@@ -1,0 +1,26 @@
+"""The network input: a node with a declared shape and no computation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from netdsl.layers.base import Field, Layer, Shape
+
+
+class Input(Layer):
+    """A network input of a declared shape. Its field is the unit field."""
+
+    __slots__ = ()
+
+    def __init__(self, shape: Shape) -> None:
+        super().__init__("input", {}, (shape,))
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        return Field.unit(self.spatial_rank)
+
+    def describe(self) -> str:
+        return ""
+
+    def torch_module(self) -> Any:
+        raise TypeError("inputs are not lowered to modules")

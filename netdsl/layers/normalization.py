@@ -1,0 +1,106 @@
+"""Normalisation and regularisation: batchnorm, local response normalisation, dropout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netdsl.layers.base import (
+    SAVE_INPUT, SAVE_OUTPUT, Arg, Example, Layer, LayerError, Saved, numel, positive, probability,
+    real,
+)
+from netdsl.layers.registry import register
+
+STAT_BYTES = 4  # batch-norm batch statistics are kept in float32 (PyTorch's accumulate type)
+
+
+class BatchNorm(Layer):
+    """Batch normalisation over the channel axis (1-D/2-D/3-D, or a flat [F] input).
+
+    params: 2*C (weight, bias). buffers: 2*C + 1 (running mean and variance, and the
+    batch counter) -- PyTorch does not count them as parameters; Keras does.
+    other_ops: 2 per element (scale and shift, as at inference). Saves its input and
+    the batch mean and inverse std (2*C float32).
+    """
+
+    __slots__ = ("eps", "momentum")
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.eps, self.momentum = args["eps"], args["momentum"]
+        if self.eps <= 0:
+            raise LayerError(f"eps must be positive, got {self.eps}", "eps")
+
+    @property
+    def channels(self) -> int:
+        """Normalised channels (features for a flat input)."""
+        return self.in_shape[0]
+
+    def params(self) -> int:
+        return 2 * self.channels
+
+    def buffers(self) -> int:
+        return 2 * self.channels + 1
+
+    def other_ops(self) -> int:
+        return 2 * numel(self.out_shape)
+
+    def saved(self) -> tuple[Saved, ...]:
+        return (SAVE_INPUT, Saved("extra", elements=self.channels, itemsize=STAT_BYTES,
+                                  per_sample=False),
+                Saved("extra", elements=self.channels, itemsize=STAT_BYTES, per_sample=False))
+
+    def describe(self) -> str:
+        return f"{self.channels}, eps={self.eps:g}"
+
+
+class LocalResponseNorm(Layer):
+    """Local response normalisation across channels (AlexNet):
+    b = a / (k + alpha/size * sum of a^2 over `size` neighbouring channels)^beta.
+
+    other_ops: size + 3 per element (the window's squares and sum, scale, power, divide).
+    """
+
+    __slots__ = ("size", "alpha", "beta", "k")
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.size, self.alpha, self.beta, self.k = args["size"], args["alpha"], args["beta"], args["k"]
+
+    def other_ops(self) -> int:
+        return (self.size + 3) * numel(self.out_shape)
+
+    def saved(self) -> tuple[Saved, ...]:
+        return (SAVE_INPUT, SAVE_OUTPUT)
+
+    def describe(self) -> str:
+        return f"size={self.size}, alpha={self.alpha:g}, beta={self.beta:g}, k={self.k:g}"
+
+
+class Dropout(Layer):
+    """Dropout: zeroes elements with probability p while training; identity at inference.
+
+    other_ops: 0 (inference). Saves a one-byte mask per element for backward.
+    """
+
+    __slots__ = ("p",)
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.p = args["p"]
+
+    def saved(self) -> tuple[Saved, ...]:
+        return (Saved("extra", elements=numel(self.out_shape), itemsize=1),)
+
+    def describe(self) -> str:
+        return f"p={self.p:g}"
+
+
+register("batchnorm", BatchNorm, (Arg("eps", real, 1e-5), Arg("momentum", real, 0.1)), examples=(
+    Example(((4, 6, 5),)), Example(((3, 7),)), Example(((2, 3, 4, 5),), {"eps": 1e-3}),
+    Example(((10,),)),
+))
+register("lrn", LocalResponseNorm, (
+    Arg("size", positive, 5), Arg("alpha", real, 1e-4), Arg("beta", real, 0.75), Arg("k", real, 1.0),
+), ranks=(1, 2, 3), examples=(
+    Example(((6, 5, 4),)), Example(((8, 7, 6),), {"size": 3, "k": 2.0}),
+))
+register("dropout", Dropout, (Arg("p", probability, 0.5),), examples=(
+    Example(((4, 5, 6),)), Example(((10,),), {"p": 0.2}),
+))

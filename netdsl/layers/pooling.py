@@ -1,0 +1,239 @@
+"""Pooling: max/avg (ceil mode), global, adaptive, channel (depth-wise) max, spatial pyramid."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+from netdsl.layers.base import (
+    SAVE_INPUT, SAVE_OUTPUT, Arg, Example, Field, Layer, LayerError, Saved, Shape, boolean,
+    check_shape, choice, int_list, numel, optional, padding, per_axis, positive, window_output,
+)
+from netdsl.layers.conv import _fmt, _fmt_pads, resolve_padding
+from netdsl.layers.registry import register
+
+SPATIAL = (1, 2, 3)
+INDEX_BYTES = 8  # max pooling keeps int64 argmax indices for backward
+
+
+class Pool(Layer):
+    """Max or average pooling over a sliding window.
+
+    other_ops: prod(kernel) per output element (comparisons or additions). Max pooling
+    saves its input and int64 indices of the output's size; average pooling its input.
+    Padding "same" follows TensorFlow (max pads with -inf; avg averages over the valid
+    part of each window).
+    """
+
+    __slots__ = ("kernel", "stride", "pads", "dilation", "ceil_mode", "count_include_pad")
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.kernel = args["kernel"]
+        self.stride = args["stride"] if args["stride"] is not None else self.kernel
+        self.dilation = args.get("dilation") or (1,) * len(self.kernel)
+        self.ceil_mode = args["ceil_mode"]
+        self.count_include_pad = args.get("count_include_pad", True) and args["padding"] != "same"
+        self.pads = resolve_padding(args["padding"], self.in_shape[1:], self.effective_kernel,
+                                    self.stride)
+        for (begin, end), k in zip(self.pads, self.effective_kernel):
+            if max(begin, end) > k // 2:
+                raise LayerError(f"padding {max(begin, end)} is more than half the window {k}: "
+                                 "a window could lie entirely in the padding", "padding")
+
+    @property
+    def effective_kernel(self) -> tuple[int, ...]:
+        """Window extent with dilation."""
+        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
+
+    def infer_shape(self) -> Shape:
+        sizes = tuple(window_output(n, k, s, p, self.ceil_mode) for n, k, s, p in
+                      zip(self.in_shape[1:], self.effective_kernel, self.stride, self.pads))
+        return check_shape((self.in_shape[0], *sizes))
+
+    def other_ops(self) -> int:
+        return numel(self.out_shape) * math.prod(self.kernel)
+
+    def saved(self) -> tuple[Saved, ...]:
+        if self.op == "maxpool":
+            return (SAVE_INPUT, Saved("extra", elements=numel(self.out_shape), itemsize=INDEX_BYTES))
+        return (SAVE_INPUT,)
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        return fields[0].window(self.effective_kernel, self.stride, [p[0] for p in self.pads])
+
+    def describe(self) -> str:
+        return (f"k={_fmt(self.kernel)}, s={_fmt(self.stride)}, p={_fmt_pads(self.pads)}"
+                + (", ceil" if self.ceil_mode else ""))
+
+
+class GlobalPool(Layer):
+    """Global average or max pooling: [C, *spatial] -> [C, 1, ...]; the field becomes global.
+
+    other_ops: one per input element. Lowered as a mean (saves nothing) or an amax
+    (saves its input and output).
+    """
+
+    __slots__ = ()
+
+    def infer_shape(self) -> Shape:
+        return (self.in_shape[0],) + (1,) * self.spatial_rank
+
+    def other_ops(self) -> int:
+        return numel(self.in_shape)
+
+    def saved(self) -> tuple[Saved, ...]:
+        return (SAVE_INPUT, SAVE_OUTPUT) if self.op == "global_maxpool" else ()
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        return fields[0].as_global()
+
+
+class AdaptivePool(Layer):
+    """Adaptive average or max pooling to a fixed output size (PyTorch's window rule).
+
+    Window i along an axis of size n covers [floor(i*n/out), ceil((i+1)*n/out)).
+    other_ops: the sum of all window sizes.
+    """
+
+    __slots__ = ("size",)
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.size = args["size"]
+
+    def infer_shape(self) -> Shape:
+        return check_shape((self.in_shape[0], *self.size))
+
+    def windows(self, axis: int) -> list[int]:
+        """Window lengths along a spatial axis."""
+        n, out = self.in_shape[1 + axis], self.size[axis]
+        return [-(-(i + 1) * n // out) - (i * n // out) for i in range(out)]
+
+    def other_ops(self) -> int:
+        return self.in_shape[0] * math.prod(sum(self.windows(a)) for a in range(len(self.size)))
+
+    def saved(self) -> tuple[Saved, ...]:
+        if self.op == "adaptive_maxpool":
+            return (SAVE_INPUT, Saved("extra", elements=numel(self.out_shape), itemsize=INDEX_BYTES))
+        return (SAVE_INPUT,)
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        f = fields[0]
+        if all(s == 1 for s in self.size):
+            return f.as_global()
+        size, stride = [], []
+        for axis, (r, jump) in enumerate(zip(f.size, f.stride)):
+            n, out = self.in_shape[1 + axis], self.size[axis]
+            size.append(r + (max(self.windows(axis)) - 1) * jump)
+            step = Fraction(n, out) * jump
+            stride.append(int(step) if step.denominator == 1 else step)
+        return Field(tuple(size), tuple(stride), f.padding, f.is_global)
+
+    def describe(self) -> str:
+        return f"size={_fmt(self.size)}"
+
+
+class ChannelMaxPool(Layer):
+    """Depth-wise max pooling: a max over windows of channels at every position.
+
+    Output channels: floor((C - k) / s) + 1. other_ops: k per output element.
+    """
+
+    __slots__ = ("kernel", "stride")
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.kernel = args["kernel"]
+        self.stride = args["stride"] or self.kernel
+        if self.kernel > self.in_shape[0]:
+            raise LayerError(f"kernel {self.kernel} is larger than the {self.in_shape[0]} input "
+                             "channels", "kernel")
+
+    def infer_shape(self) -> Shape:
+        return check_shape(((self.in_shape[0] - self.kernel) // self.stride + 1, *self.in_shape[1:]))
+
+    def other_ops(self) -> int:
+        return numel(self.out_shape) * self.kernel
+
+    def saved(self) -> tuple[Saved, ...]:
+        return (SAVE_INPUT, Saved("extra", elements=numel(self.out_shape), itemsize=INDEX_BYTES))
+
+    def describe(self) -> str:
+        return f"k={self.kernel}, s={self.stride}"
+
+
+class SpatialPyramidPool(Layer):
+    """Spatial pyramid pooling: adaptive pooling to each level, flattened and concatenated.
+
+    Output: [C * sum(level^rank)] whatever the input size. The field is global.
+    other_ops: one per input element per level.
+    """
+
+    __slots__ = ("levels", "mode")
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.levels, self.mode = args["levels"], args["mode"]
+
+    def infer_shape(self) -> Shape:
+        return (self.in_shape[0] * sum(lv ** self.spatial_rank for lv in self.levels),)
+
+    def other_ops(self) -> int:
+        return numel(self.in_shape) * len(self.levels)
+
+    def saved(self) -> tuple[Saved, ...]:
+        if self.mode == "avg":
+            return (SAVE_INPUT,)
+        return (SAVE_INPUT, Saved("extra", elements=numel(self.out_shape), itemsize=INDEX_BYTES))
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        return fields[0].as_global()
+
+    def describe(self) -> str:
+        return f"levels={list(self.levels)}, {self.mode}"
+
+
+_WINDOW = (
+    Arg("kernel", per_axis(positive)),
+    Arg("stride", optional(per_axis(positive)), None, doc="defaults to the kernel"),
+    Arg("padding", padding, 0),
+)
+register("maxpool", Pool, _WINDOW + (Arg("dilation", per_axis(positive), 1),
+                                     Arg("ceil_mode", boolean, False)), ranks=SPATIAL, examples=(
+    Example(((3, 11, 9),), {"kernel": 2}),
+    Example(((3, 12, 11),), {"kernel": 3, "stride": 2, "padding": 1}),
+    Example(((2, 13, 14),), {"kernel": 3, "stride": 2, "ceil_mode": True}),
+    Example(((2, 10, 9),), {"kernel": 3, "stride": 2, "padding": "same"}),
+    Example(((2, 17),), {"kernel": 3, "stride": 2}),
+    Example(((2, 6, 7, 8),), {"kernel": 2, "dilation": 2}),
+))
+register("avgpool", Pool, _WINDOW + (Arg("ceil_mode", boolean, False),
+                                     Arg("count_include_pad", boolean, True)), ranks=SPATIAL, examples=(
+    Example(((3, 11, 9),), {"kernel": 2}),
+    Example(((3, 12, 11),), {"kernel": 3, "stride": 2, "padding": 1}),
+    Example(((2, 13, 14),), {"kernel": 3, "stride": 2, "ceil_mode": True}),
+    Example(((2, 10, 9),), {"kernel": 3, "stride": 2, "padding": "same"}),
+    Example(((2, 16),), {"kernel": 4}),
+    Example(((2, 4, 6, 8),), {"kernel": 2}),
+))
+for _name in ("global_avgpool", "global_maxpool"):
+    register(_name, GlobalPool, ranks=SPATIAL, examples=(
+        Example(((4, 7, 5),)), Example(((3, 9),)), Example(((2, 3, 4, 5),)),
+    ))
+for _name in ("adaptive_avgpool", "adaptive_maxpool"):
+    register(_name, AdaptivePool, (Arg("size", per_axis(positive)),), ranks=SPATIAL, examples=(
+        Example(((4, 14, 14),), {"size": 7}),
+        Example(((3, 10, 13),), {"size": [3, 4]}),
+        Example(((2, 11),), {"size": 4}),
+    ))
+register("channel_maxpool", ChannelMaxPool, (
+    Arg("kernel", positive), Arg("stride", optional(positive), None),
+), ranks=(1, 2, 3), examples=(
+    Example(((8, 5, 6),), {"kernel": 2}),
+    Example(((9, 4, 5),), {"kernel": 3, "stride": 2}),
+))
+register("spp", SpatialPyramidPool, (
+    Arg("levels", int_list, [1, 2, 4]), Arg("mode", choice("max", "avg"), "max"),
+), ranks=SPATIAL, examples=(
+    Example(((4, 13, 11),)),
+    Example(((3, 8, 8),), {"levels": [1, 3], "mode": "avg"}),
+))

@@ -1,0 +1,95 @@
+"""The layer registry: DSL name -> layer kind, signature and conformance examples.
+
+The grammar knows no layer names; the elaborator looks a call's name up here, and
+`create` binds its arguments uniformly for every layer (unknown keyword, missing
+value, wrong type, "did you mean") before the kind's own validation runs.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from netdsl.layers.base import Arg, Example, Layer, LayerError, Shape, Signature
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A registered layer name: its kind, arguments, preset values and examples."""
+
+    name: str
+    kind: type[Layer]
+    signature: Signature
+    fixed: dict[str, Any] = field(default_factory=dict)
+    examples: tuple[Example, ...] = ()
+    ranks: tuple[int, ...] = (0, 1, 2, 3)
+    doc: str = ""
+
+
+REGISTRY: dict[str, LayerSpec] = {}
+
+
+def register(name: str, kind: type[Layer], args: Sequence[Arg] = (), *,
+             variadic: bool = False, fixed: dict[str, Any] | None = None,
+             examples: Sequence[Example] = (), ranks: Sequence[int] = (0, 1, 2, 3),
+             doc: str = "") -> None:
+    """Register a DSL layer name. Every name must come with conformance examples."""
+    if name in REGISTRY:
+        raise ValueError(f"layer {name!r} registered twice")
+    REGISTRY[name] = LayerSpec(name, kind, Signature(tuple(args), variadic), fixed or {},
+                               tuple(examples), tuple(ranks), doc or (kind.__doc__ or ""))
+
+
+def bind(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
+         rank: int) -> dict[str, Any]:
+    """Match call arguments to the signature and convert them; errors name the argument."""
+    args = spec.signature.args
+    if len(positional) > len(args):
+        raise LayerError(f"{spec.name}() takes at most {len(args)} positional argument(s), "
+                         f"got {len(positional)}", arg=f"#{len(args)}")
+    values: dict[str, Any] = dict(zip((a.name for a in args), positional))
+    for key, value in keywords.items():
+        if key not in {a.name for a in args}:
+            raise LayerError(f"{spec.name}() has no argument '{key}'{suggest(key, spec.signature.names())}",
+                             arg=key)
+        if key in values:
+            raise LayerError(f"{spec.name}() got argument '{key}' twice", arg=key)
+        values[key] = value
+    bound = dict(spec.fixed)
+    for arg in args:
+        if arg.name in values:
+            bound[arg.name] = _convert(spec, arg, values[arg.name], rank)
+        elif arg.required:
+            raise LayerError(f"{spec.name}() is missing its argument '{arg.name}'")
+        else:
+            bound[arg.name] = _convert(spec, arg, arg.default, rank)
+    return bound
+
+
+def _convert(spec: LayerSpec, arg: Arg, value: Any, rank: int) -> Any:
+    try:
+        return arg.convert(value, rank)
+    except LayerError as exc:
+        raise LayerError(f"{spec.name}(): argument '{arg.name}' {exc.message}", arg=arg.name) from None
+
+
+def create(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
+           in_shapes: tuple[Shape, ...]) -> Layer:
+    """Check the input rank, bind the arguments and build the resolved layer."""
+    rank = len(in_shapes[0]) - 1
+    if rank not in spec.ranks:
+        wanted = " or ".join(_rank_name(r) for r in spec.ranks)
+        raise LayerError(f"{spec.name}() expects a {wanted} input, got shape {list(in_shapes[0])}")
+    return spec.kind(spec.name, bind(spec, positional, keywords, rank), in_shapes)
+
+
+def _rank_name(rank: int) -> str:
+    return {0: "flat [F]", 1: "1-D [C, L]", 2: "2-D [C, H, W]", 3: "3-D [C, D, H, W]"}[rank]
+
+
+def suggest(name: str, candidates: Sequence[str]) -> str:
+    """`; did you mean 'x'?` for the closest candidate, or nothing."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""

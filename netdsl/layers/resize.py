@@ -1,0 +1,120 @@
+"""Changing the spatial size without weights: upsample (nearest, linear) and centre crop."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+from netdsl.layers.base import (
+    Arg, Example, Field, Layer, LayerError, Shape, check_shape, choice, numel, optional, per_axis,
+    positive,
+)
+from netdsl.layers.conv import _fmt
+from netdsl.layers.registry import register
+
+_LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
+
+
+class Upsample(Layer):
+    """Nearest or (bi/tri)linear up-sampling by an integer `scale` or to a fixed `size`.
+
+    Linear modes use align_corners=false (PyTorch's default). other_ops: 2^rank
+    interpolation taps per output element for linear modes, 0 for nearest.
+    Saves nothing. The effective stride of the field is divided by the scale.
+    """
+
+    __slots__ = ("mode", "size")
+
+    def configure(self, args: dict[str, Any]) -> None:
+        mode = args["mode"]
+        if mode in ("bilinear", "trilinear", "linear"):
+            if mode != "linear" and mode != _LINEAR[self.spatial_rank]:
+                raise LayerError(f'mode "{mode}" needs a {mode.index("l") + 1}-D input; '
+                                 f'use "linear" for any rank', "mode")
+            mode = "linear"
+        self.mode = mode
+        scale, size = args["scale"], args["size"]
+        if (scale is None) == (size is None):
+            raise LayerError("upsample() takes exactly one of scale and size", "scale")
+        self.size = size or tuple(n * s for n, s in zip(self.in_shape[1:], scale))
+
+    def infer_shape(self) -> Shape:
+        return check_shape((self.in_shape[0], *self.size))
+
+    def scales(self) -> tuple[Fraction, ...]:
+        """Output size over input size, per axis."""
+        return tuple(Fraction(o, n) for o, n in zip(self.size, self.in_shape[1:]))
+
+    def other_ops(self) -> int:
+        return numel(self.out_shape) * (2 ** self.spatial_rank) if self.mode == "linear" else 0
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        f = fields[0]
+        size, stride, pad = [], [], []
+        for r, jump, p, s in zip(f.size, f.stride, f.padding, self.scales()):
+            taps = 2 if self.mode == "linear" and s != 1 else 1
+            size.append(r + (taps - 1) * jump)
+            stride.append(_simplify(jump / s))
+            # linear: source coordinate (i + 1/2)/s - 1/2, its floor is the first tap
+            shift = (Fraction(1, 2) - Fraction(1, 2) / s) * jump if taps == 2 else 0
+            pad.append(_simplify(p + shift))
+        return Field(tuple(size), tuple(stride), tuple(pad), f.is_global)
+
+    def describe(self) -> str:
+        return f"size={_fmt(self.size)}, {self.mode}"
+
+
+class CenterCrop(Layer):
+    """Crop the centre `size` of every spatial axis (U-Net's skip connections).
+
+    The crop starts at floor((n - size) / 2). A view: no new memory, nothing saved.
+    """
+
+    __slots__ = ("size",)
+    is_view = True
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.size = args["size"]
+        for n, s in zip(self.in_shape[1:], self.size):
+            if s > n:
+                raise LayerError(f"cannot crop {list(self.size)} out of {list(self.in_shape[1:])}",
+                                 "size")
+
+    def infer_shape(self) -> Shape:
+        return (self.in_shape[0], *self.size)
+
+    def offsets(self) -> tuple[int, ...]:
+        """First kept index per spatial axis."""
+        return tuple((n - s) // 2 for n, s in zip(self.in_shape[1:], self.size))
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        f = fields[0]
+        pad = tuple(p - o * j for p, o, j in zip(f.padding, self.offsets(), f.stride))
+        return Field(f.size, f.stride, pad, f.is_global)
+
+    def describe(self) -> str:
+        return f"size={_fmt(self.size)}"
+
+
+def _simplify(x: Fraction | int) -> Fraction | int:
+    x = Fraction(x)
+    return int(x) if x.denominator == 1 else x
+
+
+register("upsample", Upsample, (
+    Arg("scale", optional(per_axis(positive)), None, doc="integer factor, or one per axis"),
+    Arg("size", optional(per_axis(positive)), None, doc="output size, or one per axis"),
+    Arg("mode", choice("nearest", "linear", "bilinear", "trilinear"), "nearest"),
+), ranks=(1, 2, 3), examples=(
+    Example(((3, 5, 4),), {"scale": 2}),
+    Example(((3, 5, 4),), {"scale": 2, "mode": "bilinear"}),
+    Example(((2, 7, 6),), {"size": [16, 13], "mode": "bilinear"}),
+    Example(((2, 9),), {"scale": 3, "mode": "linear"}),
+    Example(((2, 3, 4, 5),), {"scale": 2}),
+))
+register("center_crop", CenterCrop, (Arg("size", per_axis(positive)),), ranks=(1, 2, 3), examples=(
+    Example(((3, 10, 9),), {"size": 6}),
+    Example(((2, 9, 12),), {"size": [4, 7]}),
+    Example(((2, 11),), {"size": 4}),
+))
