@@ -16,6 +16,7 @@ fields for every model.
 
 from __future__ import annotations
 
+import argparse
 import copy
 import time
 from collections import OrderedDict
@@ -759,16 +760,31 @@ class ReceptiveField:
     clipped: bool  # support touches the input border, so the true RF may be larger
 
 
-def _swap_max_pools(module: nn.Module) -> None:
-    """Replace every ``MaxPool2d`` (sparse gradient) by an ``AvgPool2d`` of the same window."""
+def _dense_gradient_twin(module: nn.Module) -> nn.Module | None:
+    """Stand-in with a dense gradient for ``module``, or ``None`` to keep it.
+
+    Max pooling routes the gradient to one element per window, and ReLU6 (a
+    ``Hardtanh``) zeroes it once activations saturate at 6, which positive weights and
+    residual sums quickly reach. Average pooling of the same window and plain ReLU have
+    the same spatial support without those gaps.
+    """
+    if isinstance(module, nn.MaxPool2d):
+        return nn.AvgPool2d(
+            module.kernel_size, module.stride, module.padding, ceil_mode=module.ceil_mode
+        )
+    if isinstance(module, nn.Hardtanh):
+        return nn.ReLU()
+    return None
+
+
+def _swap_sparse_gradient_modules(module: nn.Module) -> None:
+    """Recursively replace max pools and ReLU6 by their dense-gradient twins."""
     for name, child in module.named_children():
-        if isinstance(child, nn.MaxPool2d):
-            pool = nn.AvgPool2d(
-                child.kernel_size, child.stride, child.padding, ceil_mode=child.ceil_mode
-            )
-            setattr(module, name, pool)
+        twin = _dense_gradient_twin(child)
+        if twin is not None:
+            setattr(module, name, twin)
         else:
-            _swap_max_pools(child)
+            _swap_sparse_gradient_modules(child)
 
 
 def _make_positive(module: nn.Module) -> None:
@@ -792,7 +808,7 @@ def _make_positive(module: nn.Module) -> None:
 def _positive_probe(model_features: nn.Module) -> nn.Module:
     """Copy ``model_features`` into an eval-mode float64 probe with positive weights."""
     probe = copy.deepcopy(model_features)
-    _swap_max_pools(probe)
+    _swap_sparse_gradient_modules(probe)
     with torch.no_grad():
         _make_positive(probe)
     probe.eval().double()
@@ -809,18 +825,20 @@ def _extent(mask: Tensor) -> int:
 def measured_receptive_field(
     model_features: nn.Module, input_shape: Sequence[int]
 ) -> ReceptiveField:
-    """Receptive field of the centre element of ``model_features``' output map.
+    """Receptive field of the centre position of ``model_features``' output map.
 
-    The model is copied with positive constant weights (BN in eval mode as identity)
-    and max pools swapped for average pools; the gradient of the centre output element
-    (channel 0) w.r.t. an all-ones float64 input is taken and the extent of its nonzero
-    support is reported. Zero padding clips the support at the image border; use an
+    The model is copied with positive constant weights (BN in eval mode as identity),
+    max pools swapped for average pools and ReLU6 for ReLU; the gradient of the sum over
+    channels at the centre output position w.r.t. an all-ones float64 input is taken and
+    the extent of its nonzero support is reported. (Summing over channels matters for
+    multi-branch blocks: a 1x1-branch channel of an Inception block sees less.) Global
+    operations such as squeeze-excitation make the support the whole input. Zero padding clips the support at the image border; use an
     input larger than the receptive field to see it whole.
     """
     probe = _positive_probe(model_features)
     x = torch.ones(1, *input_shape, dtype=torch.float64, requires_grad=True)
     out = probe(x)
-    out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
+    out[0, :, out.shape[2] // 2, out.shape[3] // 2].sum().backward()
     assert x.grad is not None
     support = x.grad[0].abs().sum(0) > 0
     rows, cols = support.any(1), support.any(0)
@@ -832,31 +850,44 @@ def measured_receptive_field(
 # --------------------------------------------------------------------------- report
 
 
-def _report_model(name: str) -> None:
-    """Print build time, params, MACs and receptive field of one reference model."""
+def _rf_text(rf: ReceptiveField) -> str:
+    """``rf@<input>=<extent>`` with a ``(clipped)`` marker when it touches the border."""
+    return f"rf@{rf.input_height}={rf.height}{'(clipped)' if rf.clipped else ''}"
+
+
+def _report_model(name: str, large: int) -> None:
+    """Print build time, params, MACs and receptive field(s) of one reference model.
+
+    When the receptive field is clipped at the reference input size and ``large`` is
+    nonzero, it is measured again on a ``large`` x ``large`` input.
+    """
     start = time.perf_counter()
     model = REFERENCE_MODELS[name]()
     built = time.perf_counter() - start
     shape = REFERENCE_INPUT_SHAPES[name]
     params, n_macs = count_params(model), macs(model, shape)
-    rf = measured_receptive_field(feature_extractor(model), shape)
-    big = rf
-    if rf.clipped:
-        big = measured_receptive_field(feature_extractor(model), (shape[0], 1024, 1024))
+    rfs = [measured_receptive_field(feature_extractor(model), shape)]
+    if rfs[0].clipped and large:
+        rfs.append(measured_receptive_field(feature_extractor(model), (shape[0], large, large)))
     ok = "ok" if params == PUBLISHED_PARAMS[name] else f"MISMATCH {PUBLISHED_PARAMS[name]}"
     print(
-        f"{name:13s} params={params:>11,d} ({ok}) macs={n_macs:>14,d} "
-        f"rf@{shape[1]}={rf.height}{'(clipped)' if rf.clipped else ''} "
-        f"rf@{big.input_height}={big.height}{'(clipped)' if big.clipped else ''} "
-        f"build={built:.2f}s"
+        f"{name:13s} params={params:>11,d} ({ok}) macs={n_macs:>14,d} build={built:.2f}s "
+        + " ".join(_rf_text(rf) for rf in rfs),
+        flush=True,
     )
 
 
-def main() -> None:
-    """Print the measurements for every reference model."""
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the measurements for every (or each named) reference model."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", default=list(REFERENCE_MODELS))
+    parser.add_argument(
+        "--large", type=int, default=1024, help="input size for clipped RFs (0: skip)"
+    )
+    args = parser.parse_args(argv)
     torch.manual_seed(0)
-    for name in REFERENCE_MODELS:
-        _report_model(name)
+    for name in args.models:
+        _report_model(name, args.large)
 
 
 if __name__ == "__main__":

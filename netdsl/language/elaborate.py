@@ -19,8 +19,22 @@ from netdsl.graph import new_graph
 from netdsl.language import syntax as ast
 from netdsl.language.loader import Program
 from netdsl.language.values import (
-    BINARY, BUILTINS, CONSTANTS, MAX_CALL_DEPTH, MAX_LIST, MAX_NODES, MAX_REPEAT, MISSING,
-    TENSOR_ATTRIBUTES, Env, Scope, Tensor, ValueError_, show_value, tensor_attribute, value_type,
+    BINARY,
+    BUILTINS,
+    CONSTANTS,
+    MAX_CALL_DEPTH,
+    MAX_LIST,
+    MAX_NODES,
+    MAX_REPEAT,
+    MISSING,
+    TENSOR_ATTRIBUTES,
+    Env,
+    Scope,
+    Tensor,
+    ValueError_,
+    show_value,
+    tensor_attribute,
+    value_type,
 )
 from netdsl.layers import REGISTRY, LayerError, LayerSpec, create
 from netdsl.layers.base import Shape
@@ -97,12 +111,21 @@ class _Elaborator:
         return kind(message, span, list(notes) + self.call_notes())
 
     def call_notes(self) -> list[Note]:
-        notes = []
+        """Innermost call first; a run of identical calls (recursion) is shown once."""
+        notes: list[Note] = []
+        repeats = 0
         for i in range(len(self.frames) - 1, -1, -1):
-            caller = self.frames[i - 1].block if i > 0 else f"network '{self.network_name}'"
-            caller = f"'{caller}'" if i > 0 else caller
-            notes.append(Note(f"in block '{self.frames[i].block}' called from {caller}",
-                              self.frames[i].span))
+            caller = f"'{self.frames[i - 1].block}'" if i > 0 else f"network '{self.network_name}'"
+            note = Note(f"in block '{self.frames[i].block}' called from {caller}", self.frames[i].span)
+            if notes and notes[-1] == note:
+                repeats += 1
+                continue
+            if repeats:
+                notes.append(Note(f"... and {repeats} more identical call(s)"))
+                repeats = 0
+            notes.append(note)
+        if repeats:
+            notes.append(Note(f"... and {repeats} more identical call(s)"))
         return notes
 
     # ----------------------------------------------------------------- network
@@ -431,7 +454,7 @@ class _Elaborator:
         try:
             layer = create(spec, positional, keywords, shapes)
         except LayerError as exc:
-            raise self.layer_error(exc, spec, e, name_span, args, kwargs) from None
+            raise self.layer_error(exc, spec, name_span, args, kwargs, shapes) from None
         return self.add_node(layer, inputs, name_span, hint)
 
     def branch(self, e: ast.Node, env: Env, cur: Tensor | None, merge: str) -> Tensor:
@@ -456,8 +479,9 @@ class _Elaborator:
             values[kw.name] = self.argument(kw.value, env)
         return values
 
-    def layer_error(self, exc: LayerError, spec: LayerSpec, e: ast.Node, name_span: Span,
-                    args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword]) -> NetdslError:
+    def layer_error(self, exc: LayerError, spec: LayerSpec, name_span: Span,
+                    args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword],
+                    shapes: tuple[Shape, ...]) -> NetdslError:
         span = name_span
         if exc.arg is not None:
             for kw in kwargs:
@@ -471,7 +495,8 @@ class _Elaborator:
                     span = a.span
         notes = []
         if spec.signature.variadic_inputs and len(args) > 1:
-            notes = [Note(f"branch {i + 1} starts here", a.span) for i, a in enumerate(args)]
+            notes = [Note(f"branch {i + 1} gives {list(shape)}", a.span)
+                     for i, (a, shape) in enumerate(zip(args, shapes))]
         message = exc.message if exc.message.startswith(spec.name) else f"{spec.name}(): {exc.message}"
         return self.error(message, span, notes)
 

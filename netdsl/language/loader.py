@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netdsl.errors import NetdslError, Note, Span
+from netdsl.errors import NetdslError, Note
 from netdsl.language import syntax as ast
 from netdsl.language.parser import parse
 
@@ -68,8 +68,7 @@ class _Loader:
         key = _key(target)
         if key in self.visiting:
             cycle = self.visiting[self.visiting.index(key):] + [key]
-            raise NetdslError(f"import cycle: {' -> '.join(Path(c).name for c in cycle)}", imp.span,
-                              [Note(f"'{Path(c).name}' is part of the cycle") for c in cycle[:-1]])
+            raise NetdslError(f"import cycle: {' -> '.join(Path(c).name for c in cycle)}", imp.span)
         if key in self.modules:
             return
         try:

@@ -58,7 +58,8 @@ def grammar_text() -> str:
 def _lark() -> Lark:
     return Lark(
         grammar_text(), parser="lalr", lexer="contextual", postlex=_BracketAwareNewlines(),
-        propagate_positions=True, maybe_placeholders=True, cache=False,
+        propagate_positions=True, maybe_placeholders=True,
+        cache=True,  # grammar analysis cached in the temp dir, keyed by grammar hash
     )
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from netdsl.layers.base import (
-    SAVE_INPUT, SAVE_OUTPUT, Arg, Example, Layer, LayerError, Saved, integer, numel, real,
+    SAVE_INPUT,
+    SAVE_OUTPUT,
+    Arg,
+    Example,
+    Layer,
+    LayerError,
+    Saved,
+    integer,
+    numel,
+    real,
 )
 from netdsl.layers.registry import register
 

@@ -8,8 +8,23 @@ from fractions import Fraction
 from typing import Any
 
 from netdsl.layers.base import (
-    SAVE_INPUT, Arg, Example, Field, Layer, LayerError, Saved, Shape, boolean, check_shape,
-    numel, padding, per_axis, positive, same_padding, window_output, non_negative,
+    SAVE_INPUT,
+    Arg,
+    Example,
+    Field,
+    Layer,
+    LayerError,
+    Saved,
+    Shape,
+    boolean,
+    check_shape,
+    non_negative,
+    numel,
+    padding,
+    per_axis,
+    positive,
+    same_padding,
+    window_output,
 )
 from netdsl.layers.registry import register
 

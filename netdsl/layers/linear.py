@@ -6,7 +6,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from netdsl.layers.base import (
-    SAVE_INPUT, Arg, Example, Field, Layer, Saved, Shape, boolean, check_shape, numel, positive,
+    SAVE_INPUT,
+    Arg,
+    Example,
+    Field,
+    Layer,
+    Saved,
+    Shape,
+    boolean,
+    check_shape,
+    numel,
+    positive,
 )
 from netdsl.layers.registry import register
 

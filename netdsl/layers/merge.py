@@ -6,7 +6,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from netdsl.layers.base import (
-    Arg, Example, Field, Layer, LayerError, Saved, Shape, check_shape, integer, numel,
+    Arg,
+    Example,
+    Field,
+    Layer,
+    LayerError,
+    Saved,
+    Shape,
+    check_shape,
+    integer,
+    numel,
 )
 from netdsl.layers.registry import register
 

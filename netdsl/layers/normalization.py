@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from netdsl.layers.base import (
-    SAVE_INPUT, SAVE_OUTPUT, Arg, Example, Layer, LayerError, Saved, numel, positive, probability,
+    SAVE_INPUT,
+    SAVE_OUTPUT,
+    Arg,
+    Example,
+    Layer,
+    LayerError,
+    Saved,
+    numel,
+    positive,
+    probability,
     real,
 )
 from netdsl.layers.registry import register

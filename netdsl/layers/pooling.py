@@ -8,8 +8,25 @@ from fractions import Fraction
 from typing import Any
 
 from netdsl.layers.base import (
-    SAVE_INPUT, SAVE_OUTPUT, Arg, Example, Field, Layer, LayerError, Saved, Shape, boolean,
-    check_shape, choice, int_list, numel, optional, padding, per_axis, positive, window_output,
+    SAVE_INPUT,
+    SAVE_OUTPUT,
+    Arg,
+    Example,
+    Field,
+    Layer,
+    LayerError,
+    Saved,
+    Shape,
+    boolean,
+    check_shape,
+    choice,
+    int_list,
+    numel,
+    optional,
+    padding,
+    per_axis,
+    positive,
+    window_output,
 )
 from netdsl.layers.conv import _fmt, _fmt_pads, resolve_padding
 from netdsl.layers.registry import register

@@ -7,7 +7,17 @@ from fractions import Fraction
 from typing import Any
 
 from netdsl.layers.base import (
-    Arg, Example, Field, Layer, LayerError, Shape, check_shape, choice, numel, optional, per_axis,
+    Arg,
+    Example,
+    Field,
+    Layer,
+    LayerError,
+    Shape,
+    check_shape,
+    choice,
+    numel,
+    optional,
+    per_axis,
     positive,
 )
 from netdsl.layers.conv import _fmt

@@ -1,0 +1,25 @@
+"""Parameters, buffers, MACs and other operations per node (per sample)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What one node costs: elements of parameters and buffers; MACs and other ops per sample."""
+
+    params: int
+    buffers: int
+    macs: int
+    other_ops: int
+
+
+def count(graph: nx.MultiDiGraph) -> dict[str, Counts]:
+    """Counts of every node, by each layer kind's rules."""
+    out = {}
+    for node, layer in graph.nodes(data="layer"):
+        out[node] = Counts(layer.params(), layer.buffers(), layer.macs(), layer.other_ops())
+    return out

@@ -1,0 +1,66 @@
+"""Receptive fields per node and spatial axis, with the branch alignment check.
+
+Output index i of a node sees input pixels i*S - P to i*S - P + r - 1 along each axis
+(r: size, S: effective stride, P: effective padding). Each layer kind gives its own
+transfer (netdsl/layers); merges take the union of their branches and are checked:
+branches with different effective strides are an error, branches whose windows are
+centred differently get a warning (TensorFlow-style "same" padding on even inputs
+does this on purpose in some published networks).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import networkx as nx
+
+from netdsl.errors import Diagnostic, NetdslError, Note
+from netdsl.layers.base import Field
+
+
+def receptive_fields(graph: nx.MultiDiGraph) -> tuple[dict[str, Field], list[Diagnostic]]:
+    """The field of every node, and the alignment warnings of merges."""
+    fields: dict[str, Field] = {}
+    warnings: list[Diagnostic] = []
+    for node, data in graph.nodes(data=True):
+        layer = data["layer"]
+        ins = [fields[p] for p in data["inputs"]]
+        if layer.is_merge:
+            warning = check_alignment(graph, node, data["inputs"], ins)
+            if warning is not None:
+                warnings.append(warning)
+        fields[node] = layer.receptive_field(ins)
+    return fields, warnings
+
+
+def centre(field: Field) -> tuple[Fraction, ...]:
+    """Offset of the window's centre from i*S, per axis."""
+    return tuple(Fraction(r - 1) / 2 - Fraction(p) for r, p in zip(field.size, field.padding))
+
+
+def check_alignment(graph: nx.MultiDiGraph, node: str, preds: tuple[str, ...],
+                    fields: list[Field]) -> Diagnostic | None:
+    """Raise when local branches step differently; warn when their centres differ."""
+    local = [(p, f) for p, f in zip(preds, fields) if not f.is_global]
+    if len(local) < 2:
+        return None
+    span = graph.nodes[node]["span"]
+    notes = [Note(f"branch from '{p}': field {_fmt(f.size)}, stride {_fmt(f.stride)}, "
+                  f"padding {_fmt(f.padding)}", graph.nodes[p]["span"]) for p, f in local]
+    strides = {f.stride for _, f in local}
+    op = graph.nodes[node]["layer"].op
+    if len(strides) > 1:
+        raise NetdslError(f"{op}() merges branches with different effective strides: "
+                          + " and ".join(_fmt(s) for s in strides), span, notes)
+    centres = {centre(f) for _, f in local}
+    if len(centres) > 1:
+        offsets = sorted(centres)
+        return Diagnostic(f"{op}() merges branches whose receptive fields are not centred alike "
+                          f"(centre offsets {' vs '.join(_fmt(c) for c in offsets)} input pixels)",
+                          span, notes)
+    return None
+
+
+def _fmt(values: tuple) -> str:
+    shown = [str(v) for v in values]
+    return shown[0] if len(set(shown)) == 1 else "x".join(shown)

@@ -1,0 +1,181 @@
+"""The report: every analysis of one graph, as typed rows and totals.
+
+Compute counts (MACs, FLOPs, other ops) and memory are for the whole batch; params
+and buffers do not depend on it. Shapes exclude the batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import networkx as nx
+
+from netdsl.analysis.counts import count
+from netdsl.analysis.memory import plan_memory
+from netdsl.analysis.receptive_field import receptive_fields
+from netdsl.errors import Diagnostic, Span
+from netdsl.layers.base import Field
+
+
+@dataclass(frozen=True, slots=True)
+class ReceptiveField:
+    """Receptive field per spatial axis; `is_global` after global pooling or linear layers."""
+
+    size: tuple[int | float, ...]
+    stride: tuple[int | float, ...]
+    padding: tuple[int | float, ...]
+    is_global: bool
+
+    @staticmethod
+    def of(f: Field) -> ReceptiveField:
+        """From an analysis field (fractions become floats)."""
+        return ReceptiveField(_plain(f.size), _plain(f.stride), _plain(f.padding), f.is_global)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As the JSON report's `rf` object."""
+        return {"size": list(self.size), "stride": list(self.stride),
+                "padding": list(self.padding), "global": self.is_global}
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRow:
+    """One node of the graph with everything the analyses say about it."""
+
+    name: str
+    op: str
+    block: str
+    inputs: tuple[str, ...]
+    shape: tuple[int, ...]
+    params: int
+    buffers: int
+    macs: int
+    flops: int
+    other_ops: int
+    activation_bytes: int
+    saved_for_backward_bytes: int
+    rf: ReceptiveField
+    source: Span
+
+    def to_dict(self) -> dict[str, Any]:
+        """As one entry of the JSON report's `layers`."""
+        out = {k: getattr(self, k) for k in ("name", "op", "block", "params", "buffers", "macs",
+                                             "flops", "other_ops", "activation_bytes",
+                                             "saved_for_backward_bytes")}
+        out.update(inputs=list(self.inputs), shape=list(self.shape), rf=self.rf.to_dict(),
+                   source=self.source.to_dict())
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Whole-network figures (bytes for the report's batch and dtype)."""
+
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    other_ops: int
+    param_bytes: int
+    activation_bytes: int
+    inference_peak_bytes: int
+    saved_for_backward_bytes: int
+    training_peak_bytes: int
+
+
+@dataclass
+class Report:
+    """What `netdsl analyze` prints: per-layer rows, totals and warnings."""
+
+    network: str
+    source: str
+    batch: int
+    dtype: str
+    optimizer: str
+    inputs: dict[str, tuple[int, ...]]
+    outputs: dict[str, tuple[int, ...]]
+    totals: Totals
+    layers: list[LayerRow]
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    def layer(self, name: str) -> LayerRow:
+        """The row of the node called `name`."""
+        for row in self.layers:
+            if row.name == name:
+                return row
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON/YAML form (keys as documented in the README)."""
+        return {
+            "network": self.network, "source": self.source, "batch": self.batch,
+            "dtype": self.dtype, "optimizer": self.optimizer,
+            "inputs": {k: list(v) for k, v in self.inputs.items()},
+            "outputs": {k: list(v) for k, v in self.outputs.items()},
+            "totals": asdict(self.totals),
+            "layers": [row.to_dict() for row in self.layers],
+            "warnings": [{"message": w.message, "source": w.span.to_dict() if w.span else None}
+                         for w in self.warnings],
+        }
+
+    def rollup(self, depth: int) -> list[BlockRow]:
+        """Rows grouped by the first `depth` parts of their name, in order of appearance."""
+        from netdsl.analysis.rollup import rollup
+
+        return rollup(self.layers, depth)
+
+    def __rich__(self) -> Any:
+        from netdsl.report.table import render_report
+
+        return render_report(self)
+
+    def _repr_html_(self) -> str:
+        from netdsl.report.table import report_html
+
+        return report_html(self)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRow:
+    """A roll-up of the layers under one block path prefix."""
+
+    name: str
+    layers: int
+    shape: tuple[int, ...]
+    params: int
+    macs: int
+    activation_bytes: int
+    saved_for_backward_bytes: int
+    rf: ReceptiveField
+
+
+def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
+                  optimizer: str = "sgd") -> Report:
+    """Run every analysis on an elaborated graph."""
+    counts = count(graph)
+    params = sum(c.params for c in counts.values())
+    memory = plan_memory(graph, batch, dtype, optimizer, params)
+    fields, warnings = receptive_fields(graph)
+    rows = []
+    for node, data in graph.nodes(data=True):
+        c, layer = counts[node], data["layer"]
+        rows.append(LayerRow(node, layer.op, data["block"], data["inputs"], layer.out_shape,
+                             c.params, c.buffers, c.macs * batch, 2 * c.macs * batch,
+                             c.other_ops * batch, memory.activation_bytes[node],
+                             memory.saved_bytes[node], ReceptiveField.of(fields[node]),
+                             data["span"]))
+    macs = sum(r.macs for r in rows)
+    totals = Totals(params, params, sum(c.buffers for c in counts.values()), macs, 2 * macs,
+                    sum(r.other_ops for r in rows), memory.param_bytes,
+                    sum(memory.activation_bytes.values()), memory.inference_peak_bytes,
+                    memory.saved_for_backward_bytes, memory.training_peak_bytes)
+    shape_of = {n: graph.nodes[n]["layer"].out_shape for n in graph}
+    return Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
+                  {k: shape_of[v] for k, v in graph.graph["inputs"].items()},
+                  {o: shape_of[o] for o in graph.graph["outputs"]}, totals, rows, warnings)
+
+
+def _plain(values: tuple) -> tuple[int | float, ...]:
+    return tuple(float(v) if isinstance(v, Fraction) else v for v in values)

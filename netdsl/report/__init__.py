@@ -1,0 +1,1 @@
+"""Rendering a Report: a rich table for people, JSON/YAML/CSV for tools."""

@@ -1,0 +1,36 @@
+"""Number formatting with stated units: K/M/G (powers of 1000) for counts, MiB for bytes."""
+
+from __future__ import annotations
+
+MIB = 1024 * 1024
+
+
+def count(n: int | float) -> str:
+    """A count with an SI suffix: 1,234 -> "1.23 K"; below 1000 as is."""
+    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(n) >= factor:
+            return f"{n / factor:.2f} {suffix}"
+    return f"{n:,}" if isinstance(n, int) else f"{n:g}"
+
+
+def mib(n: int) -> str:
+    """Bytes in MiB (2**20 bytes), two decimals."""
+    return f"{n / MIB:,.2f}"
+
+
+def bytes_long(n: int) -> str:
+    """Bytes in MiB with the exact count: "6.12 MiB (6,422,528 bytes)"."""
+    return f"{n / MIB:,.2f} MiB ({n:,} bytes)"
+
+
+def shape(dims: tuple[int, ...] | list[int]) -> str:
+    """[3, 224, 224] -> "3x224x224"."""
+    return "x".join(str(d) for d in dims)
+
+
+def axes(values: tuple) -> str:
+    """One value when every axis agrees, else "a x b"."""
+    shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
+    if not shown:
+        return "-"
+    return shown[0] if len(set(shown)) == 1 else "x".join(shown)
