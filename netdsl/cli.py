@@ -132,9 +132,12 @@ def _analyze(spec: Any, args: argparse.Namespace, overrides: dict[str, Any],
     if args.format == "table":
         from rich.console import Console
 
-        from netdsl.report.table import render_report
+        from netdsl.report.table import render_report, table_width
 
-        Console(width=max(Console().width, 120)).print(render_report(report, args.depth))
+        console = Console()
+        if not console.is_terminal:  # a file or a pipe: never fold, print it whole
+            console = Console(width=max(table_width(report, args.depth), 100))
+        console.print(render_report(report, args.depth))
         return 0
     from netdsl.report.formats import FORMATTERS
 

@@ -85,4 +85,5 @@ def test_receptive_field_of_conv_stack() -> None:
         torch.nn.ReLU6(),
     )
     rf = ref.measured_receptive_field(stack, (1, 32, 32))
-    assert (rf.height, rf.width, rf.clipped) == (8, 8, False)  # 3, +1 (2x2 pool), +2*2 (3x3 at stride 2)
+    # 3x3 conv: 3; 2x2 pool: +1 (stride 2 from here on); 3x3 conv: +2*2
+    assert (rf.height, rf.width, rf.clipped) == (8, 8, False)

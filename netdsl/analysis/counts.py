@@ -19,7 +19,4 @@ class Counts:
 
 def count(graph: nx.MultiDiGraph) -> dict[str, Counts]:
     """Counts of every node, by each layer kind's rules."""
-    out = {}
-    for node, layer in graph.nodes(data="layer"):
-        out[node] = Counts(layer.params(), layer.buffers(), layer.macs(), layer.other_ops())
-    return out
+    return {node: Counts(*layer.counts()[:4]) for node, layer in graph.nodes(data="layer")}

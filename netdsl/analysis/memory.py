@@ -56,13 +56,8 @@ def storages(graph: nx.MultiDiGraph) -> dict[str, str]:
 
 def tensor_bytes(graph: nx.MultiDiGraph, batch: int, itemsize: int) -> dict[str, int]:
     """Bytes of every node's output tensor (views included) for the batch."""
-    out = {}
-    for node, layer in graph.nodes(data="layer"):
-        n = batch * itemsize
-        for d in layer.out_shape:
-            n *= d
-        out[node] = n
-    return out
+    scale = batch * itemsize
+    return {node: layer.counts()[4] * scale for node, layer in graph.nodes(data="layer")}
 
 
 def plan_memory(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",

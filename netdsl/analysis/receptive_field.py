@@ -33,9 +33,9 @@ def receptive_fields(graph: nx.MultiDiGraph) -> tuple[dict[str, Field], list[Dia
     return fields, warnings
 
 
-def centre(field: Field) -> tuple[Fraction, ...]:
-    """Offset of the window's centre from i*S, per axis."""
-    return tuple(Fraction(r - 1) / 2 - Fraction(p) for r, p in zip(field.size, field.padding))
+def centre(field: Field) -> tuple[Fraction | int, ...]:
+    """Twice the offset of the window's centre from i*S, per axis (kept exact)."""
+    return tuple(r - 1 - 2 * p for r, p in zip(field.size, field.padding))
 
 
 def check_alignment(graph: nx.MultiDiGraph, node: str, preds: tuple[str, ...],
@@ -44,21 +44,20 @@ def check_alignment(graph: nx.MultiDiGraph, node: str, preds: tuple[str, ...],
     local = [(p, f) for p, f in zip(preds, fields) if not f.is_global]
     if len(local) < 2:
         return None
+    strides = {f.stride for _, f in local}
+    centres = {centre(f) for _, f in local}
+    if len(strides) == 1 and len(centres) == 1:
+        return None
     span = graph.nodes[node]["span"]
     notes = [Note(f"branch from '{p}': field {_fmt(f.size)}, stride {_fmt(f.stride)}, "
                   f"padding {_fmt(f.padding)}", graph.nodes[p]["span"]) for p, f in local]
-    strides = {f.stride for _, f in local}
     op = graph.nodes[node]["layer"].op
     if len(strides) > 1:
         raise NetdslError(f"{op}() merges branches with different effective strides: "
                           + " and ".join(_fmt(s) for s in strides), span, notes)
-    centres = {centre(f) for _, f in local}
-    if len(centres) > 1:
-        offsets = sorted(centres)
-        return Diagnostic(f"{op}() merges branches whose receptive fields are not centred alike "
-                          f"(centre offsets {' vs '.join(_fmt(c) for c in offsets)} input pixels)",
-                          span, notes)
-    return None
+    offsets = " vs ".join(_fmt(tuple(Fraction(v) / 2 for v in c)) for c in sorted(centres))
+    return Diagnostic(f"{op}() merges branches whose receptive fields are not centred alike "
+                      f"(centre offsets {offsets} input pixels)", span, notes)
 
 
 def _fmt(values: tuple) -> str:

@@ -19,24 +19,10 @@ from netdsl.errors import Diagnostic, Span
 from netdsl.layers.base import Field
 
 
-@dataclass(frozen=True, slots=True)
-class ReceptiveField:
-    """Receptive field per spatial axis; `is_global` after global pooling or linear layers."""
-
-    size: tuple[int | float, ...]
-    stride: tuple[int | float, ...]
-    padding: tuple[int | float, ...]
-    is_global: bool
-
-    @staticmethod
-    def of(f: Field) -> ReceptiveField:
-        """From an analysis field (fractions become floats)."""
-        return ReceptiveField(_plain(f.size), _plain(f.stride), _plain(f.padding), f.is_global)
-
-    def to_dict(self) -> dict[str, Any]:
-        """As the JSON report's `rf` object."""
-        return {"size": list(self.size), "stride": list(self.stride),
-                "padding": list(self.padding), "global": self.is_global}
+def rf_dict(field: Field) -> dict[str, Any]:
+    """A receptive field as the JSON report's `rf` object (fractions become floats)."""
+    return {"size": _plain(field.size), "stride": _plain(field.stride),
+            "padding": _plain(field.padding), "global": field.is_global}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +41,7 @@ class LayerRow:
     other_ops: int
     activation_bytes: int
     saved_for_backward_bytes: int
-    rf: ReceptiveField
+    rf: Field
     source: Span
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,7 +49,7 @@ class LayerRow:
         out = {k: getattr(self, k) for k in ("name", "op", "block", "params", "buffers", "macs",
                                              "flops", "other_ops", "activation_bytes",
                                              "saved_for_backward_bytes")}
-        out.update(inputs=list(self.inputs), shape=list(self.shape), rf=self.rf.to_dict(),
+        out.update(inputs=list(self.inputs), shape=list(self.shape), rf=rf_dict(self.rf),
                    source=self.source.to_dict())
         return out
 
@@ -148,7 +134,7 @@ class BlockRow:
     macs: int
     activation_bytes: int
     saved_for_backward_bytes: int
-    rf: ReceptiveField
+    rf: Field
 
 
 def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
@@ -164,7 +150,7 @@ def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32"
         rows.append(LayerRow(node, layer.op, data["block"], data["inputs"], layer.out_shape,
                              c.params, c.buffers, c.macs * batch, 2 * c.macs * batch,
                              c.other_ops * batch, memory.activation_bytes[node],
-                             memory.saved_bytes[node], ReceptiveField.of(fields[node]),
+                             memory.saved_bytes[node], fields[node],
                              data["span"]))
     macs = sum(r.macs for r in rows)
     totals = Totals(params, params, sum(c.buffers for c in counts.values()), macs, 2 * macs,
@@ -177,5 +163,5 @@ def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32"
                   {o: shape_of[o] for o in graph.graph["outputs"]}, totals, rows, warnings)
 
 
-def _plain(values: tuple) -> tuple[int | float, ...]:
-    return tuple(float(v) if isinstance(v, Fraction) else v for v in values)
+def _plain(values: tuple) -> list[int | float]:
+    return [float(v) if isinstance(v, Fraction) else v for v in values]

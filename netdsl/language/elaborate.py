@@ -37,7 +37,7 @@ from netdsl.language.values import (
     value_type,
 )
 from netdsl.layers import REGISTRY, LayerError, LayerSpec, create
-from netdsl.layers.base import Shape
+from netdsl.layers.base import Shape, check_shape
 from netdsl.layers.io import Input
 from netdsl.layers.registry import suggest
 
@@ -93,6 +93,8 @@ class _Elaborator:
     def __init__(self, program: Program) -> None:
         self.program = program
         self.graph = new_graph()
+        self.nodes: list[tuple[str, dict[str, Any]]] = []
+        self.edges: list[tuple[str, str, int]] = []
         self.frames: list[_Frame] = []
         self.scope = Scope("")
         self.globals = Env(None, dict(CONSTANTS))
@@ -143,8 +145,7 @@ class _Elaborator:
             if isinstance(statement, ast.InputDecl):
                 tensor = self.declare_input(statement, env)
                 env.vars[statement.name] = tensor
-                inputs = self.graph.graph["inputs"]
-                cur = tensor if len(inputs) == 1 else None
+                cur = tensor if len(self.graph.graph["inputs"]) == 1 else None
                 if cur is not None:
                     env.vars["in"] = tensor
             else:
@@ -210,6 +211,11 @@ class _Elaborator:
         if not 1 <= len(shape) <= 4 or any(d < 1 for d in shape):
             raise self.error(f"input '{decl.name}' must have 1 to 4 positive sizes ([F], [C, L], "
                              f"[C, H, W] or [C, D, H, W]), got {list(shape)}", decl.shape.span)
+        try:
+            check_shape(shape)
+        except LayerError as exc:
+            raise self.error(f"input '{decl.name}': {exc.message.replace('the output shape', 'shape')}",
+                             decl.shape.span, kind=LimitError) from None
         tensor = self.add_node(Input(tuple(shape)), (), decl.span, decl.name, root=True)
         self.graph.graph["inputs"][decl.name] = tensor.node
         return tensor
@@ -222,11 +228,18 @@ class _Elaborator:
                              where)
         self.graph.graph["outputs"] = [result.node]
         self.check_reachability(result.node)
-        return self.graph
+        graph = self.graph
+        graph.add_nodes_from(self.nodes)
+        graph.add_edges_from(self.edges)
+        return graph
 
     def check_reachability(self, output: str) -> None:
-        live = nx.ancestors(self.graph, output) | {output}
-        for node, data in self.graph.nodes(data=True):
+        """Every node must feed the output (walk the inputs backwards from it)."""
+        live = {output}
+        for node, data in reversed(self.nodes):
+            if node in live:
+                live.update(data["inputs"])
+        for node, data in self.nodes:
             if node not in live:
                 raise self.error(f"'{node}' is computed but never reaches the network's output",
                                  data["span"])
@@ -549,15 +562,15 @@ class _Elaborator:
     # -------------------------------------------------------------------- graph
     def add_node(self, layer: Any, inputs: Sequence[Tensor], span: Span, hint: str | None,
                  root: bool = False) -> Tensor:
-        graph = self.graph
-        if graph.number_of_nodes() >= MAX_NODES:
+        # Nodes and edges are collected here and added to the graph in bulk at the end.
+        if len(self.nodes) >= MAX_NODES:
             raise self.error(f"the network has more than {MAX_NODES} layers (the limit)", span,
                              kind=LimitError)
         name = self.scope.fresh(layer.op, hint)
-        graph.add_node(name, layer=layer, span=span, block=self.scope.path,
-                       inputs=tuple(t.node for t in inputs))
-        for position, t in enumerate(inputs):
-            graph.add_edge(t.node, name, key=position)
+        preds = tuple(t.node for t in inputs)
+        self.nodes.append((name, {"layer": layer, "span": span, "block": self.scope.path,
+                                  "inputs": preds}))
+        self.edges.extend((p, name, position) for position, p in enumerate(preds))
         return Tensor(name, layer.out_shape)
 
 

@@ -52,12 +52,15 @@ class _Loader:
 
     def __init__(self) -> None:
         self.modules: dict[str, ast.Module] = {}
+        self.key_of: dict[str, str] = {}  # display path -> key
         self.visiting: list[str] = []
 
-    def parse_root(self, text: str, path: str) -> ast.Module:
+    def parse_root(self, text: str, path: str, key: str | None = None) -> ast.Module:
+        key = key or _key(path)
         module = parse(text, path)
-        self.modules[_key(path)] = module
-        self.visiting.append(_key(path))
+        self.modules[key] = module
+        self.key_of[path] = key
+        self.visiting.append(key)
         for imp in module.imports:
             self.follow(imp, path)
         self.visiting.pop()
@@ -75,9 +78,12 @@ class _Loader:
             text = Path(target).read_text(encoding="utf-8")
         except OSError:
             raise NetdslError(f"cannot import '{imp.target}': no file {target}", imp.span) from None
-        self.parse_root(text, target)
+        # the standard library is shown as std/NAME.net, not by its install path
+        display = f"std/{Path(target).name}" if imp.is_std else target
+        self.parse_root(text, display, key)
 
     def resolve(self, imp: ast.Import, importer: str) -> str:
+        """The file an import names (standard library modules inside the package)."""
         if imp.is_std:
             parts = imp.target.split(".")
             if parts[0] != STDLIB_PREFIX or len(parts) != 2:
@@ -89,6 +95,8 @@ class _Loader:
                 raise NetdslError(f"no standard library module '{imp.target}'; there are: "
                                   + ", ".join(f"std.{n}" for n in names), imp.span)
             return str(target)
+        if importer.startswith("std/"):
+            raise NetdslError("standard library modules import others as std.NAME", imp.span)
         base = Path(importer).parent if importer != "<string>" else Path.cwd()
         return str(base / imp.target)
 
@@ -102,9 +110,9 @@ class _Loader:
     def _in_import_order(self, module: ast.Module, seen: set[str]) -> list[ast.Module]:
         """Imported modules first (depth-first), each once, then the module itself."""
         order: list[ast.Module] = []
-        seen.add(_key(module.path))
+        seen.add(self.key_of[module.path])
         for imp in module.imports:
-            key = _key(self.resolve(imp, module.path))
+            key = _key(self.resolve(imp, module.path))  # same key as when it was loaded
             if key not in seen:
                 order.extend(self._in_import_order(self.modules[key], seen))
         order.append(module)

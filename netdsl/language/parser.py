@@ -13,7 +13,7 @@ from netdsl.errors import NetdslError, Span, remember_source
 from netdsl.language import syntax as ast
 
 _OPENERS = {"LPAR": "(", "LSQB": "[", "LBRACE": "{"}
-_CLOSERS = {"RPAR", "RSQB", "RBRACE"}
+_CLOSERS = {"RPAR": "LPAR", "RSQB": "LSQB", "RBRACE": "LBRACE"}
 
 # Human names for the terminals Lark reports in "expected ..." lists.
 _TOKEN_NAMES = {
@@ -25,20 +25,41 @@ _TOKEN_NAMES = {
 }
 
 
+#: Words that can never be names. The contextual lexer would otherwise read a keyword
+#: as a NAME wherever the keyword itself cannot appear, and errors would land late.
+RESERVED = frozenset({"import", "block", "network", "input", "if", "else", "for", "in", "repeat",
+                      "and", "or", "not", "true", "false"})
+
+
+class ReservedWordError(Exception):
+    """A reserved word was used as a name."""
+
+    def __init__(self, token: Token) -> None:
+        super().__init__(str(token))
+        self.token = token
+
+
 class _BracketAwareNewlines:
     """Drops newlines inside ( ) and [ ], keeps them inside { } and at top level."""
 
     always_accept = ("_NL",)
 
+    def __init__(self) -> None:
+        # the brackets open at the point a syntax error stops the parse, for its note
+        self.open: list[Token] = []
+
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        stack: list[str] = []
+        stack: list[Token] = []
+        self.open = stack
         for token in stream:
             kind = token.type
+            if kind == "NAME" and token.value in RESERVED:
+                raise ReservedWordError(token)
             if kind in _OPENERS:
-                stack.append(kind)
-            elif kind in _CLOSERS and stack:
-                stack.pop()
-            elif kind == "_NL" and stack and stack[-1] != "LBRACE":
+                stack.append(token)
+            elif kind in _CLOSERS and stack and stack[-1].type == _CLOSERS[kind]:
+                stack.pop()  # a mismatched closer is left for the parser to report
+            elif kind == "_NL" and stack and stack[-1].type != "LBRACE":
                 continue
             yield token
 
@@ -71,7 +92,17 @@ def parse(text: str, path: str) -> ast.Module:
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
-        raise _syntax_error(exc, text, path) from None
+        error = _syntax_error(exc, text, path)
+        unclosed = [t for t in _lark().options.postlex.open if t.type != "LBRACE"]
+        if unclosed:
+            t = unclosed[-1]
+            error.with_note(f"the '{t}' opened here is not closed",
+                            Span(path, t.line, t.column, t.line, t.column + 1))
+        raise error from None
+    except ReservedWordError as exc:
+        t = exc.token
+        raise NetdslError(f"unexpected '{t}': it is a reserved word and cannot be used here",
+                          Span(path, t.line, t.column, t.line, t.column + len(t))) from None
     return _ToSyntax(path).transform(tree)
 
 

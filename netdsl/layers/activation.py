@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from netdsl.layers.base import (
@@ -9,6 +10,7 @@ from netdsl.layers.base import (
     SAVE_OUTPUT,
     Arg,
     Example,
+    Field,
     Layer,
     LayerError,
     Saved,
@@ -17,7 +19,12 @@ from netdsl.layers.base import (
     real,
 )
 from netdsl.layers.registry import register
+from netdsl.lowering.recipe import Recipe, recipe
 
+# The torch.nn module of each parameterless activation (never in place: the memory
+# analysis assumes every layer writes a new tensor).
+_MODULES = {"relu": "nn.ReLU", "relu6": "nn.ReLU6", "sigmoid": "nn.Sigmoid", "tanh": "nn.Tanh",
+            "gelu": "nn.GELU", "silu": "nn.SiLU", "hardswish": "nn.Hardswish"}
 # Which tensor PyTorch's autograd keeps for each function's backward.
 _SAVES_OUTPUT = {"relu", "sigmoid", "tanh", "softmax"}
 
@@ -44,6 +51,24 @@ class Activation(Layer):
 
     def saved(self) -> tuple[Saved, ...]:
         return (SAVE_OUTPUT,) if self.op in _SAVES_OUTPUT else (SAVE_INPUT,)
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        # Softmax along a spatial axis of size n: every output sees that whole axis, which
+        # is a window of 2n - 1 centred on the output, clipped to the input.
+        if self.op != "softmax" or self.axis % len(self.in_shape) == 0:
+            return fields[0]
+        axis = self.axis % len(self.in_shape) - 1
+        n = self.in_shape[1 + axis]
+        kernels = [2 * n - 1 if a == axis else 1 for a in range(self.spatial_rank)]
+        pads = [n - 1 if a == axis else 0 for a in range(self.spatial_rank)]
+        return fields[0].window(kernels, [1] * self.spatial_rank, pads)
+
+    def torch_recipe(self) -> Recipe:
+        if self.op == "softmax":
+            return recipe("nn.Softmax", dim=self.axis + 1 if self.axis >= 0 else self.axis)
+        if self.op == "leaky_relu":
+            return recipe("nn.LeakyReLU", self.slope)
+        return recipe(_MODULES[self.op])
 
     def describe(self) -> str:
         if self.op == "leaky_relu":

@@ -12,7 +12,10 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from netdsl.lowering.recipe import Recipe
 
 Shape = tuple[int, ...]
 Number = int | Fraction
@@ -130,7 +133,7 @@ class Example:
 class Layer:
     """A resolved layer. Subclasses implement the rules of one layer family."""
 
-    __slots__ = ("op", "in_shapes", "out_shape")
+    __slots__ = ("op", "in_shapes", "out_shape", "_counts")
 
     #: Whether the output shares its input's storage (a view): no new memory.
     is_view: ClassVar[bool] = False
@@ -142,6 +145,14 @@ class Layer:
         self.in_shapes = in_shapes
         self.configure(args)
         self.out_shape = self.infer_shape()
+        self._counts: tuple[int, int, int, int, int] | None = None
+
+    def counts(self) -> tuple[int, int, int, int, int]:
+        """(params, buffers, macs, other_ops, output elements), computed once per record."""
+        if self._counts is None:
+            self._counts = (self.params(), self.buffers(), self.macs(), self.other_ops(),
+                            numel(self.out_shape))
+        return self._counts
 
     # ---- to implement
     def configure(self, args: dict[str, Any]) -> None:
@@ -181,9 +192,13 @@ class Layer:
         return ""
 
     # ---- lowering (torch is imported lazily, only here)
+    def torch_recipe(self) -> Recipe:
+        """The PyTorch module computing this layer, as torch-free data (class, arguments)."""
+        raise NotImplementedError(f"{self.op} has no PyTorch lowering yet")
+
     def torch_module(self) -> Any:
         """A `torch.nn.Module` computing this layer, for the given input shapes."""
-        raise NotImplementedError(f"{self.op} has no PyTorch lowering yet")
+        return self.torch_recipe().instantiate()
 
     # ---- helpers
     @property

@@ -27,6 +27,7 @@ from netdsl.layers.base import (
     window_output,
 )
 from netdsl.layers.registry import register
+from netdsl.lowering.recipe import Recipe, recipe
 
 SPATIAL = (1, 2, 3)
 
@@ -76,10 +77,32 @@ class Conv(Layer):
         return numel(self.out_shape) if self.bias else 0
 
     def saved(self) -> tuple[Saved, ...]:
+        # Asymmetric padding is lowered as an explicit pad: autograd keeps the padded copy.
+        pads = self.explicit_pads()
+        if pads is not None:
+            return (Saved("extra", elements=self.in_shape[0] * padded_size(self.in_shape, pads)),)
         return (SAVE_INPUT,)
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         return fields[0].window(self.effective_kernel, self.stride, [p[0] for p in self.pads])
+
+    def explicit_pads(self) -> tuple[tuple[int, int], ...] | None:
+        """None if PyTorch's symmetric padding (the begin padding on both sides) gives the
+        same windows; else the padding to apply first (unreached end padding dropped)."""
+        sizes, k_eff, outs = self.in_shape[1:], self.effective_kernel, self.out_shape[1:]
+        if symmetric_equivalent(self.pads, sizes, k_eff, self.stride, outs):
+            return None
+        return trim_padding(self.pads, sizes, k_eff, self.stride, outs)
+
+    def torch_recipe(self) -> Recipe:
+        rank, pads = self.spatial_rank, self.explicit_pads()
+        padding = tuple(b for b, _ in self.pads) if pads is None else 0
+        args = (self.in_shape[0], self.channels, self.kernel)
+        kwargs = dict(stride=self.stride, padding=padding, dilation=self.dilation,
+                      groups=self.groups, bias=self.bias)
+        if pads is None:
+            return recipe(f"nn.Conv{rank}d", *args, **kwargs)
+        return recipe(f"PaddedConv{rank}d", *args, **kwargs, pre_pad=torch_pad_order(pads))
 
     def describe(self) -> str:
         return (f"{self.channels}, k={_fmt(self.kernel)}, s={_fmt(self.stride)}, "
@@ -147,8 +170,21 @@ class ConvTranspose(Layer):
             k_eff = d * (k - 1) + 1
             size.append(r + (-(-k_eff // s) - 1) * jump)
             stride.append(_frac(Fraction(jump) / s))
-            pad.append(_frac(p + Fraction((k_eff - 1 - pp[0]) * jump, s)))
+            # floor(i/s - pad) is the first input read: ceil((i + p_begin - k_eff + 1) / s)
+            pad.append(_frac(p + Fraction((k_eff - s - pp[0]) * jump, s)))
         return Field(tuple(size), tuple(stride), tuple(pad), f.is_global)
+
+    def torch_recipe(self) -> Recipe:
+        rank = self.spatial_rank
+        low = tuple(min(b, e) for b, e in self.pads)
+        args = (self.in_shape[0], self.channels, self.kernel)
+        kwargs = dict(stride=self.stride, padding=low, output_padding=self.output_padding,
+                      groups=self.groups, bias=self.bias, dilation=self.dilation)
+        if is_symmetric(self.pads):
+            return recipe(f"nn.ConvTranspose{rank}d", *args, **kwargs)
+        starts = tuple(b - m for (b, _), m in zip(self.pads, low))
+        return recipe(f"CroppedConvTranspose{rank}d", *args, **kwargs, starts=starts,
+                      sizes=self.out_shape[1:])
 
     def describe(self) -> str:
         return (f"{self.channels}, k={_fmt(self.kernel)}, s={_fmt(self.stride)}, "
@@ -163,6 +199,40 @@ def resolve_padding(pad: Any, sizes: Sequence[int], k_eff: Sequence[int],
     if pad == "same":
         return tuple(same_padding(n, k, s) for n, k, s in zip(sizes, k_eff, stride))
     return pad
+
+
+def trim_padding(pads: Sequence[tuple[int, int]], sizes: Sequence[int], k_eff: Sequence[int],
+                 stride: Sequence[int], outs: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """Padding without the end padding that no window reaches (the last window's end)."""
+    trimmed = []
+    for (begin, end), n, k, s, out in zip(pads, sizes, k_eff, stride, outs):
+        reach = (out - 1) * s + k - begin - n  # how far the last window passes the input
+        trimmed.append((begin, min(end, max(reach, 0))))
+    return tuple(trimmed)
+
+
+def symmetric_equivalent(pads: Sequence[tuple[int, int]], sizes: Sequence[int],
+                         k_eff: Sequence[int], stride: Sequence[int], outs: Sequence[int],
+                         ceil_mode: bool = False) -> bool:
+    """Whether padding every axis by its begin padding on both sides gives the same
+    windows: they start at the same place, so the same number of them is enough."""
+    return all(n + 2 * b >= k and window_output(n, k, s, (b, b), ceil_mode) == out
+               for (b, _), n, k, s, out in zip(pads, sizes, k_eff, stride, outs))
+
+
+def is_symmetric(pads: Sequence[tuple[int, int]]) -> bool:
+    """Whether every axis pads as much at the begin as at the end."""
+    return all(b == e for b, e in pads)
+
+
+def padded_size(shape: Shape, pads: Sequence[tuple[int, int]]) -> int:
+    """Spatial elements of an input after explicit padding."""
+    return math.prod(n + b + e for n, (b, e) in zip(shape[1:], pads))
+
+
+def torch_pad_order(pads: Sequence[tuple[int, int]]) -> tuple[int, ...]:
+    """Per-axis (begin, end) pairs in F.pad's order: the last axis first."""
+    return tuple(v for pair in reversed(pads) for v in pair)
 
 
 def _frac(x: Fraction) -> int | Fraction:

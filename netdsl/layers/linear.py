@@ -19,6 +19,7 @@ from netdsl.layers.base import (
     positive,
 )
 from netdsl.layers.registry import register
+from netdsl.lowering.recipe import Recipe, recipe
 
 
 class Linear(Layer):
@@ -54,6 +55,9 @@ class Linear(Layer):
     def describe(self) -> str:
         return f"{self.features}, bias={self.bias}"
 
+    def torch_recipe(self) -> Recipe:
+        return recipe("nn.Linear", self.in_shape[0], self.features, bias=self.bias)
+
 
 class Flatten(Layer):
     """Flatten [C, *spatial] to [C*H*W] (a view: no new memory, nothing saved)."""
@@ -63,6 +67,9 @@ class Flatten(Layer):
 
     def infer_shape(self) -> Shape:
         return (numel(self.in_shape),)
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("nn.Flatten")
 
 
 register("linear", Linear, (Arg("features", positive), Arg("bias", boolean, True)), ranks=(0,),

@@ -18,6 +18,7 @@ from netdsl.layers.base import (
     numel,
 )
 from netdsl.layers.registry import register
+from netdsl.lowering.recipe import Recipe, recipe
 
 
 def _shapes(shapes: Sequence[Shape]) -> str:
@@ -61,12 +62,16 @@ class Add(Merge):
     def other_ops(self) -> int:
         return (len(self.in_shapes) - 1) * numel(self.out_shape)
 
+    def torch_recipe(self) -> Recipe:
+        return recipe("Add")
+
 
 class Mul(Merge):
     """Elementwise product with broadcasting ([C, H, W] * [C, 1, 1] for SE gating).
 
     other_ops: (branches - 1) per output element. Saves every input (each one's
-    gradient needs the others).
+    gradient needs the others) and, with more than two branches, each partial product
+    but the last (the lowering multiplies left to right).
     """
 
     __slots__ = ()
@@ -87,7 +92,13 @@ class Mul(Merge):
         return (len(self.in_shapes) - 1) * numel(self.out_shape)
 
     def saved(self) -> tuple[Saved, ...]:
-        return tuple(Saved("input", i) for i in range(len(self.in_shapes)))
+        inputs = tuple(Saved("input", i) for i in range(len(self.in_shapes)))
+        partial = tuple(Saved("extra", elements=numel(_broadcast(self.in_shapes[:k])))
+                        for k in range(2, len(self.in_shapes)))
+        return inputs + partial
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("Mul")
 
 
 class Concat(Merge):
@@ -115,6 +126,14 @@ class Concat(Merge):
 
     def describe(self) -> str:
         return f"axis={self.axis}" if self.axis else ""
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("Concat", self.axis + 1)
+
+
+def _broadcast(shapes: Sequence[Shape]) -> Shape:
+    """The broadcast of shapes of one rank (sizes 1 stretch)."""
+    return tuple(max(dims) for dims in zip(*shapes))
 
 
 _TWO = Example(((4, 5, 6), (4, 5, 6)))

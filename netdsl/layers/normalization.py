@@ -6,7 +6,6 @@ from typing import Any
 
 from netdsl.layers.base import (
     SAVE_INPUT,
-    SAVE_OUTPUT,
     Arg,
     Example,
     Layer,
@@ -18,6 +17,7 @@ from netdsl.layers.base import (
     real,
 )
 from netdsl.layers.registry import register
+from netdsl.lowering.recipe import Recipe, recipe
 
 STAT_BYTES = 4  # batch-norm batch statistics are kept in float32 (PyTorch's accumulate type)
 
@@ -60,12 +60,19 @@ class BatchNorm(Layer):
     def describe(self) -> str:
         return f"{self.channels}, eps={self.eps:g}"
 
+    def torch_recipe(self) -> Recipe:
+        rank = max(self.spatial_rank, 1)  # a flat [F] input is BatchNorm1d on [N, F]
+        return recipe(f"nn.BatchNorm{rank}d", self.channels, eps=self.eps, momentum=self.momentum)
+
 
 class LocalResponseNorm(Layer):
     """Local response normalisation across channels (AlexNet):
     b = a / (k + alpha/size * sum of a^2 over `size` neighbouring channels)^beta.
 
     other_ops: size + 3 per element (the window's squares and sum, scale, power, divide).
+    Lowered as nn.LocalResponseNorm, whose autograd graph saves the input, the squares
+    zero-padded to C + size - 1 channels (for the window average), and the scale before
+    and after the power (two tensors of the output's size).
     """
 
     __slots__ = ("size", "alpha", "beta", "k")
@@ -77,10 +84,17 @@ class LocalResponseNorm(Layer):
         return (self.size + 3) * numel(self.out_shape)
 
     def saved(self) -> tuple[Saved, ...]:
-        return (SAVE_INPUT, SAVE_OUTPUT)
+        c, spatial = self.in_shape[0], numel(self.in_shape[1:])
+        padded = Saved("extra", elements=(c + self.size - 1) * spatial)
+        scale = Saved("extra", elements=numel(self.out_shape))
+        return (SAVE_INPUT, padded, scale, scale)
 
     def describe(self) -> str:
         return f"size={self.size}, alpha={self.alpha:g}, beta={self.beta:g}, k={self.k:g}"
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("nn.LocalResponseNorm", self.size, alpha=self.alpha, beta=self.beta,
+                      k=self.k)
 
 
 class Dropout(Layer):
@@ -99,6 +113,9 @@ class Dropout(Layer):
 
     def describe(self) -> str:
         return f"p={self.p:g}"
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("Dropout", self.p)
 
 
 register("batchnorm", BatchNorm, (Arg("eps", real, 1e-5), Arg("momentum", real, 0.1)), examples=(

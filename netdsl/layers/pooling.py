@@ -28,8 +28,17 @@ from netdsl.layers.base import (
     positive,
     window_output,
 )
-from netdsl.layers.conv import _fmt, _fmt_pads, resolve_padding
+from netdsl.layers.conv import (
+    _fmt,
+    _fmt_pads,
+    padded_size,
+    resolve_padding,
+    symmetric_equivalent,
+    torch_pad_order,
+    trim_padding,
+)
 from netdsl.layers.registry import register
+from netdsl.lowering.recipe import Recipe, recipe
 
 SPATIAL = (1, 2, 3)
 INDEX_BYTES = 8  # max pooling keeps int64 argmax indices for backward
@@ -73,9 +82,23 @@ class Pool(Layer):
         return numel(self.out_shape) * math.prod(self.kernel)
 
     def saved(self) -> tuple[Saved, ...]:
-        if self.op == "maxpool":
-            return (SAVE_INPUT, Saved("extra", elements=numel(self.out_shape), itemsize=INDEX_BYTES))
-        return (SAVE_INPUT,)
+        # Natively: the input (and argmax indices). With explicit padding (see `plan`): the
+        # padded copy instead of the input, indices over PyTorch's (uncropped) output, and
+        # for the valid-part average the per-window element counts.
+        plan = self.plan()
+        c, is_max = self.in_shape[0], self.op == "maxpool"
+        if plan[0] == "native":
+            saved = [SAVE_INPUT]
+            out = numel(self.out_shape)
+        else:
+            _, pads, torch_out = plan
+            saved = [Saved("extra", elements=c * padded_size(self.in_shape, pads))]
+            out = c * math.prod(torch_out)
+            if not is_max and not self.count_include_pad:
+                saved.append(Saved("extra", elements=math.prod(torch_out), per_sample=False))
+        if is_max:
+            saved.append(Saved("extra", elements=out, itemsize=INDEX_BYTES))
+        return tuple(saved)
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         return fields[0].window(self.effective_kernel, self.stride, [p[0] for p in self.pads])
@@ -83,6 +106,47 @@ class Pool(Layer):
     def describe(self) -> str:
         return (f"k={_fmt(self.kernel)}, s={_fmt(self.stride)}, p={_fmt_pads(self.pads)}"
                 + (", ceil" if self.ceil_mode else ""))
+
+    def plan(self) -> tuple[Any, ...]:
+        """How the pool lowers: ("native", ceil_mode) when PyTorch's symmetric padding by
+        the begin padding gives the same windows and divisors, else ("explicit", pads,
+        PyTorch's output size) for an explicit pad, a pool and a crop to our size."""
+        sizes, k_eff, outs = self.in_shape[1:], self.effective_kernel, self.out_shape[1:]
+        divisor_safe = self.op == "maxpool" or not self.count_include_pad or all(
+            b == e or (o - 1) * s - b + k <= n + min(b, e)
+            for (b, e), n, k, s, o in zip(self.pads, sizes, k_eff, self.stride, outs))
+        if divisor_safe:
+            for ceil in (self.ceil_mode, not self.ceil_mode):
+                if symmetric_equivalent(self.pads, sizes, k_eff, self.stride, outs, ceil):
+                    return ("native", ceil)
+        pads = trim_padding(self.pads, sizes, k_eff, self.stride, outs)
+        torch_out = tuple(window_output(n + b + e, k, s, (0, 0), self.ceil_mode)
+                          for n, (b, e), k, s in zip(sizes, pads, k_eff, self.stride))
+        return ("explicit", pads, torch_out)
+
+    def torch_recipe(self) -> Recipe:
+        rank, plan, is_max = self.spatial_rank, self.plan(), self.op == "maxpool"
+        cls = f"nn.{'MaxPool' if is_max else 'AvgPool'}{rank}d"
+        native = plan[0] == "native"
+        kwargs: dict[str, Any] = dict(
+            stride=self.stride, padding=tuple(b for b, _ in self.pads) if native else 0)
+        if is_max:
+            kwargs["dilation"] = self.dilation
+        kwargs["ceil_mode"] = plan[1] if native else self.ceil_mode
+        if not is_max:
+            kwargs["count_include_pad"] = self.count_include_pad
+        if native:
+            return recipe(cls, self.kernel, **kwargs)
+        _, pads, torch_out = plan
+        outs = self.out_shape[1:]
+        if not is_max and not self.count_include_pad:
+            return recipe("AvgPoolValid", self.kernel, self.stride, torch_pad_order(pads),
+                          self.ceil_mode, outs)
+        steps = [recipe("Pad", torch_pad_order(pads), float("-inf") if is_max else 0.0),
+                 recipe(cls, self.kernel, **kwargs)]
+        if torch_out != outs:
+            steps.append(recipe("Crop", (0,) * rank, outs))
+        return recipe("nn.Sequential", *steps)
 
 
 class GlobalPool(Layer):
@@ -105,6 +169,9 @@ class GlobalPool(Layer):
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         return fields[0].as_global()
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("GlobalMaxPool" if self.op == "global_maxpool" else "GlobalAvgPool")
 
 
 class AdaptivePool(Layer):
@@ -133,7 +200,12 @@ class AdaptivePool(Layer):
     def saved(self) -> tuple[Saved, ...]:
         if self.op == "adaptive_maxpool":
             return (SAVE_INPUT, Saved("extra", elements=numel(self.out_shape), itemsize=INDEX_BYTES))
-        return (SAVE_INPUT,)
+        # PyTorch computes an adaptive average to size 1 as a mean, which saves nothing.
+        return () if all(s == 1 for s in self.size) else (SAVE_INPUT,)
+
+    def torch_recipe(self) -> Recipe:
+        kind = "Max" if self.op == "adaptive_maxpool" else "Avg"
+        return recipe(f"nn.Adaptive{kind}Pool{self.spatial_rank}d", self.size)
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         f = fields[0]
@@ -178,6 +250,9 @@ class ChannelMaxPool(Layer):
     def describe(self) -> str:
         return f"k={self.kernel}, s={self.stride}"
 
+    def torch_recipe(self) -> Recipe:
+        return recipe("ChannelMaxPool", self.kernel, self.stride)
+
 
 class SpatialPyramidPool(Layer):
     """Spatial pyramid pooling: adaptive pooling to each level, flattened and concatenated.
@@ -199,8 +274,12 @@ class SpatialPyramidPool(Layer):
 
     def saved(self) -> tuple[Saved, ...]:
         if self.mode == "avg":
-            return (SAVE_INPUT,)
+            # A level of 1 is a mean (saves nothing); the other levels save the input.
+            return () if all(lv == 1 for lv in self.levels) else (SAVE_INPUT,)
         return (SAVE_INPUT, Saved("extra", elements=numel(self.out_shape), itemsize=INDEX_BYTES))
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("SpatialPyramidPool", self.levels, self.mode, self.spatial_rank)
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         return fields[0].as_global()

@@ -75,8 +75,46 @@ def _convert(spec: LayerSpec, arg: Arg, value: Any, rank: int) -> Any:
         raise LayerError(f"{spec.name}(): argument '{arg.name}' {exc.message}", arg=arg.name) from None
 
 
+#: Resolved layers are immutable, so identical calls (same name, arguments and input
+#: shapes) share one record: a ResNet repeats most of its layers, and architecture
+#: search re-analyses mostly identical variants. Bounded; cleared when full.
+_LAYER_CACHE: dict[tuple, Layer] = {}
+_LAYER_CACHE_LIMIT = 100_000
+
+
 def create(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
            in_shapes: tuple[Shape, ...]) -> Layer:
+    """The resolved layer for a call (shared with identical earlier calls)."""
+    try:
+        key = (spec.name, _freeze(positional), _freeze(sorted(keywords.items())) if keywords else (),
+               in_shapes)
+        layer = _LAYER_CACHE.get(key)
+    except TypeError:  # an unhashable argument value: build without sharing
+        return _create(spec, positional, keywords, in_shapes)
+    if layer is None:
+        layer = _create(spec, positional, keywords, in_shapes)
+        if len(_LAYER_CACHE) >= _LAYER_CACHE_LIMIT:
+            _LAYER_CACHE.clear()
+        _LAYER_CACHE[key] = layer
+    return layer
+
+
+def _freeze(values: Any) -> tuple:
+    """A hashable key for argument values that keeps `1`, `1.0` and `true` apart."""
+    out = []
+    for v in values:
+        kind = type(v)
+        if kind is int or kind is str or v is None:
+            out.append(v)
+        elif kind is list or kind is tuple:
+            out.append(_freeze(v))
+        else:  # bool and float compare equal to ints: tag them with their type
+            out.append((kind, v))
+    return tuple(out)
+
+
+def _create(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
+            in_shapes: tuple[Shape, ...]) -> Layer:
     """Check the input rank, bind the arguments and build the resolved layer."""
     rank = len(in_shapes[0]) - 1
     if rank not in spec.ranks:

@@ -22,6 +22,7 @@ from netdsl.layers.base import (
 )
 from netdsl.layers.conv import _fmt
 from netdsl.layers.registry import register
+from netdsl.lowering.recipe import Recipe, recipe
 
 _LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
@@ -74,6 +75,12 @@ class Upsample(Layer):
     def describe(self) -> str:
         return f"size={_fmt(self.size)}, {self.mode}"
 
+    def torch_recipe(self) -> Recipe:
+        if self.mode == "nearest":
+            return recipe("nn.Upsample", size=self.size, mode="nearest")
+        return recipe("nn.Upsample", size=self.size, mode=_LINEAR[self.spatial_rank],
+                      align_corners=False)
+
 
 class CenterCrop(Layer):
     """Crop the centre `size` of every spatial axis (U-Net's skip connections).
@@ -105,6 +112,9 @@ class CenterCrop(Layer):
 
     def describe(self) -> str:
         return f"size={_fmt(self.size)}"
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("Crop", self.offsets(), self.size)
 
 
 def _simplify(x: Fraction | int) -> Fraction | int:

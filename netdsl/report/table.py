@@ -11,10 +11,11 @@ from rich.text import Text
 from netdsl.report import units
 
 if TYPE_CHECKING:
-    from netdsl.analysis.report import BlockRow, LayerRow, ReceptiveField, Report
+    from netdsl.analysis.report import BlockRow, LayerRow, Report
+    from netdsl.layers.base import Field
 
 
-def rf_text(rf: ReceptiveField) -> str:
+def rf_text(rf: Field) -> str:
     """"size/stride" of the local field, with "global" when the output sees everything."""
     if not rf.size:
         return "-"
@@ -22,35 +23,46 @@ def rf_text(rf: ReceptiveField) -> str:
     return f"global ({local})" if rf.is_global else local
 
 
+HEADERS = ("Output", "Params", "MACs", "Act. MiB", "Saved MiB", "RF size/stride")
+
+
 def layer_table(report: Report) -> Table:
     """One row per node."""
-    table = _table(report, "Layer", ("Op",))
-    for row in report.layers:
-        table.add_row(row.name, row.op, units.shape(row.shape), *_numbers(row), rf_text(row.rf))
-    return table
+    rows = [(row.name, row.op, units.shape(row.shape), *_numbers(row), rf_text(row.rf))
+            for row in report.layers]
+    return _table(report, ("Layer", "Op"), rows)
 
 
 def block_table(report: Report, depth: int) -> Table:
     """One row per block at the given depth of the block path."""
-    table = _table(report, "Block", ("Layers",))
-    for row in report.rollup(depth):
-        table.add_row(row.name, str(row.layers), units.shape(row.shape), *_numbers(row),
-                      rf_text(row.rf))
-    return table
+    rows = [(row.name, str(row.layers), units.shape(row.shape), *_numbers(row), rf_text(row.rf))
+            for row in report.rollup(depth)]
+    return _table(report, ("Block", "Layers"), rows)
 
 
-def _table(report: Report, first: str, extra: tuple[str, ...]) -> Table:
-    title = (f"{report.network} — {report.source} — batch {report.batch}, {report.dtype}")
+def _table(report: Report, first: tuple[str, str], rows: list[tuple[str, ...]]) -> Table:
+    title = f"{report.network} — {report.source} — batch {report.batch}, {report.dtype}"
     table = Table(title=title, title_justify="left", header_style="bold", show_edge=False,
                   pad_edge=False, box=None)
-    table.add_column(first, no_wrap=True)
-    for name in extra:
-        table.add_column(name, no_wrap=True)
-    table.add_column("Output", no_wrap=True)
-    for name in ("Params", "MACs", "Act. MiB", "Saved MiB"):
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("RF size/stride", justify="right", no_wrap=True)
+    # Only the name column may fold on a narrow terminal; numbers are never cut.
+    table.add_column(first[0], overflow="fold", ratio=1)
+    headers = (first[1], *HEADERS)
+    for i, name in enumerate(headers):
+        width = max([len(name)] + [len(r[i + 1]) for r in rows])
+        table.add_column(name, justify="left" if i < 2 else "right", no_wrap=True, min_width=width)
+    for r in rows:
+        table.add_row(*r)
     return table
+
+
+def table_width(report: Report, depth: int | None = None) -> int:
+    """Columns needed to print the report's table without folding anything."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    console = Console(width=1000, file=_Null())
+    table = block_table(report, depth) if depth else layer_table(report)
+    return Measurement.get(console, console.options, table).maximum
 
 
 def _numbers(row: LayerRow | BlockRow) -> tuple[str, ...]:

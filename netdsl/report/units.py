@@ -14,8 +14,8 @@ def count(n: int | float) -> str:
 
 
 def mib(n: int) -> str:
-    """Bytes in MiB (2**20 bytes), two decimals."""
-    return f"{n / MIB:,.2f}"
+    """Bytes in MiB (2**20 bytes), two decimals ("<0.01" rather than a misleading 0.00)."""
+    return "<0.01" if 0 < n < MIB / 200 else f"{n / MIB:,.2f}"
 
 
 def bytes_long(n: int) -> str:

@@ -1,0 +1,127 @@
+"""The graph IR as a `torch.nn.Module` that runs the nodes in graph order.
+
+Submodules sit at the node names (`stage0.basic0.conv_bn0.conv0`), nested in `Block`
+containers, so `state_dict()` keys read like the spec (see `names` for the few names
+that are changed to be valid). `forward` drops each tensor right after its last
+consumer, so memory follows the static liveness analysis: a tensor lives from the step
+that makes it until its last consumer has run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import torch
+from torch import nn
+
+from netdsl.lowering.load import to_graph
+from netdsl.lowering.names import attribute_paths
+from netdsl.lowering.ops import Block
+
+INITS = ("default", "kaiming")
+
+
+class Network(nn.Module):
+    """A network lowered from netdsl's graph IR; call it with its inputs in spec order."""
+
+    def __init__(self, graph: nx.MultiDiGraph) -> None:
+        super().__init__()
+        # Only "_" attributes: node names never start with "_" (see `names`).
+        self._network = graph.graph.get("network", "")
+        self._input_names = tuple(graph.graph["inputs"])
+        self._input_nodes = tuple(graph.graph["inputs"].values())
+        self._outputs = tuple(graph.graph["outputs"])
+        paths = attribute_paths(graph)
+        for node, path in paths.items():
+            _attach(self, path, graph.nodes[node]["layer"].torch_module(), node)
+        self._steps = _schedule(graph, {n: self.get_submodule(".".join(p)) for n, p in paths.items()},
+                                set(self._outputs))
+
+    def forward(self, *inputs: torch.Tensor) -> Any:
+        """Run the nodes in graph order; one tensor for one output, else a tuple."""
+        if len(inputs) != len(self._input_nodes):
+            raise TypeError(f"{self._network or 'the network'} takes {len(self._input_nodes)} "
+                            f"input(s) ({', '.join(self._input_names)}), got {len(inputs)}")
+        values = dict(zip(self._input_nodes, inputs))
+        del inputs
+        for node, module, args, dead in self._steps:
+            values[node] = module(*[values[a] for a in args])
+            for name in dead:
+                del values[name]
+        outs = tuple(values[o] for o in self._outputs)
+        return outs[0] if len(outs) == 1 else outs
+
+
+def _attach(root: nn.Module, path: tuple[str, ...], module: nn.Module, node: str) -> None:
+    parent = root
+    for part in path[:-1]:
+        if part not in parent._modules:
+            parent.add_module(part, Block())
+        parent = parent._modules[part]
+    try:
+        parent.add_module(path[-1], module)
+    except KeyError as exc:  # an nn.Module attribute this torch version added
+        raise ValueError(f"cannot name the module of node '{node}' {'.'.join(path)!r}: {exc}") from None
+
+
+def _schedule(graph: nx.MultiDiGraph, modules: dict[str, nn.Module],
+              keep: set[str]) -> list[tuple[str, nn.Module, tuple[str, ...], tuple[str, ...]]]:
+    """(node, module, input nodes, nodes dead after this step) for each step."""
+    last_use: dict[str, int] = {}
+    order = [n for n in graph.nodes if n in modules]
+    for step, node in enumerate(order):
+        for producer in graph.nodes[node]["inputs"]:
+            last_use[producer] = step
+    dead: dict[int, list[str]] = {}
+    for producer, step in last_use.items():
+        if producer not in keep:
+            dead.setdefault(step, []).append(producer)
+    return [(node, modules[node], tuple(graph.nodes[node]["inputs"]), tuple(dead.get(i, ())))
+            for i, node in enumerate(order)]
+
+
+def build(source: Any, network: str | None = None, *, inputs: dict | None = None,
+          params: dict[str, Any] | None = None, init: str = "default",
+          zero_init_residual: bool = False, **kwargs: Any) -> Network:
+    """Lower a spec (path, Spec, text or elaborated graph) to a `Network` module.
+
+    `inputs` overrides input shapes, `params` and other keywords set network
+    parameters. `init="kaiming"` initialises like torchvision (convolutions
+    kaiming-normal, fan_out, relu; batch norm weight 1, bias 0); `zero_init_residual`
+    zeroes the weight of each batch norm that feeds an `add` directly (the last one of a
+    residual branch), so every residual block starts as the identity.
+    """
+    if init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+    graph = to_graph(source, network, inputs=inputs, params=params, **kwargs)
+    model = Network(graph)
+    if init == "kaiming":
+        kaiming_init(model)
+    if zero_init_residual:
+        paths = attribute_paths(graph)
+        for node in residual_batchnorms(graph):
+            nn.init.zeros_(model.get_submodule(".".join(paths[node])).weight)
+    return model
+
+
+def kaiming_init(model: nn.Module) -> None:
+    """torchvision's ResNet initialisation: conv kaiming-normal (fan_out, relu), conv bias 0,
+    batch norm weight 1 and bias 0; linear layers keep PyTorch's default."""
+    convs = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+    norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm)
+    for module in model.modules():
+        if isinstance(module, convs):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, norms):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+
+def residual_batchnorms(graph: nx.MultiDiGraph) -> list[str]:
+    """Batch norm nodes whose output feeds an `add` with no layer in between."""
+    return [node for node, data in graph.nodes(data=True)
+            if data["layer"].op == "batchnorm"
+            and any(graph.nodes[s]["layer"].op == "add" for s in graph.successors(node))]

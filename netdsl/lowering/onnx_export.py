@@ -1,0 +1,56 @@
+"""Export a lowered network to ONNX with `torch.onnx`, and check the file.
+
+The dynamo-based exporter (PyTorch's default) needs the `onnxscript` package; without
+it the TorchScript exporter is used. The network is exported in inference mode (batch
+norm uses its running statistics, dropout is the identity), with a dynamic batch axis.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from netdsl.lowering.load import to_graph
+from netdsl.lowering.module import Network
+from netdsl.lowering.names import identifier, unique
+
+DEFAULT_OPSET = 18
+
+
+def export_onnx(source: Any, path: str | Path, *, batch: int = 2, opset: int = DEFAULT_OPSET,
+                dynamic_batch: bool = True, dynamo: bool | None = None,
+                model: nn.Module | None = None, **kwargs: Any) -> Path:
+    """Write `source` (path, Spec, text or graph; keywords as for `build`) as an ONNX file
+    at `path`, checked with `onnx.checker`. `model` exports given weights (a module built
+    from the same graph); otherwise freshly initialised ones."""
+    import onnx
+
+    graph = to_graph(source, **kwargs)
+    model = model if model is not None else Network(graph)
+    model = model.eval()
+    shapes = [graph.nodes[n]["layer"].out_shape for n in graph.graph["inputs"].values()]
+    args = tuple(torch.randn(batch, *s) for s in shapes)
+    taken: set[str] = set()
+    names = [unique(identifier(n), taken) for n in graph.graph["inputs"]]
+    outputs = [unique(identifier(o.replace(".", "_")), taken) for o in graph.graph["outputs"]]
+    if dynamo is None:
+        dynamo = importlib.util.find_spec("onnxscript") is not None
+    path = Path(path)
+    options: dict[str, Any] = dict(input_names=names, output_names=outputs, opset_version=opset,
+                                   dynamo=dynamo)
+    if dynamic_batch:
+        if dynamo:
+            batch_dim = torch.export.Dim("batch")
+            options["dynamic_shapes"] = {"inputs": tuple({0: batch_dim} for _ in args)}
+        else:
+            options["dynamic_axes"] = {n: {0: "batch"} for n in names + outputs}
+    with torch.no_grad():
+        program = torch.onnx.export(model, args, str(path) if not dynamo else None, **options)
+    if dynamo:
+        program.save(str(path))
+    onnx.checker.check_model(str(path), full_check=True)
+    return path

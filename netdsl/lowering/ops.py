@@ -1,0 +1,229 @@
+"""The small custom modules that lowering needs where torch.nn has no exact match.
+
+Each class is self-contained (it uses only `torch`, `nn` and `F`), because
+`codegen` copies the source of the ones a network uses into the generated file.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Block(nn.Module):
+    """A container for the layers of one block call; it only groups names (no forward)."""
+
+
+class Add(nn.Module):
+    """Elementwise sum of all inputs (a residual merge)."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0] + xs[1]
+        for x in xs[2:]:
+            out = out + x
+        return out
+
+
+class Mul(nn.Module):
+    """Elementwise product of all inputs, with broadcasting (SE gating)."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0] * xs[1]
+        for x in xs[2:]:
+            out = out * x
+        return out
+
+
+class Concat(nn.Module):
+    """Concatenation of all inputs along `dim` (batch included: channels are dim 1)."""
+
+    def __init__(self, dim: int = 1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(xs, dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Crop(nn.Module):
+    """Keep `sizes[i]` elements from `starts[i]` on each spatial axis: a view, no copy."""
+
+    def __init__(self, starts: tuple[int, ...], sizes: tuple[int, ...]) -> None:
+        super().__init__()
+        self.starts, self.sizes = tuple(starts), tuple(sizes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for axis, (start, size) in enumerate(zip(self.starts, self.sizes)):
+            x = x.narrow(2 + axis, start, size)
+        return x
+
+    def extra_repr(self) -> str:
+        return f"starts={self.starts}, sizes={self.sizes}"
+
+
+class Pad(nn.Module):
+    """Constant padding, `pads` in F.pad's order (last axis first, begin then end)."""
+
+    def __init__(self, pads: tuple[int, ...], value: float = 0.0) -> None:
+        super().__init__()
+        self.pads, self.value = tuple(pads), value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pad(x, self.pads, value=self.value)
+
+    def extra_repr(self) -> str:
+        return f"pads={self.pads}, value={self.value}"
+
+
+class PadBefore:
+    """Mixin for a conv class: zero-pad the input (asymmetric TensorFlow "same") first.
+
+    `pre_pad` is in F.pad's order. The weights stay where the base class puts them,
+    so parameter names are those of the plain convolution.
+    """
+
+    def __init__(self, *args, pre_pad: tuple[int, ...], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.pre_pad = tuple(pre_pad)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(F.pad(x, self.pre_pad))
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, pre_pad={self.pre_pad}"
+
+
+class PaddedConv1d(PadBefore, nn.Conv1d):
+    """nn.Conv1d after an explicit, possibly asymmetric, zero padding."""
+
+
+class PaddedConv2d(PadBefore, nn.Conv2d):
+    """nn.Conv2d after an explicit, possibly asymmetric, zero padding."""
+
+
+class PaddedConv3d(PadBefore, nn.Conv3d):
+    """nn.Conv3d after an explicit, possibly asymmetric, zero padding."""
+
+
+class CropAfter:
+    """Mixin for a transposed conv class: crop the output to `starts`/`sizes` per spatial
+    axis (asymmetric padding); a view of the full output."""
+
+    def __init__(self, *args, starts: tuple[int, ...], sizes: tuple[int, ...], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.starts, self.sizes = tuple(starts), tuple(sizes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = super().forward(x)
+        for axis, (start, size) in enumerate(zip(self.starts, self.sizes)):
+            y = y.narrow(2 + axis, start, size)
+        return y
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, starts={self.starts}, sizes={self.sizes}"
+
+
+class CroppedConvTranspose1d(CropAfter, nn.ConvTranspose1d):
+    """nn.ConvTranspose1d whose output is cropped (asymmetric padding)."""
+
+
+class CroppedConvTranspose2d(CropAfter, nn.ConvTranspose2d):
+    """nn.ConvTranspose2d whose output is cropped (asymmetric padding)."""
+
+
+class CroppedConvTranspose3d(CropAfter, nn.ConvTranspose3d):
+    """nn.ConvTranspose3d whose output is cropped (asymmetric padding)."""
+
+
+class AvgPoolValid(nn.Module):
+    """Average pooling over the valid part of each window (TensorFlow's "same"), with any
+    (asymmetric) padding: the sum over the zero-padded window divided by the number of
+    input elements it covers; the output is cropped to `sizes`."""
+
+    def __init__(self, kernel_size: tuple[int, ...], stride: tuple[int, ...],
+                 pads: tuple[int, ...], ceil_mode: bool, sizes: tuple[int, ...]) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.pads = tuple(kernel_size), tuple(stride), tuple(pads)
+        self.ceil_mode, self.sizes = ceil_mode, tuple(sizes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pool = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[len(self.kernel_size) - 1]
+        args = (self.kernel_size, self.stride, 0, self.ceil_mode, True)
+        total = pool(F.pad(x, self.pads), *args)
+        ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
+        count = pool(F.pad(ones, self.pads), *args)
+        out = total / count
+        for axis, size in enumerate(self.sizes):
+            out = out.narrow(2 + axis, 0, size)
+        return out
+
+
+class GlobalAvgPool(nn.Module):
+    """Mean over all spatial axes, keeping them as size 1 (saves nothing for backward)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=tuple(range(2, x.dim())), keepdim=True)
+
+
+class GlobalMaxPool(nn.Module):
+    """Maximum over all spatial axes, keeping them as size 1."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.amax(dim=tuple(range(2, x.dim())), keepdim=True)
+
+
+class ChannelMaxPool(nn.Module):
+    """Max over windows of `kernel` channels, every `stride` channels, at each position."""
+
+    def __init__(self, kernel: int, stride: int) -> None:
+        super().__init__()
+        self.kernel, self.stride = kernel, stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Channels become the first axis of a 2-D max pool over [C, positions].
+        flat = x.flatten(2).unsqueeze(1)
+        out = F.max_pool2d(flat, (self.kernel, 1), (self.stride, 1))
+        return out.reshape(x.shape[0], -1, *x.shape[2:])
+
+    def extra_repr(self) -> str:
+        return f"kernel={self.kernel}, stride={self.stride}"
+
+
+class SpatialPyramidPool(nn.Module):
+    """Adaptive max or average pooling to each level's grid, flattened and concatenated."""
+
+    def __init__(self, levels: tuple[int, ...], mode: str, rank: int) -> None:
+        super().__init__()
+        self.levels, self.mode, self.rank = tuple(levels), mode, rank
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "max":
+            pool = (F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d)
+        else:
+            pool = (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d)
+        outs = [pool[self.rank - 1](x, level).flatten(1) for level in self.levels]
+        return torch.cat(outs, dim=1)
+
+    def extra_repr(self) -> str:
+        return f"levels={self.levels}, mode={self.mode!r}"
+
+
+class Dropout(nn.Module):
+    """Dropout through `torch.native_dropout` on every device, so that backward keeps a
+    one-byte mask per element (nn.Dropout keeps a float mask on the CPU)."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        return torch.native_dropout(x, self.p, True)[0]
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

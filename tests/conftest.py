@@ -1,0 +1,38 @@
+"""Shared helpers for the tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import netdsl
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = ROOT / "specs"
+
+
+def analyze_text(text: str, **kwargs):
+    """Analyse spec text in-process."""
+    return netdsl.loads(text, "test.net").analyze(**kwargs)
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m netdsl ARGS` and capture its output."""
+    return subprocess.run([sys.executable, "-m", "netdsl", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, timeout=120)
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    """Write files into a temporary folder: write("a.net", text) -> path."""
+
+    def _write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    return _write

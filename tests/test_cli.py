@@ -1,0 +1,106 @@
+"""The `netdsl` command as a user meets it: tables, formats, options, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import textwrap
+
+import yaml
+
+from tests.conftest import ROOT, run_cli
+
+RESNET34 = "specs/resnet34.net"
+
+
+def test_table_states_units_and_totals():
+    result = run_cli("analyze", RESNET34)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for text in ("Params", "MACs", "Act. MiB", "Saved MiB", "RF size/stride", "21,797,672",
+                 "3,663,761,408", "K/M/G = 10^3/10^6/10^9", "MiB = 2^20 bytes", "Inference peak",
+                 "Training peak", "899/32"):
+        assert text in out, text
+
+
+def test_depth_rolls_up_by_block():
+    full = json.loads(run_cli("analyze", RESNET34, "-f", "json").stdout)["layers"]
+    out = run_cli("analyze", RESNET34, "--depth", "1").stdout
+    tops = {row["name"].split(".")[0] for row in full}
+    assert "Block" in out and all(name in out for name in tops)
+    assert not any(row["name"] in out for row in full if row["name"].count(".") >= 2)
+
+
+def test_json_has_the_documented_keys():
+    result = run_cli("analyze", RESNET34, "--format", "json", "--batch", "2")
+    d = json.loads(result.stdout)
+    assert d["network"] == "resnet34" and d["batch"] == 2 and d["dtype"] == "float32"
+    assert d["inputs"] == {"image": [3, 224, 224]}
+    assert d["totals"]["params"] == 21_797_672 and d["totals"]["macs"] == 2 * 3_663_761_408
+    assert len(d["layers"]) == 126
+    pool = next(row for row in d["layers"] if row["op"] == "global_avgpool")
+    last_stage = next(row for row in d["layers"] if row["name"] == pool["inputs"][0])
+    assert last_stage["rf"] == {"size": [899, 899], "stride": [32, 32], "padding": [449, 449],
+                                "global": False}
+    source = last_stage["source"]
+    assert source["file"].endswith(".net") and source["line"] >= 1 and source["column"] >= 1
+
+
+def test_yaml_equals_json_and_csv_has_a_row_per_layer():
+    j = json.loads(run_cli("analyze", RESNET34, "-f", "json").stdout)
+    y = yaml.safe_load(run_cli("analyze", RESNET34, "-f", "yaml").stdout)
+    assert y == j
+    rows = list(csv.DictReader(io.StringIO(run_cli("analyze", RESNET34, "-f", "csv").stdout)))
+    assert len(rows) == len(j["layers"])
+    assert sum(int(r["params"]) for r in rows) == 21_797_672
+
+
+def test_ir_lists_one_line_per_node():
+    out = run_cli("analyze", RESNET34, "--ir").stdout.splitlines()
+    assert out[0].startswith("network resnet34") and out[-1].startswith("return %")
+    assert len(out) == 126 + 2
+    assert sum(" = add(" in line for line in out) == 16 and sum(" = conv(" in line for line in out) == 36
+
+
+def test_set_params_file_and_input_overrides(tmp_path):
+    params = tmp_path / "p.yaml"
+    params.write_text("classes: 10\n")
+    d = json.loads(run_cli("analyze", RESNET34, "-f", "json", "--params", str(params),
+                           "--input", "image=3x512x512").stdout)
+    assert d["layers"][-1]["shape"] == [10] and d["inputs"]["image"] == [3, 512, 512]
+    d = json.loads(run_cli("analyze", RESNET34, "-f", "json", "--set", "classes=7",
+                           "--input", "3x64x64").stdout)
+    assert d["layers"][-1]["shape"] == [7] and d["inputs"]["image"] == [3, 64, 64]
+
+
+def test_bad_yaml_value_points_into_the_yaml_file(tmp_path):
+    params = tmp_path / "p.yaml"
+    params.write_text("# overrides\nclasses: ten\n")
+    result = run_cli("analyze", RESNET34, "--params", str(params))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{params}:2:10: error: parameter 'classes' is an int")
+    assert " 2 | classes: ten" in result.stderr
+
+
+def test_version_and_help():
+    assert run_cli("--version").stdout.startswith("netdsl ")
+    assert "analyze" in run_cli("--help").stdout
+
+
+def test_analysis_never_imports_torch():
+    code = textwrap.dedent(f"""
+        import sys, netdsl
+        from rich.console import Console
+        from netdsl.report.table import render_report
+        from netdsl.report.formats import FORMATTERS
+        r = netdsl.load({str(ROOT / RESNET34)!r}).analyze(batch=4)
+        Console(file=open("/dev/null", "w")).print(render_report(r))
+        [f(r) for f in FORMATTERS.values()]
+        assert "torch" not in sys.modules, sorted(m for m in sys.modules if "torch" in m)
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "ok", result.stderr

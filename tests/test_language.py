@@ -1,0 +1,258 @@
+"""Elaboration semantics: values, blocks, merges, loops, imports, overrides, limits."""
+
+from __future__ import annotations
+
+import pytest
+
+import netdsl
+from netdsl.errors import LimitError, NetdslError, UsageError
+from netdsl.language import parser as parser_module
+from netdsl.language.elaborate import Override
+
+NET = "network n({params}) {{\n    input x: {shape}\n{body}\n}}\n"
+
+
+def graph(body: str, shape: str = "[3, 16, 16]", params: str = "", blocks: str = "", **kw):
+    text = blocks + NET.format(params=params, shape=shape, body=body)
+    return netdsl.loads(text, "t.net").graph(**kw)
+
+
+def out_shape(g) -> tuple:
+    return g.nodes[g.graph["outputs"][0]]["layer"].out_shape
+
+
+def ops(g) -> list[str]:
+    return [layer.op for _, layer in g.nodes(data="layer")]
+
+
+def test_chain_from_input_and_implicit_input():
+    g = graph("    conv(8, 3, padding = 1) -> relu -> maxpool(2)")
+    assert ops(g) == ["input", "conv", "relu", "maxpool"]
+    assert out_shape(g) == (8, 8, 8)
+
+
+@pytest.mark.parametrize("expr, value", [
+    ("7 // 2", 3), ("7 / 2", 3.5), ("-7 % 3", 2), ("2 ** 5", 32), ("1 + 2 * 3", 7),
+    ("3 > 2 and not (1 == 2)", True), ("[1, 2] + [3]", [1, 2, 3]), ("[4, 5, 6][-1]", 6),
+    ("len([1, 2, 3])", 3), ("max(3, 9, 4)", 9), ("min([5, 2])", 2), ("range(2, 8, 3)", [2, 5]),
+    ("if 2 > 3 { 10 } else if 1 < 2 { 20 } else { 30 }", 20), ("int(2.7) + round(2.5)", 4),
+    ("in.channels * in.height + in.width", 3 * 16 + 16), ("in.shape", [3, 16, 16]),
+    ("ceil(7 / 2) + floor(7 / 2)", 7), ("sum([1, 2, 3])", 6), ("abs(-3)", 3),
+])
+def test_scalar_expressions(expr, value):
+    g = graph(f"    v = {expr}\n    conv(1, 1, padding = 0) -> flatten -> linear(1 + 0 * len([v]))")
+    assert out_shape(g) == (1,)
+    # evaluate again through a channel count to read the value back
+    if isinstance(value, bool):
+        g = graph(f"    conv(if {expr} {{ 5 }} else {{ 6 }}, 1)")
+        assert out_shape(g)[0] == (5 if value else 6)
+    elif isinstance(value, list):
+        g = graph(f"    conv(len({expr}) + 1, 1)")
+        assert out_shape(g)[0] == len(value) + 1
+    else:
+        g = graph(f"    conv(int(({expr}) * 2) + 1, 1)")
+        assert out_shape(g)[0] == int(value * 2) + 1
+
+
+def test_blocks_defaults_keywords_and_input_shape():
+    blocks = ("block widen(factor = 2, extra = 0) {\n"
+              "    conv(in.channels * factor + extra, 1)\n}\n")
+    g = graph("    widen() -> widen(extra = 1) -> widen(3, extra = 2)", blocks=blocks)
+    assert out_shape(g) == (((3 * 2) * 2 + 1) * 3 + 2, 16, 16)
+    names = list(g)
+    assert names[1:] == ["widen0.conv0", "widen1.conv0", "widen2.conv0"]
+
+
+def test_parameter_default_reads_the_input():
+    blocks = "block squeeze(reduced = in.channels // 2) {\n    conv(reduced, 1)\n}\n"
+    assert out_shape(graph("    conv(16, 1) -> squeeze", blocks=blocks)) == (8, 16, 16)
+
+
+def test_merges_with_inline_branches_and_identity():
+    g = graph("    conv(8, 1) -> add(conv(8, 3, padding = 1) -> relu, identity) -> "
+              "concat(identity, maxpool(3, stride = 1, padding = 1), conv(4, 1))")
+    assert out_shape(g) == (20, 16, 16)
+    add = next(n for n in g if g.nodes[n]["layer"].op == "add")
+    assert g.nodes[add]["inputs"] == ("relu0", "conv0")
+    assert sorted(k for _, _, k in g.in_edges(add, keys=True)) == [0, 1]
+
+
+def test_add_of_the_same_tensor_twice_keeps_both_edges():
+    g = graph("    y = conv(4, 1)\n    add(y, y)")
+    add = g.graph["outputs"][0]
+    assert len(list(g.in_edges(add, keys=True))) == 2
+
+
+def test_mul_broadcasts_a_channel_gate():
+    g = graph("    mul(identity, global_avgpool -> conv(3, 1) -> sigmoid)")
+    assert out_shape(g) == (3, 16, 16)
+
+
+def test_named_values_and_assignment_names_nodes():
+    g = graph("    stem = conv(8, 3, padding = 1)\n    skip = stem -> relu\n"
+              "    concat(skip, stem -> maxpool(3, stride = 1, padding = 1))")
+    assert "stem" in g and out_shape(g) == (16, 16, 16)
+
+
+def test_repeat_and_for_with_index():
+    g = graph("    repeat(3) { conv(4, 3, padding = 1) } -> for i in range(3) { conv(2 ** i, 1) }")
+    assert ops(g).count("conv") == 6 and out_shape(g) == (4, 16, 16)
+    g = graph("    for c in [4, 8] { conv(c, 3, stride = 2, padding = 1) }")
+    assert out_shape(g) == (8, 4, 4)
+    g = graph("    relu -> repeat(0) { conv(4, 1) }")
+    assert out_shape(g) == (3, 16, 16)
+
+
+def test_rank_1_2_3_inputs():
+    assert out_shape(graph("    conv(4, 5) -> maxpool(2)", shape="[2, 100]")) == (4, 48)
+    assert out_shape(graph("    conv(4, 3) -> maxpool(2)", shape="[2, 8, 10, 12]")) == (4, 3, 4, 5)
+    assert out_shape(graph("    linear(7)", shape="[20]")) == (7,)
+
+
+def test_several_networks_need_a_name(write):
+    path = write("two.net", "network a() {\n input x: [4]\n linear(2)\n}\n"
+                            "network b() {\n input x: [4]\n linear(3)\n}\n")
+    spec = netdsl.load(path)
+    assert spec.networks == ["a", "b"]
+    assert out_shape(spec.graph("b")) == (3,)
+    with pytest.raises(UsageError, match="several networks"):
+        spec.graph()
+    with pytest.raises(UsageError, match="did you mean 'a'"):
+        spec.graph("aa")
+
+
+def test_imports_relative_once_and_stdlib(write, monkeypatch):
+    write("lib/common.net", "block cb(c) {\n conv(c, 3, padding = 1) -> batchnorm\n}\n")
+    write("lib/a.net", 'import "common.net"\nblock a(c) {\n cb(c) -> relu\n}\n')
+    write("lib/b.net", 'import "common.net"\nblock b(c) {\n cb(c)\n}\n')
+    main = write("main.net", 'import "lib/a.net"\nimport "lib/b.net"\n'
+                             'network n() {\n input x: [3, 8, 8]\n a(4) -> b(5)\n}\n')
+    calls = []
+    real = parser_module.parse
+    monkeypatch.setattr("netdsl.language.loader.parse", lambda t, p: calls.append(p) or real(t, p))
+    g = netdsl.load(main).graph()
+    assert out_shape(g) == (5, 8, 8)
+    assert sum(p.endswith("common.net") for p in calls) == 1
+
+
+def test_import_cycle_is_reported_at_the_closing_import(write):
+    write("a.net", 'import "b.net"\nnetwork n() {\n input x: [4]\n x\n}\n')
+    write("b.net", 'import "c.net"\n')
+    c = write("c.net", '\nimport "a.net"\n')
+    with pytest.raises(NetdslError, match=r"import cycle: a.net -> b.net -> c.net -> a.net") as info:
+        netdsl.load(c.parent / "a.net")
+    assert info.value.span.file.endswith("c.net") and info.value.span.line == 2
+
+
+def test_missing_import_and_unknown_stdlib(write):
+    p = write("m.net", 'import "nope.net"\n')
+    with pytest.raises(NetdslError, match="cannot import 'nope.net'"):
+        netdsl.load(p)
+    p = write("s.net", "import std.nothing\n")
+    with pytest.raises(NetdslError, match="no standard library module 'std.nothing'"):
+        netdsl.load(p)
+
+
+def test_duplicate_definition(write):
+    p = write("d.net", "block f() {\n relu\n}\nblock f() {\n relu\n}\n")
+    with pytest.raises(NetdslError, match="'f' is defined twice") as info:
+        netdsl.load(p)
+    assert info.value.span.line == 4 and info.value.notes[0].span.line == 1
+
+
+def test_overrides_are_type_checked():
+    spec = netdsl.loads("network n(classes: int = 10, scale = 1.0, tag = \"a\") {\n"
+                        " input x: [4]\n linear(classes)\n}\n", "o.net")
+    assert out_shape(spec.graph(classes=3)) == (3,)
+    assert out_shape(spec.graph(scale=2)) == (10,)  # an int is a fine float
+    with pytest.raises(UsageError, match="'classes' is an int, but --set classes=x gives str"):
+        spec.graph(classes=Override("x", "--set classes=x"))
+    with pytest.raises(UsageError, match="'tag' is a str, but the API gives int"):
+        spec.graph(tag=3)
+    with pytest.raises(UsageError, match="no parameter 'clases'.*did you mean 'classes'"):
+        spec.graph(clases=3)
+
+
+def test_required_network_parameter():
+    spec = netdsl.loads("network n(classes) {\n input x: [4]\n linear(classes)\n}\n", "r.net")
+    with pytest.raises(UsageError, match="no default; give it with --set classes=VALUE"):
+        spec.graph()
+    assert out_shape(spec.graph(classes=2)) == (2,)
+
+
+def test_input_shape_override():
+    spec = netdsl.loads("network n() {\n input image: [3, 32, 32]\n conv(4, 3)\n}\n", "i.net")
+    assert out_shape(spec.graph(inputs={"image": (3, 64, 40)})) == (4, 62, 38)
+    with pytest.raises(UsageError, match="no input 'img'"):
+        spec.graph(inputs={"img": (3, 8, 8)})
+
+
+@pytest.mark.parametrize("body, message", [
+    ("    repeat(20000) { relu }", "a loop of 20000 iterations is past the limit of 10000"),
+    ("    conv(4, 1) -> flatten -> linear(2 ** 40)", "has an axis larger than 2147483647"),
+])
+def test_limits_are_checked(body, message):
+    with pytest.raises(NetdslError, match=message):
+        graph(body)
+
+
+def test_tensor_size_limit_applies_to_inputs_and_outputs():
+    with pytest.raises(LimitError, match="more than 2\\*\\*40 elements per sample"):
+        graph("    relu", shape="[4, 1048576, 524288]")
+    with pytest.raises(NetdslError, match="more than 2\\*\\*40 elements per sample"):
+        graph("    conv(2 ** 16, 1)", shape="[1, 8192, 4096]")
+
+
+def test_recursion_hits_the_depth_limit_with_collapsed_notes():
+    with pytest.raises(LimitError, match="nested more than 100 deep") as info:
+        graph("    f", blocks="block f() {\n    f\n}\n")
+    assert any("more identical call" in n.message for n in info.value.notes)
+    assert len(info.value.notes) <= 4
+
+
+@pytest.mark.parametrize("body, message", [
+    ("    rleu", "unknown name 'rleu'; did you mean 'relu'?"),
+    ("    conv(8, 3, strid = 2)", "conv\\(\\) has no argument 'strid'; did you mean 'stride'?"),
+    ("    conv(8)", "conv\\(\\) is missing its argument 'kernel'"),
+    ("    conv(8, 3, groups = 2)", "input channels 3 are not divisible by groups=2"),
+    ("    conv(0, 3)", "argument 'channels' must be a positive integer, got 0"),
+    ("    conv(8, 20)", "kernel extent 20 is larger than the padded input"),
+    ("    conv(8, 3, stride = [1, 2, 3])", "expected 2 value\\(s\\), one per spatial axis"),
+    ("    conv(8, 3, padding = \"sam\")", 'expected "same", "valid" or integers'),
+    ("    maxpool(2, padding = 2)", "more than half the window"),
+    ("    linear(10)", "linear\\(\\) expects a flat \\[F\\] input"),
+    ("    add(conv(4, 1), conv(5, 1))", "add\\(\\) got branches of different shapes"),
+    ("    concat(identity, maxpool(2))", "concat\\(\\) got branches whose shapes differ off axis 0"),
+    ("    x -> 3", "a chain step must be a layer"),
+    ("    y = 3\n    x -> y", "'y' is a int, not a layer or block"),
+    ("    conv(8, 3)\n    relu", "this expression's value is never used"),
+    ("    stem = conv(4, 1)\n    relu", "'stem.*' is computed but never reaches"),
+    ("    conv(in, 3)", "a layer argument must be a number, word or list, not a tensor"),
+    ("    conv(8, 1.5)", "argument 'kernel' expected an integer, got float 1.5"),
+    ("    conv(8, 3, bias = 1)", "argument 'bias' expected true or false"),
+    ("    conv(1 / 0, 1)", "division by zero"),
+    ("    conv([1][3], 1)", "index 3 is out of range"),
+    ("    conv(in.colour, 1)", "has no 'colour'"),
+    ("    if 1 { relu } else { relu }", "expected true or false, got int 1"),
+    ("    3", "must end with an expression that gives a tensor"),
+    ("    upsample()", "takes exactly one of scale and size"),
+    ("    center_crop(20)", "cannot crop"),
+    ("    conv_transpose(4, 3, stride = 2, output_padding = 2)", "output_padding 2 on axis 0"),
+])
+def test_mistakes_are_located_errors(body, message):
+    with pytest.raises(NetdslError, match=message) as info:
+        graph(body)
+    assert info.value.span is not None and info.value.span.file == "t.net"
+    assert info.value.span.line >= 3
+
+
+def test_errors_inside_blocks_carry_the_call_chain():
+    blocks = ("block bad(c) {\n    conv(c, 3, groups = 2)\n}\n"
+              "block outer() {\n    bad(5)\n}\n")
+    with pytest.raises(NetdslError) as info:
+        graph("    outer", blocks=blocks)
+    err = info.value
+    assert (err.span.line, err.span.column) == (2, 16)
+    assert [n.message for n in err.notes] == ["in block 'bad' called from 'outer'",
+                                             "in block 'outer' called from network 'n'"]
+    assert [n.span.line for n in err.notes] == [5, 9]
