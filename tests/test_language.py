@@ -256,3 +256,68 @@ def test_errors_inside_blocks_carry_the_call_chain():
     assert [n.message for n in err.notes] == ["in block 'bad' called from 'outer'",
                                              "in block 'outer' called from network 'n'"]
     assert [n.span.line for n in err.notes] == [5, 9]
+
+
+def test_assert_and_fail_are_located():
+    blocks = ('block stage(kind) {\n    assert(kind == "basic" or kind == "bottleneck", '
+              '"unknown unit kind")\n    relu\n}\n')
+    assert out_shape(graph('    stage("basic")', blocks=blocks)) == (3, 16, 16)
+    with pytest.raises(NetdslError, match="^t.net:2:5: error: unknown unit kind") as info:
+        graph('    stage("bottlenek")', blocks=blocks)
+    assert "in block 'stage'" in info.value.notes[0].message
+    with pytest.raises(NetdslError, match="not supported here"):
+        graph('    if in.channels == 3 { fail("not supported here") } else { relu }')
+
+
+def test_in_inside_loop_and_if_bodies_is_the_step_input():
+    g = graph("    for i in range(3) { conv(in.channels * 2, 1) }")
+    assert out_shape(g) == (24, 16, 16)
+    g = graph("    conv(5, 1) -> repeat(2) { conv(in.channels + 1, 1) }")
+    assert out_shape(g) == (7, 16, 16)
+    # applied to a tensor, an if's condition and bodies both see that tensor as `in`
+    g = graph("    conv(6, 1) -> if in.channels == 6 { conv(in.channels // 2, 1) } else { relu }")
+    assert out_shape(g) == (3, 16, 16)
+
+
+def test_library_blocks_resolve_names_in_their_own_module(write):
+    # a spec's own `conv_bn` must not change what std.resnet's blocks call
+    path = write("shadow.net", "import std.resnet\n"
+                 "block conv_bn(x) {\n    relu\n}\n"
+                 "network n() {\n    input x: [3, 32, 32]\n    x -> basic(8, 2) -> conv_bn(0)\n}\n")
+    g = netdsl.load(path).graph()
+    assert out_shape(g) == (8, 16, 16)
+    assert sum(layer.op == "conv" for _, layer in g.nodes(data="layer")) == 3
+
+
+def test_memoised_block_calls_build_identical_graphs():
+    from netdsl.graph import check, format_ir
+    from tests.conftest import SPECS
+
+    for name in ("resnet50.net", "densenet121.net", "googlenet.net", "unet.net"):
+        fresh = netdsl.load(SPECS / name)
+        first = fresh.graph()
+        again = fresh.graph()  # every block call now comes from the template cache
+        assert fresh.program.templates
+        check(again)
+        assert format_ir(first) == format_ir(again)
+        for (a, da), (b, db) in zip(first.nodes(data=True), again.nodes(data=True)):
+            same_layer = da["layer"] is db["layer"] or da["layer"].op == "input"
+            assert a == b and same_layer and da["span"] == db["span"]
+            assert da["block"] == db["block"] and da["inputs"] == db["inputs"]
+        assert sorted(first.edges(keys=True)) == sorted(again.edges(keys=True))
+
+
+def test_memoised_call_nested_deep_still_hits_the_depth_limit():
+    blocks = "block f(n) {\n    if n == 0 { relu } else { f(n - 1) }\n}\n"
+    assert out_shape(graph("    f(50) -> f(50)", blocks=blocks)) == (3, 16, 16)
+    with pytest.raises(LimitError):
+        graph("    f(50) -> f(150)", blocks=blocks)
+
+
+def test_deep_nesting_is_a_located_limit_not_a_crash():
+    deep = "(" * 70 + "1" + ")" * 70
+    with pytest.raises(LimitError, match="nested more than 64 deep"):
+        graph(f"    conv({deep}, 1)")
+    assert out_shape(graph(f"    conv({' + '.join(['1'] * 2000)}, 1)"))[0] == 2000
+    with pytest.raises(LimitError, match="too deeply"):
+        graph(f"    conv({' + '.join(['1'] * 20000)}, 1)")

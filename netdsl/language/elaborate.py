@@ -9,6 +9,7 @@ blocks read `in.channels`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ import networkx as nx
 
 from netdsl.errors import LimitError, NetdslError, Note, Span, UsageError
 from netdsl.graph import new_graph
+from netdsl.language import memo
 from netdsl.language import syntax as ast
 from netdsl.language.loader import Program
 from netdsl.language.values import (
@@ -46,6 +48,10 @@ PARAM_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (st
                "list": (list,)}
 
 
+#: Memoised block calls kept per loaded spec before the cache is cleared.
+MAX_TEMPLATES = 20_000
+
+
 class Override:
     """A parameter value given from outside the spec, and where it came from."""
 
@@ -60,7 +66,17 @@ def elaborate(program: Program, network: str | None = None,
               input_shapes: dict[str, Shape] | None = None) -> nx.MultiDiGraph:
     """Build the graph of one network of `program` with the given parameter values."""
     definition = select_network(program, network)
-    return _Elaborator(program).network(definition, overrides or {}, input_shapes or {})
+    # Each level of block nesting costs about a dozen Python frames; MAX_CALL_DEPTH is
+    # the documented limit, so Python's own must not be reached first.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 40 * MAX_CALL_DEPTH + 2000))
+    try:
+        return _Elaborator(program).network(definition, overrides or {}, input_shapes or {})
+    except RecursionError:
+        raise LimitError(f"network '{definition.name}' nests expressions too deeply to evaluate",
+                         definition.span) from None
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def select_network(program: Program, name: str | None) -> ast.BlockDef:
@@ -96,6 +112,8 @@ class _Elaborator:
         self.nodes: list[tuple[str, dict[str, Any]]] = []
         self.edges: list[tuple[str, str, int]] = []
         self.frames: list[_Frame] = []
+        self.deepest = 0  # deepest block nesting reached (for memoised calls' depth)
+        self.blocks = program.blocks  # the namespace of the module being evaluated
         self.scope = Scope("")
         self.globals = Env(None, dict(CONSTANTS))
         self.dispatch = {
@@ -378,6 +396,9 @@ class _Elaborator:
         return self.eval(e, env, cur)
 
     def _if(self, e: ast.If, env: Env, cur: Tensor | None) -> Any:
+        # Applied to a tensor, an `if` (its condition and its bodies) sees it as `in`.
+        if cur is not None:
+            env = Env(env, {"in": cur})
         chosen = e.then if self.truth(self.eval(e.condition, env, None), e.condition.span) \
             else e.otherwise
         return self.eval(chosen, env, cur)
@@ -392,7 +413,7 @@ class _Elaborator:
                              f"{show_value(items)}", e.items.span)
         self.check_count(len(items), e.items.span)
         for item in items:
-            cur = self.iteration(e.body, Env(env, {e.var: item}), cur, e.span)
+            cur = self.iteration(e.body, Env(env, {e.var: item, "in": cur}), cur, e.span)
         return cur
 
     def _repeat(self, e: ast.Repeat, env: Env, cur: Tensor | None) -> Any:
@@ -402,7 +423,7 @@ class _Elaborator:
                              e.count.span)
         self.check_count(count, e.count.span)
         for _ in range(count):
-            cur = self.iteration(e.body, Env(env), cur, e.span)
+            cur = self.iteration(e.body, Env(env, {"in": cur}), cur, e.span)
         return cur
 
     def iteration(self, body: ast.Body, env: Env, cur: Tensor | None, span: Span) -> Tensor:
@@ -419,7 +440,9 @@ class _Elaborator:
 
     # -------------------------------------------------------------------- calls
     def _call(self, e: ast.Call, env: Env, cur: Tensor | None, hint: str | None = None) -> Any:
-        if e.name in BUILTINS and e.name not in self.program.blocks:
+        if e.name in ("assert", "fail") and e.name not in self.blocks:
+            return self.check(e, env)
+        if e.name in BUILTINS and e.name not in self.blocks:
             args = [self.eval(a, env, None) for a in e.args]
             if e.kwargs:
                 raise self.error(f"{e.name}() takes no keyword arguments", e.kwargs[0].span)
@@ -429,13 +452,24 @@ class _Elaborator:
                 raise self.error(str(exc), e.span) from None
         return self.apply(e.name, e, e.name_span, e.args, e.kwargs, env, cur, hint)
 
+    def check(self, e: ast.Call, env: Env) -> None:
+        """`assert(condition, "message")` and `fail("message")`: a spec's own checks."""
+        values = [self.eval(a, env, None) for a in e.args]
+        wanted = 2 if e.name == "assert" else 1
+        if len(values) != wanted or e.kwargs or not isinstance(values[-1], str):
+            usage = 'assert(condition, "message")' if e.name == "assert" else 'fail("message")'
+            raise self.error(f"{e.name}() is called as {usage}", e.span)
+        if e.name == "fail" or not self.truth(values[0], e.args[0].span):
+            raise self.error(values[-1], e.span)
+        return None
+
     def apply(self, name: str, e: ast.Node, name_span: Span, args: Sequence[ast.Node],
               kwargs: Sequence[ast.Keyword], env: Env, cur: Tensor | None,
               hint: str | None) -> Any:
         """Call a block or a layer (or `identity`) on `cur`."""
-        if name in self.program.blocks:
-            return self.call_block(self.program.blocks[name], e, name_span, args, kwargs, env, cur,
-                                   hint)
+        block = self.blocks.get(name)
+        if block is not None:
+            return self.call_block(block, e, name_span, args, kwargs, env, cur, hint)
         if name == "identity" and not args and not kwargs:
             return self.need_input(cur, name, name_span)
         spec = REGISTRY.get(name)
@@ -444,7 +478,7 @@ class _Elaborator:
         if env.lookup(name) is not MISSING:
             raise self.error(f"'{name}' is a {value_type(env.lookup(name))}, not a block or layer; "
                              "it cannot be called", name_span)
-        known = list(self.program.blocks) + list(REGISTRY) + list(BUILTINS) + list(env.names())
+        known = [*self.blocks, *REGISTRY, *BUILTINS, "assert", "fail", *env.names()]
         raise self.error(f"unknown name '{name}'{suggest(name, known)}", name_span)
 
     def need_input(self, cur: Tensor | None, name: str, span: Span) -> Tensor:
@@ -522,13 +556,37 @@ class _Elaborator:
         inner = Env(self.globals, {"in": cur})
         self.bind_block_args(block, name_span, args, kwargs, env, inner)
         outer_scope = self.scope
-        self.scope = Scope(outer_scope.fresh(block.name, hint))
+        scope_path = outer_scope.fresh(block.name, hint)
+        bound = dict(inner.vars)  # the body's assignments add to inner.vars; keep the inputs
+        key = memo.call_key(block, bound)
+        template = self.program.templates.get(key) if key is not None else None
+        if template is not None and len(self.frames) + template.depth < MAX_CALL_DEPTH:
+            self.check_room(len(template.nodes), name_span)
+            return memo.instantiate(template, scope_path, bound, self.nodes, self.edges)
+        start, entry_depth, deepest = len(self.nodes), len(self.frames), self.deepest
+        self.scope = Scope(scope_path)
         self.frames.append(_Frame(block.name, name_span))
+        self.deepest = len(self.frames)
+        outer_blocks, self.blocks = self.blocks, self.program.namespaces[block.span.file]
         try:
-            return self.run_body(block.body, inner, cur)
+            result = self.run_body(block.body, inner, cur)
         finally:
             self.frames.pop()
-            self.scope = outer_scope
+            self.scope, self.blocks = outer_scope, outer_blocks
+            depth, self.deepest = self.deepest - entry_depth, max(deepest, self.deepest)
+        if key is not None:
+            template = memo.record(scope_path, self.nodes[start:], result, bound, depth)
+            if template is not None:
+                if len(self.program.templates) >= MAX_TEMPLATES:
+                    self.program.templates.clear()
+                self.program.templates[key] = template
+        return result
+
+    def check_room(self, count: int, span: Span) -> None:
+        """Raise when adding `count` nodes would pass the node limit."""
+        if len(self.nodes) + count > MAX_NODES:
+            raise self.error(f"the network has more than {MAX_NODES} layers (the limit)", span,
+                             kind=LimitError)
 
     def bind_block_args(self, block: ast.BlockDef, name_span: Span, args: Sequence[ast.Node],
                         kwargs: Sequence[ast.Keyword], env: Env, inner: Env) -> None:
@@ -563,9 +621,7 @@ class _Elaborator:
     def add_node(self, layer: Any, inputs: Sequence[Tensor], span: Span, hint: str | None,
                  root: bool = False) -> Tensor:
         # Nodes and edges are collected here and added to the graph in bulk at the end.
-        if len(self.nodes) >= MAX_NODES:
-            raise self.error(f"the network has more than {MAX_NODES} layers (the limit)", span,
-                             kind=LimitError)
+        self.check_room(1, span)
         name = self.scope.fresh(layer.op, hint)
         preds = tuple(t.node for t in inputs)
         self.nodes.append((name, {"layer": layer, "span": span, "block": self.scope.path,

@@ -21,6 +21,12 @@ class Program:
     module: ast.Module
     blocks: dict[str, ast.BlockDef] = field(default_factory=dict)
     networks: dict[str, ast.BlockDef] = field(default_factory=dict)
+    #: The blocks visible in each module (by display path): its own definitions, then
+    #: everything its imports make visible. A block's body resolves names in its home
+    #: module, so a spec's own `stage` never changes what a library block calls.
+    namespaces: dict[str, dict[str, ast.BlockDef]] = field(default_factory=dict)
+    #: Memoised block calls (see netdsl/language/memo.py), kept across analyses.
+    templates: dict[tuple, object] = field(default_factory=dict)
 
 
 def stdlib_dir() -> Path:
@@ -103,8 +109,9 @@ class _Loader:
     def program(self, root: ast.Module) -> Program:
         prog = Program(root.path, root)
         for module in self._in_import_order(root, set()):
-            for definition in module.definitions:
-                self.define(prog, definition, module is root)
+            prog.namespaces[module.path] = self.namespace(module, prog.namespaces)
+        prog.blocks = prog.namespaces[root.path]
+        prog.networks = {d.name: d for d in root.definitions if d.is_network}
         return prog
 
     def _in_import_order(self, module: ast.Module, seen: set[str]) -> list[ast.Module]:
@@ -118,16 +125,29 @@ class _Loader:
         order.append(module)
         return order
 
-    @staticmethod
-    def define(prog: Program, definition: ast.BlockDef, is_root: bool) -> None:
-        table = prog.networks if definition.is_network else prog.blocks
-        previous = prog.blocks.get(definition.name) or prog.networks.get(definition.name)
-        if previous is not None and (is_root == (previous.span.file == prog.path)):
-            raise NetdslError(f"'{definition.name}' is defined twice", definition.span,
-                              [Note("first defined here", previous.span)])
-        if definition.is_network and not is_root:
-            return  # networks of imported files are not this file's networks
-        table[definition.name] = definition  # the importing file's own definitions win
+    def namespace(self, module: ast.Module,
+                  done: dict[str, dict[str, ast.BlockDef]]) -> dict[str, ast.BlockDef]:
+        """Blocks visible in `module`: its imports' namespaces, then its own definitions."""
+        visible: dict[str, ast.BlockDef] = {}
+        for imp in module.imports:
+            imported = done[self.modules[_key(self.resolve(imp, module.path))].path]
+            for name, block in imported.items():
+                other = visible.get(name)
+                if other is not None and other is not block:
+                    raise NetdslError(f"'{name}' is defined in both {other.span.file} and "
+                                      f"{block.span.file}", imp.span,
+                                      [Note("one definition", other.span),
+                                       Note("the other", block.span)])
+                visible[name] = block
+        own: dict[str, ast.BlockDef] = {}
+        for definition in module.definitions:
+            previous = own.get(definition.name)
+            if previous is not None:
+                raise NetdslError(f"'{definition.name}' is defined twice", definition.span,
+                                  [Note("first defined here", previous.span)])
+            own[definition.name] = definition
+        visible.update((n, d) for n, d in own.items() if not d.is_network)
+        return visible
 
 
 def _key(path: str) -> str:

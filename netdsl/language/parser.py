@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from netdsl.errors import NetdslError, Span, remember_source
+from netdsl.errors import LimitError, NetdslError, Span, remember_source
 from netdsl.language import syntax as ast
 
 _OPENERS = {"LPAR": "(", "LSQB": "[", "LBRACE": "{"}
@@ -29,6 +30,20 @@ _TOKEN_NAMES = {
 #: as a NAME wherever the keyword itself cannot appear, and errors would land late.
 RESERVED = frozenset({"import", "block", "network", "input", "if", "else", "for", "in", "repeat",
                       "and", "or", "not", "true", "false"})
+
+
+#: Brackets ( [ { may nest this deep (a documented limit).
+MAX_NESTING = 64
+#: Python's recursion limit while parsing (an unbracketed chain of thousands of `+` is fine).
+PARSE_RECURSION_LIMIT = 8000
+
+
+class NestingError(Exception):
+    """Brackets nested past MAX_NESTING."""
+
+    def __init__(self, token: Token) -> None:
+        super().__init__(str(token))
+        self.token = token
 
 
 class ReservedWordError(Exception):
@@ -57,6 +72,8 @@ class _BracketAwareNewlines:
                 raise ReservedWordError(token)
             if kind in _OPENERS:
                 stack.append(token)
+                if len(stack) > MAX_NESTING:
+                    raise NestingError(token)
             elif kind in _CLOSERS and stack and stack[-1].type == _CLOSERS[kind]:
                 stack.pop()  # a mismatched closer is left for the parser to report
             elif kind == "_NL" and stack and stack[-1].type != "LBRACE":
@@ -89,8 +106,10 @@ def parse(text: str, path: str) -> ast.Module:
     remember_source(path, text)
     if not text.endswith("\n"):
         text += "\n"
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, PARSE_RECURSION_LIMIT))  # long operator chains nest deep
     try:
-        tree = _lark().parse(text)
+        return _ToSyntax(path).transform(_lark().parse(text))
     except UnexpectedInput as exc:
         error = _syntax_error(exc, text, path)
         unclosed = [t for t in _lark().options.postlex.open if t.type != "LBRACE"]
@@ -99,11 +118,19 @@ def parse(text: str, path: str) -> ast.Module:
             error.with_note(f"the '{t}' opened here is not closed",
                             Span(path, t.line, t.column, t.line, t.column + 1))
         raise error from None
+    except NestingError as exc:
+        t = exc.token
+        raise LimitError(f"brackets are nested more than {MAX_NESTING} deep (the limit)",
+                         Span(path, t.line, t.column, t.line, t.column + 1)) from None
+    except RecursionError:
+        raise LimitError("an expression is nested too deeply to parse",
+                         Span(path, 1, 1, 1, 2)) from None
     except ReservedWordError as exc:
         t = exc.token
         raise NetdslError(f"unexpected '{t}': it is a reserved word and cannot be used here",
                           Span(path, t.line, t.column, t.line, t.column + len(t))) from None
-    return _ToSyntax(path).transform(tree)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def _syntax_error(exc: UnexpectedInput, text: str, path: str) -> NetdslError:

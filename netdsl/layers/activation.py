@@ -54,8 +54,13 @@ class Activation(Layer):
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         # Softmax along a spatial axis of size n: every output sees that whole axis, which
-        # is a window of 2n - 1 centred on the output, clipped to the input.
-        if self.op != "softmax" or self.axis % len(self.in_shape) == 0:
+        # is a window of 2n - 1 centred on the output, clipped to the input. On a flat
+        # input it mixes all features, so (like a linear layer) it sees the whole input.
+        if self.op != "softmax":
+            return fields[0]
+        if len(self.in_shape) == 1:
+            return fields[0].as_global()
+        if self.axis % len(self.in_shape) == 0:
             return fields[0]
         axis = self.axis % len(self.in_shape) - 1
         n = self.in_shape[1 + axis]

@@ -268,6 +268,9 @@ register("conv", Conv, _CONV_ARGS, ranks=SPATIAL, examples=(
     Example(((3, 9, 8),), {"channels": 5, "kernel": 2, "padding": [[0, 1], [1, 0]]}),
     Example(((2, 17),), {"channels": 4, "kernel": 5, "stride": 2}),
     Example(((2, 5, 6, 7),), {"channels": 3, "kernel": 3, "padding": 1}),
+    # asymmetric "same" (explicit padding) in 1-D and 3-D
+    Example(((2, 16),), {"channels": 3, "kernel": 4, "stride": 2, "padding": "same"}),
+    Example(((2, 5, 6, 7),), {"channels": 3, "kernel": 3, "stride": 2, "padding": "same"}),
 ))
 register("depthwise_conv", Conv, (
     Arg("kernel", per_axis(positive)),
@@ -296,4 +299,6 @@ register("conv_transpose", ConvTranspose, (
                            "output_padding": 1, "groups": 2}),
     Example(((4, 9),), {"channels": 2, "kernel": 2, "stride": 2}),
     Example(((2, 3, 4, 5),), {"channels": 2, "kernel": 2, "stride": 2, "bias": False}),
+    Example(((3, 5, 6),), {"channels": 2, "kernel": 3, "stride": 2,
+                           "padding": [[0, 1], [2, 1]]}),  # asymmetric: a cropped output
 ))

@@ -139,7 +139,8 @@ def _broadcast(shapes: Sequence[Shape]) -> Shape:
 _TWO = Example(((4, 5, 6), (4, 5, 6)))
 register("add", Add, variadic=True, examples=(_TWO, Example(((3, 7), (3, 7), (3, 7)))))
 register("mul", Mul, variadic=True, examples=(_TWO, Example(((6, 5, 4), (6, 1, 1))),
-                                              Example(((3, 8), (3, 1)))))
+                                              Example(((3, 8), (3, 1))),
+                                              Example(((3, 4, 5), (3, 1, 5), (1, 4, 1)))))
 register("concat", Concat, (Arg("axis", integer, 0),), variadic=True, examples=(
     Example(((4, 5, 6), (2, 5, 6))), Example(((3, 7), (5, 7), (1, 7))),
     Example(((2, 3, 4), (2, 3, 5)), {"axis": -1}),

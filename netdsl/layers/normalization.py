@@ -109,6 +109,8 @@ class Dropout(Layer):
         self.p = args["p"]
 
     def saved(self) -> tuple[Saved, ...]:
+        if self.p == 0:  # the identity
+            return ()
         return (Saved("extra", elements=numel(self.out_shape), itemsize=1),)
 
     def describe(self) -> str:
@@ -128,5 +130,5 @@ register("lrn", LocalResponseNorm, (
     Example(((6, 5, 4),)), Example(((8, 7, 6),), {"size": 3, "k": 2.0}),
 ))
 register("dropout", Dropout, (Arg("p", probability, 0.5),), examples=(
-    Example(((4, 5, 6),)), Example(((10,),), {"p": 0.2}),
+    Example(((4, 5, 6),)), Example(((10,),), {"p": 0.2}), Example(((5, 4),), {"p": 0.0}),
 ))

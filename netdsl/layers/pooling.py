@@ -301,6 +301,10 @@ register("maxpool", Pool, _WINDOW + (Arg("dilation", per_axis(positive), 1),
     Example(((2, 10, 9),), {"kernel": 3, "stride": 2, "padding": "same"}),
     Example(((2, 17),), {"kernel": 3, "stride": 2}),
     Example(((2, 6, 7, 8),), {"kernel": 2, "dilation": 2}),
+    # "same" at stride 1 and explicit asymmetric padding with ceil mode: padded explicitly
+    Example(((2, 9, 8),), {"kernel": 2, "stride": 1, "padding": "same"}),
+    Example(((2, 11, 10),), {"kernel": 3, "stride": 2, "padding": [[0, 1], [1, 0]],
+                             "ceil_mode": True}),
 ))
 register("avgpool", Pool, _WINDOW + (Arg("ceil_mode", boolean, False),
                                      Arg("count_include_pad", boolean, True)), ranks=SPATIAL, examples=(
@@ -310,6 +314,11 @@ register("avgpool", Pool, _WINDOW + (Arg("ceil_mode", boolean, False),
     Example(((2, 10, 9),), {"kernel": 3, "stride": 2, "padding": "same"}),
     Example(((2, 16),), {"kernel": 4}),
     Example(((2, 4, 6, 8),), {"kernel": 2}),
+    # the valid-part average of "same" at stride 1; asymmetric padding counted in the average
+    Example(((2, 9, 8),), {"kernel": 2, "stride": 1, "padding": "same"}),
+    Example(((2, 9, 8),), {"kernel": 3, "stride": 2, "padding": [[1, 0], [0, 1]]}),
+    Example(((2, 9, 8),), {"kernel": 3, "stride": 2, "padding": [[1, 0], [0, 1]],
+                           "count_include_pad": False}),
 ))
 for _name in ("global_avgpool", "global_maxpool"):
     register(_name, GlobalPool, ranks=SPATIAL, examples=(
@@ -320,6 +329,7 @@ for _name in ("adaptive_avgpool", "adaptive_maxpool"):
         Example(((4, 14, 14),), {"size": 7}),
         Example(((3, 10, 13),), {"size": [3, 4]}),
         Example(((2, 11),), {"size": 4}),
+        Example(((3, 5, 6),), {"size": 1}),
     ))
 register("channel_maxpool", ChannelMaxPool, (
     Arg("kernel", positive), Arg("stride", optional(positive), None),
@@ -332,4 +342,5 @@ register("spp", SpatialPyramidPool, (
 ), ranks=SPATIAL, examples=(
     Example(((4, 13, 11),)),
     Example(((3, 8, 8),), {"levels": [1, 3], "mode": "avg"}),
+    Example(((2, 5, 6),), {"levels": [1], "mode": "avg"}),
 ))

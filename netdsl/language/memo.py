@@ -1,0 +1,106 @@
+"""Memoised block calls: a block is a pure function of its arguments and input shapes.
+
+A block's body sees only the globals (constants and blocks), its parameters and `in`,
+so two calls with equal argument values and equally shaped tensors build the same
+subgraph, up to the name prefix and the nodes their tensor arguments come from. The
+first call is recorded as a `Template`; later ones re-instantiate it under their own
+prefix, without interpreting the body again. ResNet-50 repeats 12 of its 16 units
+exactly, and architecture search re-elaborates mostly unchanged blocks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netdsl.language.values import Tensor
+
+
+class Template:
+    """The nodes one block call made, relative to its scope, and what it returned."""
+
+    __slots__ = ("externals", "nodes", "result", "depth")
+
+    def __init__(self, externals: tuple[str, ...], nodes: list[tuple], result: tuple,
+                 depth: int) -> None:
+        self.externals = externals  # names of the tensor-valued variables, in order
+        self.nodes = nodes  # (relative name, layer, span, relative block path, inputs)
+        self.result = result  # ("node", relative name, shape) | ("ext", index) | ("value", v)
+        self.depth = depth  # how deep the call's own block calls nested
+
+
+def call_key(block: Any, variables: dict[str, Any]) -> tuple | None:
+    """A hashable key for a call: the block and its bound values (tensors by shape)."""
+    try:
+        return (id(block), tuple((name, _freeze(v)) for name, v in variables.items()))
+    except TypeError:
+        return None
+
+
+def _freeze(value: Any) -> Any:
+    kind = type(value)
+    if kind is int or kind is str or value is None:
+        return value
+    if kind is Tensor:
+        return ("tensor", value.shape)
+    if kind is list or kind is tuple:
+        return ("list", tuple(_freeze(v) for v in value))
+    if kind is bool or kind is float:
+        return (kind, value)  # 1, 1.0 and true hash alike: keep them apart
+    raise TypeError(kind)
+
+
+def record(scope_path: str, made: list[tuple[str, dict]], result: Any,
+           variables: dict[str, Any], depth: int) -> Template | None:
+    """Describe the nodes a call made; None when the call reached outside its inputs."""
+    ext_names = tuple(n for n, v in variables.items() if type(v) is Tensor)
+    ext_index: dict[str, int] = {}
+    for i, name in enumerate(ext_names):
+        ext_index.setdefault(variables[name].node, i)
+    prefix = scope_path + "."
+    cut = len(prefix)
+    nodes = []
+    for name, data in made:
+        inputs = []
+        for p in data["inputs"]:
+            if p.startswith(prefix):
+                inputs.append(p[cut:])
+            elif p in ext_index:
+                inputs.append(ext_index[p])
+            else:
+                return None
+        nodes.append((name[cut:], data["layer"], data["span"], data["block"][len(scope_path):],
+                      tuple(inputs)))
+    if type(result) is Tensor:
+        if result.node.startswith(prefix):
+            kept: tuple = ("node", result.node[cut:], result.shape)
+        elif result.node in ext_index:
+            kept = ("ext", ext_index[result.node])
+        else:
+            return None
+    else:
+        try:
+            _freeze(result)
+        except TypeError:
+            return None
+        kept = ("value", result)
+    return Template(ext_names, nodes, kept, depth)
+
+
+def instantiate(template: Template, scope_path: str, variables: dict[str, Any],
+                nodes: list[tuple[str, dict]], edges: list[tuple[str, str, int]]) -> Any:
+    """Append the template's nodes under `scope_path`; return the call's value."""
+    externals = [variables[name].node for name in template.externals]
+    prefix = scope_path + "."
+    for rel, layer, span, block_rel, ins in template.nodes:
+        name = prefix + rel
+        preds = tuple(prefix + x if type(x) is str else externals[x] for x in ins)
+        nodes.append((name, {"layer": layer, "span": span, "block": scope_path + block_rel,
+                             "inputs": preds}))
+        edges.extend((p, name, position) for position, p in enumerate(preds))
+    kind = template.result[0]
+    if kind == "node":
+        return Tensor(prefix + template.result[1], template.result[2])
+    if kind == "ext":
+        return variables[template.externals[template.result[1]]]
+    value = template.result[1]
+    return list(value) if isinstance(value, list) else value
