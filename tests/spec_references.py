@@ -283,7 +283,7 @@ EXTRA_REFERENCES = {
     "homl_exercise": (homl_exercise, (3, 200, 300)),
     "xception": (xception, (3, 299, 299)),
     "mobilenet_v1": (mobilenet_v1, (3, 224, 224)),
-    "fcn_resnet50": (FCNResNet50, (3, 520, 520)),
+    "fcn_resnet50": (FCNResNet50, (3, 224, 224)),
     "unet": (UNet, (1, 572, 572)),
     "yolo_tiny": (yolo_tiny, (3, 416, 416)),
     "spp_net": (SPPNet, (3, 224, 224)),

@@ -175,3 +175,15 @@ def test_report_json_shape():
     assert set(layer["rf"]) == {"size", "stride", "padding", "global"}
     assert set(layer["source"]) == {"file", "line", "column"}
     assert d["inputs"] == {"x": [3, 8, 8]}
+
+
+def test_se_gate_keeps_the_local_field_through_the_residual_add():
+    plain = netdsl.load(SPECS / "resnet50.net").analyze()
+    se = netdsl.load(SPECS / "se_resnet50.net").analyze()
+
+    def last_map(r):
+        pool = [row for row in r.layers if row.op == "global_avgpool"][-1]  # the head's
+        return r.layer(pool.inputs[0]).rf
+
+    assert last_map(se).size == last_map(plain).size == (427, 427)
+    assert last_map(se).is_global and not last_map(plain).is_global

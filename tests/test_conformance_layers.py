@@ -114,49 +114,49 @@ def _positive_weights(module: torch.nn.Module) -> None:
             p.fill_(0.1)
 
 
-def _flat_outputs(out: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Sample 0's output per position: channels mixed with positive weights (a plain sum
-    cancels for softmax); a flat output's features are its positions."""
+def _flat_outputs(out: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """Sample 0's output per position, channels mixed with positive `weights` (a plain
+    sum cancels for softmax); with no weights, every output element on its own."""
     first = out[0]
-    if first.dim() == 1:
-        return first
+    if weights is None or first.dim() == 1:
+        return first.flatten()
     return (first * weights.view(-1, *([1] * (first.dim() - 1)))).sum(0).flatten()
 
 
+def _positions(x: torch.Tensor) -> tuple[int, ...]:
+    """The positions of an input: its spatial axes, or a flat input's features."""
+    return tuple(x.shape[2:]) if x.dim() > 2 else (x.shape[1],)
+
+
 def gradient_support(module: torch.nn.Module, xs: list[torch.Tensor],
-                     weights: torch.Tensor) -> list[torch.Tensor]:
-    """For each input, a bool [outputs, *spatial] mask of nonzero input gradient."""
+                     weights: torch.Tensor | None) -> list[torch.Tensor]:
+    """For each input, a bool [outputs, *positions] mask of nonzero input gradient."""
 
     def f(*inputs: torch.Tensor) -> torch.Tensor:
         return _flat_outputs(module(*inputs), weights)
 
     jac = torch.autograd.functional.jacobian(f, tuple(xs))
-    return [_reduce_channels(j[:, 0], x.dim() - 1) != 0 for j, x in zip(jac, xs)]
-
-
-def _reduce_channels(j: torch.Tensor, rank_with_channels: int) -> torch.Tensor:
-    """|J| summed over the input's channel axis ([outputs, C, *spatial] -> [outputs, *spatial])."""
-    if rank_with_channels == 1:  # a flat [F] input: its features are its positions
-        return j.abs()
-    return j.abs().sum(1)
+    # |J| of sample 0, summed over the input's channels (a flat input has none)
+    return [(j[:, 0].abs() if x.dim() == 2 else j[:, 0].abs().sum(1)) != 0
+            for j, x in zip(jac, xs)]
 
 
 def perturbation_support(module: torch.nn.Module, xs: list[torch.Tensor],
-                         weights: torch.Tensor) -> list[torch.Tensor]:
+                         weights: torch.Tensor | None) -> list[torch.Tensor]:
     """Like `gradient_support`, by raising one input position (all channels) at a time."""
     base = _flat_outputs(module(*xs), weights)
     masks = []
     for k, x in enumerate(xs):
-        spatial = x.shape[2:]
-        positions = math.prod(spatial)
-        batch = x.repeat(positions, *([1] * (x.dim() - 1)))
-        view = batch.view(positions, x.shape[1], positions)
-        view[torch.arange(positions), :, torch.arange(positions)] += 1000.0
-        others = [y.repeat(positions, *([1] * (y.dim() - 1))) for y in xs]
+        spatial = _positions(x)
+        count = math.prod(spatial)
+        batch = x.repeat(count, *([1] * (x.dim() - 1)))
+        view = batch.view(count, -1, count)  # [copy, channels, position]
+        view[torch.arange(count), :, torch.arange(count)] += 1000.0
+        others = [y.repeat(count, *([1] * (y.dim() - 1))) for y in xs]
         others[k] = batch
         out = module(*others)
         changed = torch.stack([_flat_outputs(out[i:i + 1], weights) != base
-                               for i in range(positions)])  # [positions, outputs]
+                               for i in range(count)])  # [positions, outputs]
         masks.append(changed.T.reshape(-1, *spatial))
     return masks
 
@@ -185,30 +185,33 @@ def test_receptive_field_matches_pytorch(name: str, index: int) -> None:
     module = layer.torch_module().eval()
     _positive_weights(module)
     xs = [torch.rand(1, *s) + 0.5 for s in layer.in_shapes]
-    weights = torch.rand(layer.out_shape[0]) + 0.5
+    # Windowed layers keep the spatial rank: their output positions are mixed over the
+    # channels; any other layer's output elements are looked at one by one.
+    windowed = len(layer.out_shape) > 1 and all(
+        len(s) == len(layer.out_shape) for s in layer.in_shapes)
+    weights = torch.rand(layer.out_shape[0]) + 0.5 if windowed else None
     is_max = name in MAX_TYPE or (name == "spp" and layer.mode == "max")
     with torch.no_grad() if is_max else torch.enable_grad():
         if is_max:
             masks = perturbation_support(module, xs, weights)
         else:
             masks = gradient_support(module, [x.requires_grad_() for x in xs], weights)
-    out_spatial = layer.out_shape[1:] if len(layer.out_shape) > 1 else ()
     for k, (shape, mask) in enumerate(zip(layer.in_shapes, masks)):
         if layer.is_merge and shape[1:] != layer.out_shape[1:]:
             continue  # a broadcast or spatially concatenated branch: positions do not map
-        spatial = shape[1:] if len(shape) > 1 else shape
         if field.is_global:  # some output element (SPP: a level-1 bin) sees everything
             assert bool(mask.flatten(1).all(1).any()), f"input {k}: nothing sees the whole input"
             continue
-        if len(shape) == 1:  # flat in, flat out, not global: elementwise
-            assert torch.equal(mask, torch.eye(shape[0], dtype=torch.bool)), f"input {k}"
+        if len(shape) == 1:  # a flat input with a local field: each output sees one feature
+            assert bool((mask.sum(1) == 1).all()), f"input {k}: not elementwise"
             continue
-        if not out_spatial:  # flattened: each output element sees one window of the input
-            for axis, n in enumerate(spatial):
+        if not windowed:  # flattened or reshaped: each output element sees one window
+            for axis, n in enumerate(shape[1:]):
                 sizes = {(e[1] - e[0] + 1) if e else 0
                          for e in (_extent(m, axis) for m in mask)}
                 assert sizes == {min(field.size[axis], n)}, f"input {k} axis {axis}"
             continue
+        out_spatial, spatial = layer.out_shape[1:], shape[1:]
         _check_windows(mask.view(*out_spatial, *spatial), field, out_spatial, spatial, k)
 
 

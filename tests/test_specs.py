@@ -82,9 +82,9 @@ EXPECTED = [
              (1000,)),
     Expected("mobilenet_v2", 3_504_872, 300_774_272, giga(0.30), (1000,)),  # [R]
     Expected("densenet121", 7_978_856, 2_834_161_664, giga(2.83), (1000,)),  # [R]
-    # torchvision fcn_resnet50 without aux head at 520x520: 35,322,218 params and
+    # torchvision fcn_resnet50 without aux head (224x224 here; at 520x520 see test_fcn_aux_head): 35,322,218 params and
     # 152.717 GFLOPS published *with* the aux head (see test_fcn_aux_head); MACs [E]
-    Expected("fcn_resnet50", 32_957_013, 142_725_772_800, None, (21, 520, 520)),
+    Expected("fcn_resnet50", 32_957_013, 26_484_498_432, None, (21, 224, 224)),
     # U-Net: 31,030,658 params (the usual count of the paper's net); MACs [E]
     Expected("unet", 31_030_658, 150_428_424_448, None, (2, 388, 388)),
     # Darknet prints 6.97 BFLOPs (2 per MAC) for yolov2-tiny-voc; params [E]
@@ -195,9 +195,10 @@ def test_fcn_aux_head():
     (1024x65x65 at 520x520): 35,322,218 params and 152.717 GFLOPS."""
     aux_params = 1024 * 256 * 9 + 2 * 256 + 256 * 21 + 21
     aux_macs = 65 * 65 * (1024 * 256 * 9 + 256 * 21)
-    fcn = BY_NAME["fcn_resnet50"]
-    assert fcn.params + aux_params == 35_322_218
-    assert round((fcn.macs + aux_macs) / 1e9, 3) == 152.717
+    params, macs, output = totals(build("fcn_resnet50", input_shapes={"image": (3, 520, 520)}))
+    assert (macs, output) == (142_725_772_800, (21, 520, 520))
+    assert params + aux_params == 35_322_218
+    assert round((macs + aux_macs) / 1e9, 3) == 152.717
 
 
 @pytest.mark.parametrize("name, keras", [("xception", 22_910_480), ("mobilenet_v1", 4_253_864)])

@@ -1,4 +1,4 @@
-"""Dense layers and flattening: linear, flatten."""
+"""Dense layers and reshaping: linear, flatten, reshape."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from netdsl.layers.base import (
     Example,
     Field,
     Layer,
+    LayerError,
     Saved,
     Shape,
     boolean,
     check_shape,
+    integer,
     numel,
     positive,
+    show,
 )
 from netdsl.layers.registry import register
 from netdsl.lowering.recipe import Recipe, recipe
@@ -72,8 +75,54 @@ class Flatten(Layer):
         return recipe("nn.Flatten")
 
 
+class Reshape(Layer):
+    """Reshape to a per-sample shape (one size may be -1: inferred). A view; saves nothing.
+
+    Used to turn a flat [C] gate back into [C, 1, 1] (squeeze-and-excitation with linear
+    layers). The receptive field is carried over unchanged.
+    """
+
+    __slots__ = ("shape",)
+    is_view = True
+
+    def configure(self, args: dict[str, Any]) -> None:
+        shape, total = list(args["shape"]), numel(self.in_shape)
+        if shape.count(-1) > 1 or any(d < 1 and d != -1 for d in shape):
+            raise LayerError(f"a shape has positive sizes and at most one -1, got {shape}", "shape")
+        if -1 in shape:
+            known = numel(tuple(d for d in shape if d != -1))
+            if total % known:
+                raise LayerError(f"cannot reshape {list(self.in_shape)} ({total} elements) to "
+                                 f"{shape}", "shape")
+            shape[shape.index(-1)] = total // known
+        if numel(tuple(shape)) != total:
+            raise LayerError(f"cannot reshape {list(self.in_shape)} ({total} elements) to "
+                             f"{list(args['shape'])}", "shape")
+        self.shape = tuple(shape)
+
+    def infer_shape(self) -> Shape:
+        return check_shape(self.shape)
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("nn.Sequential", recipe("nn.Flatten"), recipe("nn.Unflatten", 1, self.shape))
+
+    def describe(self) -> str:
+        return f"{list(self.shape)}"
+
+
+def shape_list(value: Any, rank: int) -> tuple[int, ...]:
+    """Converter: a list of sizes (-1 allowed once)."""
+    if not isinstance(value, (list, tuple)) or not value:
+        raise LayerError(f"expected a list of sizes like [C, 1, 1], got {show(value)}")
+    return tuple(integer(v, rank) for v in value)
+
+
 register("linear", Linear, (Arg("features", positive), Arg("bias", boolean, True)), ranks=(0,),
          examples=(Example(((20,),), {"features": 7}), Example(((9,),), {"features": 3,
                                                                              "bias": False})))
+register("reshape", Reshape, (Arg("shape", shape_list),), examples=(
+    Example(((12,),), {"shape": [3, 2, 2]}), Example(((4, 3, 2),), {"shape": [-1, 6]}),
+    Example(((6,),), {"shape": [6, 1, 1]}),
+))
 register("flatten", Flatten, examples=(Example(((4, 3, 2),)), Example(((5, 1, 1),)),
                                        Example(((3, 7),))))

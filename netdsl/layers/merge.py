@@ -37,7 +37,9 @@ class Merge(Layer):
             raise LayerError(f"{self.op}() needs at least two branches, got {len(self.in_shapes)}")
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
-        local = [f for f in fields if not f.is_global] or list(fields)
+        # Every branch's local field counts (a global branch keeps the field of the local
+        # path that led to it); alignment is checked apart, on local branches only.
+        local = fields
         padding = tuple(max(ps) for ps in zip(*(f.padding for f in local)))
         ends = tuple(max(es) for es in zip(*((r - 1 - p for r, p in zip(f.size, f.padding))
                                              for f in local)))
