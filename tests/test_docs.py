@@ -17,8 +17,8 @@ import pytest
 
 import netdsl
 from netdsl.language import values
+from netdsl.language import parser
 from netdsl.language.loader import stdlib_dir
-from netdsl.language.parser import parse
 from netdsl.layers import REGISTRY, base
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -78,7 +78,7 @@ def test_language_reference_has_examples():
 @pytest.mark.parametrize("index", range(len(EXAMPLES)))
 def test_example_parses_and_elaborates(index: int, tmp_path: Path):
     text = EXAMPLES[index]
-    parse(text, f"example{index}.net")
+    parser.parse(text, f"example{index}.net")
     if not re.search(r"^network ", text, re.M):
         return
     spec = netdsl.loads(text, str(tmp_path / f"example{index}.net"))
@@ -93,5 +93,7 @@ def test_documented_limits_match_the_code():
     for name in ("MAX_CALL_DEPTH", "MAX_REPEAT", "MAX_NODES", "MAX_LIST"):
         row = next(line for line in text.splitlines() if f"`{name}`" in line)
         assert f"| {getattr(values, name):,} |" in row, f"{name} is documented wrongly"
+    row = next(line for line in text.splitlines() if "`MAX_NESTING`" in line)
+    assert f"| {parser.MAX_NESTING} |" in row
     assert base.MAX_TENSOR_ELEMENTS == 2**40 and "| 2**40 |" in text
     assert base.MAX_AXIS_SIZE == 2**31 - 1 and f"{base.MAX_AXIS_SIZE:,}" in text

@@ -34,7 +34,9 @@ class Activation(Layer):
 
     other_ops: 1 per element (one evaluation of the function); softmax 3 per element
     (exponent, sum, divide). Saves its output (relu, sigmoid, tanh, softmax) or its
-    input (the others), as PyTorch's autograd does.
+    input (the others), as PyTorch's autograd does. The field is pointwise, except
+    softmax along a spatial axis (each output sees that whole axis) or over a flat input
+    (global, like a linear layer).
     """
 
     __slots__ = ("slope", "axis")

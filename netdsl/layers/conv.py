@@ -37,7 +37,9 @@ class Conv(Layer):
 
     params: prod(kernel) * C_in/groups * C_out (+ C_out bias).
     MACs: output elements * prod(kernel) * C_in/groups. other_ops: one add per output
-    element for the bias. Saves its input for backward.
+    element for the bias. Saves its input for backward -- unless the padding is
+    asymmetric (TensorFlow's "same" at stride 2): PyTorch pads symmetrically only, so the
+    lowering pads explicitly first (`PaddedConv2d`) and autograd keeps that padded copy.
     """
 
     __slots__ = ("channels", "kernel", "stride", "pads", "dilation", "groups", "bias")
@@ -115,6 +117,8 @@ class ConvTranspose(Layer):
     Output size: (n-1)*s - p_begin - p_end + d*(k-1) + output_padding + 1.
     MACs: *input* elements * prod(kernel) * C_out/groups (each input element is
     scattered once through the kernel; counting on the output grid overcounts by s^r).
+    Asymmetric padding is lowered as the smaller padding and a crop of the output (a view).
+    Receptive field: a fractional window start is floored, as for upsampling.
     """
 
     __slots__ = ("channels", "kernel", "stride", "pads", "output_padding", "dilation", "groups",

@@ -100,7 +100,9 @@ class LocalResponseNorm(Layer):
 class Dropout(Layer):
     """Dropout: zeroes elements with probability p while training; identity at inference.
 
-    other_ops: 0 (inference). Saves a one-byte mask per element for backward.
+    other_ops: 0 (inference). Saves a one-byte mask per element for backward (lowered
+    to `torch.native_dropout` on every device; nn.Dropout keeps a float mask on the CPU);
+    with p = 0 it is the identity and saves nothing.
     """
 
     __slots__ = ("p",)

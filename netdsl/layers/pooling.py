@@ -50,7 +50,10 @@ class Pool(Layer):
     other_ops: prod(kernel) per output element (comparisons or additions). Max pooling
     saves its input and int64 indices of the output's size; average pooling its input.
     Padding "same" follows TensorFlow (max pads with -inf; avg averages over the valid
-    part of each window).
+    part of each window). Asymmetric padding lowers to PyTorch's own pooling when its
+    symmetric padding (the begin padding, ceil mode on or off) gives the same windows --
+    TensorFlow's "same" at stride 2 does; otherwise to an explicit pad, then the pool:
+    autograd then keeps the padded copy instead of the input (see `plan`).
     """
 
     __slots__ = ("kernel", "stride", "pads", "dilation", "ceil_mode", "count_include_pad")
@@ -178,7 +181,8 @@ class AdaptivePool(Layer):
     """Adaptive average or max pooling to a fixed output size (PyTorch's window rule).
 
     Window i along an axis of size n covers [floor(i*n/out), ceil((i+1)*n/out)).
-    other_ops: the sum of all window sizes.
+    other_ops: the sum of all window sizes. Saves the input (max: and int64 indices),
+    except an average to size 1, which PyTorch computes as a mean and saves nothing for.
     """
 
     __slots__ = ("size",)
@@ -258,7 +262,8 @@ class SpatialPyramidPool(Layer):
     """Spatial pyramid pooling: adaptive pooling to each level, flattened and concatenated.
 
     Output: [C * sum(level^rank)] whatever the input size. The field is global.
-    other_ops: one per input element per level.
+    other_ops: one per input element per level. Saves the input (max: and int64 indices
+    of every bin); an average level of 1 is a mean, which saves nothing.
     """
 
     __slots__ = ("levels", "mode")
