@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 import netdsl
-from netdsl.language import values
-from netdsl.language import parser
+from netdsl.language import parser, values
 from netdsl.language.loader import stdlib_dir
 from netdsl.layers import REGISTRY, base
 

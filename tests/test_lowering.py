@@ -114,6 +114,38 @@ def test_state_dict_keys_are_node_names(resnet34: Network) -> None:
     assert positions == sorted(positions)
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "specs").glob("*.net")), ids=lambda p: p.stem)
+def test_every_spec_lowers_and_matches_its_analysis(path: Path) -> None:
+    """Whole networks: parameters, MACs, output shape and saved-for-backward bytes of the
+    lowered module (train mode, batch 1, float32) equal the static analysis."""
+    from itertools import chain
+
+    from torch.utils.flop_counter import FlopCounterMode
+
+    spec = netdsl.load(path)
+    graph = spec.graph()
+    totals = spec.analyze(batch=1).totals
+    torch.manual_seed(0)
+    model = build(graph).train()
+    assert sum(p.numel() for p in model.parameters()) == totals.params
+    owned = {t.untyped_storage().data_ptr() for t in chain(model.parameters(), model.buffers())}
+    kept: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        if t.untyped_storage().data_ptr() not in owned:
+            kept[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    xs = [torch.randn(1, *graph.nodes[n]["layer"].out_shape)
+          for n in graph.graph["inputs"].values()]
+    counter = FlopCounterMode(display=False)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), counter:
+        out = model(*xs)
+    assert tuple(out.shape[1:]) == graph.nodes[graph.graph["outputs"][0]]["layer"].out_shape
+    assert counter.get_total_flops() // 2 == totals.macs
+    assert sum(kept.values()) == totals.saved_for_backward_bytes
+
+
 def test_build_accepts_paths_specs_text_and_graphs() -> None:
     spec = netdsl.loads(TINY)
     graph = spec.graph(classes=3)

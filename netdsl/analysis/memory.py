@@ -112,7 +112,7 @@ def saved_for_backward(graph: nx.MultiDiGraph, base: dict[str, str], sizes: dict
     out: dict[str, int] = {}
     for node, data in graph.nodes(data=True):
         total = 0
-        for item in data["layer"].saved():
+        for item in data["layer"].saved_tensors():
             if item.what == "extra":
                 count = item.elements * (batch if item.per_sample else 1)
                 total += count * (item.itemsize or itemsize)

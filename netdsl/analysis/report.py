@@ -25,7 +25,7 @@ def rf_dict(field: Field) -> dict[str, Any]:
             "padding": _plain(field.padding), "global": field.is_global}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LayerRow:
     """One node of the graph with everything the analyses say about it."""
 

@@ -16,7 +16,7 @@ from typing import Any
 import networkx as nx
 
 from netdsl.errors import LimitError, NetdslError, Note, Span, UsageError
-from netdsl.graph import new_graph
+from netdsl.graph import fill_graph, new_graph
 from netdsl.language import memo
 from netdsl.language import syntax as ast
 from netdsl.language.loader import Program
@@ -246,10 +246,7 @@ class _Elaborator:
                              where)
         self.graph.graph["outputs"] = [result.node]
         self.check_reachability(result.node)
-        graph = self.graph
-        graph.add_nodes_from(self.nodes)
-        graph.add_edges_from(self.edges)
-        return graph
+        return fill_graph(self.graph, self.nodes, self.edges)
 
     def check_reachability(self, output: str) -> None:
         """Every node must feed the output (walk the inputs backwards from it)."""

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 if TYPE_CHECKING:
     from netdsl.lowering.recipe import Recipe
@@ -36,14 +36,14 @@ class LayerError(Exception):
 
 
 # ----------------------------------------------------------------- receptive fields
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(NamedTuple):
     """Receptive field of a tensor, per spatial axis of the network input.
 
     Output index `i` along an axis sees input pixels `i*stride - padding` to
     `i*stride - padding + size - 1`. `is_global` marks tensors that depend on the
     whole input (after global pooling, linear layers, SPP); `size`, `stride` and
-    `padding` then keep the field of the local path that led there.
+    `padding` then keep the field of the local path that led there. (A NamedTuple:
+    immutable, hashable and cheap to make; analyses make one per node.)
     """
 
     size: tuple[Number, ...]
@@ -133,7 +133,7 @@ class Example:
 class Layer:
     """A resolved layer. Subclasses implement the rules of one layer family."""
 
-    __slots__ = ("op", "in_shapes", "out_shape", "_counts")
+    __slots__ = ("op", "in_shapes", "out_shape", "_counts", "_saved")
 
     #: Whether the output shares its input's storage (a view): no new memory.
     is_view: ClassVar[bool] = False
@@ -146,6 +146,13 @@ class Layer:
         self.configure(args)
         self.out_shape = self.infer_shape()
         self._counts: tuple[int, int, int, int, int] | None = None
+        self._saved: tuple[Saved, ...] | None = None
+
+    def saved_tensors(self) -> tuple[Saved, ...]:
+        """`saved()`, computed once per (immutable, shared) record."""
+        if self._saved is None:
+            self._saved = self.saved()
+        return self._saved
 
     def counts(self) -> tuple[int, int, int, int, int]:
         """(params, buffers, macs, other_ops, output elements), computed once per record."""
