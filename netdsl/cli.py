@@ -132,12 +132,13 @@ def _analyze(spec: Any, args: argparse.Namespace, overrides: dict[str, Any],
     if args.format == "table":
         from rich.console import Console
 
-        from netdsl.report.table import render_report, table_width
+        from netdsl.report.table import render_report
 
         console = Console()
-        if not console.is_terminal:  # a file or a pipe: never fold, print it whole
-            console = Console(width=max(table_width(report, args.depth), 100))
-        console.print(render_report(report, args.depth))
+        if console.is_terminal:
+            console.print(render_report(report, args.depth, console.width), soft_wrap=True)
+        else:  # a file or a pipe: nothing is shortened
+            Console(width=1000).print(render_report(report, args.depth), soft_wrap=True)
         return 0
     from netdsl.report.formats import FORMATTERS
 

@@ -1,11 +1,17 @@
-"""The human report: a rich table of layers (or blocks) with totals underneath."""
+"""The human report: a table of layers (or blocks) with totals underneath.
+
+Columns are aligned here, in one pass over the rows (rich's general table layout took
+most of a whole `netdsl analyze` run on a 176-layer network); rich does the styling and
+the output. On a terminal narrower than the table, only the name column gives way
+(long names keep their tail, which says most); numbers are never cut.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from netdsl.report import units
@@ -13,6 +19,9 @@ from netdsl.report import units
 if TYPE_CHECKING:
     from netdsl.analysis.report import BlockRow, LayerRow, Report
     from netdsl.layers.base import Field
+
+HEADERS = ("Output", "Params", "MACs", "Act. MiB", "Saved MiB", "RF size/stride")
+GAP = "  "
 
 
 def rf_text(rf: Field) -> str:
@@ -23,46 +32,18 @@ def rf_text(rf: Field) -> str:
     return f"global ({local})" if rf.is_global else local
 
 
-HEADERS = ("Output", "Params", "MACs", "Act. MiB", "Saved MiB", "RF size/stride")
-
-
-def layer_table(report: Report) -> Table:
-    """One row per node."""
+def layer_rows(report: Report) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """Header and cells, one row per node."""
     rows = [(row.name, row.op, units.shape(row.shape), *_numbers(row), rf_text(row.rf))
             for row in report.layers]
-    return _table(report, ("Layer", "Op"), rows)
+    return ("Layer", "Op", *HEADERS), rows
 
 
-def block_table(report: Report, depth: int) -> Table:
-    """One row per block at the given depth of the block path."""
+def block_rows(report: Report, depth: int) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """Header and cells, one row per block at the given depth of the block path."""
     rows = [(row.name, str(row.layers), units.shape(row.shape), *_numbers(row), rf_text(row.rf))
             for row in report.rollup(depth)]
-    return _table(report, ("Block", "Layers"), rows)
-
-
-def _table(report: Report, first: tuple[str, str], rows: list[tuple[str, ...]]) -> Table:
-    title = f"{report.network} — {report.source} — batch {report.batch}, {report.dtype}"
-    table = Table(title=title, title_justify="left", header_style="bold", show_edge=False,
-                  pad_edge=False, box=None)
-    # Only the name column may fold on a narrow terminal; numbers are never cut.
-    table.add_column(first[0], overflow="fold", ratio=1)
-    headers = (first[1], *HEADERS)
-    for i, name in enumerate(headers):
-        width = max([len(name)] + [len(r[i + 1]) for r in rows])
-        table.add_column(name, justify="left" if i < 2 else "right", no_wrap=True, min_width=width)
-    for r in rows:
-        table.add_row(*r)
-    return table
-
-
-def table_width(report: Report, depth: int | None = None) -> int:
-    """Columns needed to print the report's table without folding anything."""
-    from rich.console import Console
-    from rich.measure import Measurement
-
-    console = Console(width=1000, file=_Null())
-    table = block_table(report, depth) if depth else layer_table(report)
-    return Measurement.get(console, console.options, table).maximum
+    return ("Block", "Layers", *HEADERS), rows
 
 
 def _numbers(row: LayerRow | BlockRow) -> tuple[str, ...]:
@@ -72,13 +53,30 @@ def _numbers(row: LayerRow | BlockRow) -> tuple[str, ...]:
             units.mib(row.saved_for_backward_bytes) if row.saved_for_backward_bytes else "-")
 
 
-def totals_table(report: Report) -> Table:
+def align(header: Sequence[str], rows: list[tuple[str, ...]], width: int | None = None) -> list[str]:
+    """Lines of a table: the first two columns left-aligned, the rest right-aligned.
+
+    With `width`, the first column is shortened (keeping its end) to fit, if it can.
+    """
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(header)]
+    if width is not None:
+        rest = sum(widths[1:]) + len(GAP) * (len(widths) - 1)
+        widths[0] = max(12, min(widths[0], width - rest))
+
+    def line(cells: Sequence[str]) -> str:
+        first = cells[0] if len(cells[0]) <= widths[0] else "…" + cells[0][-(widths[0] - 1):]
+        parts = [first.ljust(widths[0]), cells[1].ljust(widths[1])]
+        parts += [c.rjust(w) for c, w in zip(cells[2:], widths[2:])]
+        return GAP.join(parts).rstrip()
+
+    return [line(header), *(line(r) for r in rows)]
+
+
+def totals_lines(report: Report) -> list[tuple[str, str]]:
     """The totals, each with its unit and exact value."""
     t = report.totals
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
-    rows = [
+    return [
         ("Parameters", f"{units.count(t.params)} ({t.params:,}; trainable {t.trainable_params:,})"),
         ("Buffers", f"{t.buffers:,} elements (batch-norm statistics; not parameters)"),
         ("MACs", f"{units.count(t.macs)} ({t.macs:,} multiply-accumulates; FLOPs = 2 x MACs "
@@ -92,21 +90,27 @@ def totals_table(report: Report) -> Table:
         ("Training peak", units.bytes_long(t.training_peak_bytes)
          + f" (weights, gradients, {report.optimizer} state, saved tensors)"),
     ]
-    for name, value in rows:
-        table.add_row(name, value)
-    return table
 
 
-def render_report(report: Report, depth: int | None = None) -> Group:
-    """The full human report: table, totals, warnings."""
-    body = block_table(report, depth) if depth else layer_table(report)
+def render_report(report: Report, depth: int | None = None, width: int | None = None) -> Group:
+    """The full human report: title, table, units, totals, warnings."""
+    header, rows = block_rows(report, depth) if depth else layer_rows(report)
+    lines = align(header, rows, width)
     inputs = ", ".join(f"{k} {units.shape(v)}" for k, v in report.inputs.items())
     outputs = ", ".join(units.shape(v) for v in report.outputs.values())
-    parts: list[Any] = [body, Text(""),
-                        Text(f"Input {inputs} -> output {outputs}. Counts: K/M/G = 10^3/10^6/10^9; "
-                             f"memory in MiB = 2^20 bytes; MACs and memory for the whole batch.",
-                             style="dim"),
-                        Text(""), totals_table(report)]
+    label = max(len(name) for name, _ in totals_lines(report))
+    parts: list[Any] = [
+        Text(f"{report.network} — {report.source} — batch {report.batch}, {report.dtype}",
+             style="italic"),
+        Text(lines[0], style="bold"),
+        Text("\n".join(lines[1:])),
+        Text(""),
+        Text(f"Input {inputs} -> output {outputs}. Counts: K/M/G = 10^3/10^6/10^9; memory in "
+             "MiB = 2^20 bytes; MACs and memory for the whole batch.", style="dim"),
+        Text(""),
+    ]
+    for name, value in totals_lines(report):
+        parts.append(Text.assemble((name.ljust(label), "bold"), "  ", value))
     for warning in report.warnings:
         parts.append(Text(warning.render(), style="yellow"))
     return Group(*parts)
@@ -116,7 +120,7 @@ def report_html(report: Report) -> str:
     """HTML for notebooks (rich's export of the same report)."""
     from rich.console import Console
 
-    console = Console(record=True, width=160, file=_Null())
+    console = Console(record=True, width=200, file=_Null())
     console.print(render_report(report))
     return console.export_html(inline_styles=True)
 
