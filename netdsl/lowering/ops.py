@@ -57,7 +57,7 @@ class Crop(nn.Module):
         self.starts, self.sizes = tuple(starts), tuple(sizes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for axis, (start, size) in enumerate(zip(self.starts, self.sizes)):
+        for axis, (start, size) in enumerate(zip(self.starts, self.sizes, strict=True)):
             x = x.narrow(2 + axis, start, size)
         return x
 
@@ -119,7 +119,7 @@ class CropAfter:
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = super().forward(x)
-        for axis, (start, size) in enumerate(zip(self.starts, self.sizes)):
+        for axis, (start, size) in enumerate(zip(self.starts, self.sizes, strict=True)):
             y = y.narrow(2 + axis, start, size)
         return y
 

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from netdsl.analysis.report import BlockRow, LayerRow, Report
     from netdsl.layers.base import Field
 
-HEADERS = ("Output", "Params", "MACs", "Act. MiB", "Saved MiB", "RF size/stride")
+def headers(unit: str) -> tuple[str, ...]:
+    """The columns after the first two, the memory unit stated."""
+    return ("Output", "Params", "MACs", f"Act. {unit}", f"Saved {unit}", "RF size/stride")
 GAP = "  "
 
 
@@ -34,23 +36,32 @@ def rf_text(rf: Field) -> str:
 
 def layer_rows(report: Report) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
     """Header and cells, one row per node."""
-    rows = [(row.name, row.op, units.shape(row.shape), *_numbers(row), rf_text(row.rf))
+    unit, factor = _unit(report.layers)
+    rows = [(row.name, row.op, units.shape(row.shape), *_numbers(row, factor), rf_text(row.rf))
             for row in report.layers]
-    return ("Layer", "Op", *HEADERS), rows
+    return ("Layer", "Op", *headers(unit)), rows
 
 
 def block_rows(report: Report, depth: int) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
     """Header and cells, one row per block at the given depth of the block path."""
-    rows = [(row.name, str(row.layers), units.shape(row.shape), *_numbers(row), rf_text(row.rf))
-            for row in report.rollup(depth)]
-    return ("Block", "Layers", *HEADERS), rows
+    blocks = report.rollup(depth)
+    unit, factor = _unit(blocks)
+    rows = [(row.name, str(row.layers), units.shape(row.shape), *_numbers(row, factor),
+             rf_text(row.rf)) for row in blocks]
+    return ("Block", "Layers", *headers(unit)), rows
 
 
-def _numbers(row: LayerRow | BlockRow) -> tuple[str, ...]:
+def _unit(rows: Sequence[LayerRow | BlockRow]) -> tuple[str, int]:
+    largest = max((max(r.activation_bytes, r.saved_for_backward_bytes) for r in rows), default=0)
+    return units.memory_unit(largest)
+
+
+def _numbers(row: LayerRow | BlockRow, factor: int) -> tuple[str, ...]:
     return (units.count(row.params) if row.params else "-",
             units.count(row.macs) if row.macs else "-",
-            units.mib(row.activation_bytes) if row.activation_bytes else "-",
-            units.mib(row.saved_for_backward_bytes) if row.saved_for_backward_bytes else "-")
+            units.in_unit(row.activation_bytes, factor) if row.activation_bytes else "-",
+            units.in_unit(row.saved_for_backward_bytes, factor)
+            if row.saved_for_backward_bytes else "-")
 
 
 def align(header: Sequence[str], rows: list[tuple[str, ...]], width: int | None = None) -> list[str]:
@@ -105,8 +116,8 @@ def render_report(report: Report, depth: int | None = None, width: int | None = 
         Text(lines[0], style="bold"),
         Text("\n".join(lines[1:])),
         Text(""),
-        Text(f"Input {inputs} -> output {outputs}. Counts: K/M/G = 10^3/10^6/10^9; memory in "
-             "MiB = 2^20 bytes; MACs and memory for the whole batch.", style="dim"),
+        Text(f"Input {inputs} -> output {outputs}. Counts: K/M/G = 10^3/10^6/10^9; memory: "
+             "KiB = 2^10, MiB = 2^20 bytes; MACs and memory for the whole batch.", style="dim"),
         Text(""),
     ]
     for name, value in totals_lines(report):

@@ -13,6 +13,16 @@ def count(n: int | float) -> str:
     return f"{n:,}" if isinstance(n, int) else f"{n:g}"
 
 
+def memory_unit(largest: int) -> tuple[str, int]:
+    """The unit a memory column is shown in: MiB, or KiB when everything is below 1 MiB."""
+    return ("MiB", MIB) if largest >= MIB else ("KiB", 1024)
+
+
+def in_unit(n: int, factor: int) -> str:
+    """Bytes in the given unit, two decimals ("<0.01" rather than a misleading 0.00)."""
+    return "<0.01" if 0 < n < factor / 200 else f"{n / factor:,.2f}"
+
+
 def mib(n: int) -> str:
     """Bytes in MiB (2**20 bytes), two decimals ("<0.01" rather than a misleading 0.00)."""
     return "<0.01" if 0 < n < MIB / 200 else f"{n / MIB:,.2f}"
