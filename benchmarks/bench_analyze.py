@@ -47,6 +47,7 @@ SPEC = "specs/resnet50.net"
 INPUT_SHAPE = (3, 224, 224)
 SPEEDUP_TARGET = 100.0
 PROCESS_TARGET_S = 0.5
+BUSY_LOAD_PER_CPU = 0.5  # 1-min load average per CPU above which a run is flagged busy
 
 
 # --------------------------------------------------------------------------- settings
@@ -192,10 +193,13 @@ def netdsl_command() -> list[str]:
 
 
 def _run_once(command: list[str]) -> float:
-    """Wall time of one subprocess run (stdout captured); raises if it fails."""
+    """Wall time of one subprocess run (output captured); raises if it fails."""
     start = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
-    return time.perf_counter() - start
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}")
+    return seconds
 
 
 def bench_command(command: list[str], runs: int) -> ProcessRun:
@@ -432,14 +436,23 @@ def format_verdicts(items: list[Verdict]) -> str:
     return "\n".join(lines)
 
 
-def environment() -> dict[str, Any]:
+def busy_warning(load_at_start: float, cpus: int) -> str:
+    """A warning when other work was running: it inflates peers' threaded times most."""
+    if load_at_start <= BUSY_LOAD_PER_CPU * cpus:
+        return ""
+    return (f"WARNING: 1-min load average was {load_at_start:.2f} on {cpus} CPUs before the "
+            "run started: other work competes for the CPUs, multi-threaded peers slow down "
+            "most and the speed-up is overstated; rerun on an idle machine.")
+
+
+def environment(load_at_start: float) -> dict[str, Any]:
     """Versions and machine facts that the numbers depend on."""
     import torch
 
-    return {"python": platform.python_version(), "netdsl": netdsl.__version__,
+    return {"load_average_1min_at_start": load_at_start,"python": platform.python_version(), "netdsl": netdsl.__version__,
             "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "cpus": os.cpu_count(), "machine": platform.machine(),
-            "load_average_1_5_15min": list(os.getloadavg()),
+            "load_average_1_5_15min_at_end": list(os.getloadavg()),
             "platform": platform.platform()}
 
 
@@ -456,18 +469,25 @@ class Results:
     verdicts: list[Verdict] = field(default_factory=list)
 
 
+def format_environment(env: dict[str, Any]) -> str:
+    """Versions, CPUs and load averages."""
+    end = " ".join(f"{x:.2f}" for x in env["load_average_1_5_15min_at_end"])
+    return (f"python {env['python']}, netdsl {env['netdsl']}, torch {env['torch']} "
+            f"({env['torch_threads']} threads), {env['cpus']} CPUs, {env['platform']}\n"
+            f"load average: 1 min {env['load_average_1min_at_start']:.2f} at the start; "
+            f"1/5/15 min {end} at the end")
+
+
 def format_results(r: Results) -> str:
     """The full report printed to stdout."""
-    env = r.environment
-    cli = (f"CLI --format json totals: params {_n(r.cli_totals.get('params'))}, "
+    cli = (f"  CLI --format json totals: params {_n(r.cli_totals.get('params'))}, "
            f"MACs {_n(r.cli_totals.get('macs'))}")
-    return "\n\n".join([
-        f"python {env['python']}, netdsl {env['netdsl']}, torch {env['torch']} "
-        f"({env['torch_threads']} threads), {env['cpus']} CPUs, {env['platform']}\n"
-        f"load average at the end (1/5/15 min): "
-        + " ".join(f"{x:.2f}" for x in env["load_average_1_5_15min"]),
-        format_in_process(r.in_process), format_processes(r.processes) + "\n  " + cli,
-        format_peers(r.peers, r.in_process), format_verdicts(r.verdicts)])
+    warning = busy_warning(r.environment["load_average_1min_at_start"],
+                           r.environment["cpus"] or 1)
+    sections = [format_environment(r.environment), format_in_process(r.in_process),
+                format_processes(r.processes) + "\n" + cli, format_peers(r.peers, r.in_process),
+                format_verdicts(r.verdicts)]
+    return "\n\n".join(sections + ([warning] if warning else []))
 
 
 # --------------------------------------------------------------------------- main
@@ -486,13 +506,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run every benchmark, print the report, optionally write JSON; 0 unless it crashed."""
     args = parse_args(argv)
     settings = QUICK if args.quick else FULL
+    load_at_start = os.getloadavg()[0]
     print("measuring netdsl in process ...", file=sys.stderr, flush=True)
     inproc = bench_in_process(settings)
     print("measuring whole processes ...", file=sys.stderr, flush=True)
     processes, totals = bench_processes(settings)
     print("measuring peers ...", file=sys.stderr, flush=True)
     peers = [] if args.no_peers else bench_peers(settings)
-    results = Results(settings, environment(), inproc, processes, totals, peers)
+    results = Results(settings, environment(load_at_start), inproc, processes, totals, peers)
     results.verdicts = speedup_verdicts(inproc, peers) + process_verdicts(processes)
     print(format_results(results))
     if args.json:

@@ -27,7 +27,7 @@ def parse_set(items: list[str]) -> dict[str, Override]:
             value = yaml.safe_load(text) if text.strip() else ""
         except yaml.YAMLError:
             value = text
-        out[name.strip()] = Override(_plain(value), f"--set {item}")
+        out[name.strip()] = Override(_plain(value, f"--set {item}"), f"--set {item}")
     return out
 
 
@@ -54,7 +54,8 @@ def parse_params_file(path: str) -> dict[str, Override]:
     out = {}
     for key, node in root.value:
         value = yaml.safe_load(yaml.serialize(node))
-        out[str(key.value)] = Override(_plain(value), f"{path}:{node.start_mark.line + 1}",
+        origin = f"{path}:{node.start_mark.line + 1}"
+        out[str(key.value)] = Override(_plain(value, origin, _span(path, node)), origin,
                                        _span(path, node))
     return out
 
@@ -65,11 +66,14 @@ def _span(path: str, node: yaml.Node) -> Span:
     return Span(path, start.line + 1, start.column + 1, start.line + 1, end_col)
 
 
-def _plain(value: Any) -> Any:
-    """YAML values to the language's: tuples/sets are not produced; dicts are refused later."""
+def _plain(value: Any, origin: str = "", span: Span | None = None) -> Any:
+    """A YAML value as the language's: numbers, booleans, strings, lists of them."""
     if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+        return [_plain(v, origin, span) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise UsageError(f"{origin}: a parameter value is a number, true/false, a string or a list, "
+                     f"not a {type(value).__name__}", span)
 
 
 def parse_inputs(items: list[str]) -> dict[str, tuple[int, ...]]:

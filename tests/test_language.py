@@ -321,3 +321,75 @@ def test_deep_nesting_is_a_located_limit_not_a_crash():
     assert out_shape(graph(f"    conv({' + '.join(['1'] * 2000)}, 1)"))[0] == 2000
     with pytest.raises(LimitError, match="too deeply"):
         graph(f"    conv({' + '.join(['1'] * 20000)}, 1)")
+
+
+@pytest.mark.parametrize("body, message", [
+    ("    x -> add()", "add\\(\\) needs at least two branches, got 0"),
+    ("    conv(none, 1)", "got none none"),
+    ("    x -> max(1, 2) -> relu", "max\\(\\) is a function of values, not a layer"),
+    ("    identity(3)", "identity takes no arguments"),
+    ("    conv(in.features, 1)", "has no 'features'\\n"),
+])
+def test_reported_mistakes_have_clear_messages(body, message):
+    with pytest.raises(NetdslError, match=message):
+        graph(body)
+
+
+def test_upsample_mode_rank_message():
+    with pytest.raises(NetdslError, match="needs an input with 2 spatial axes"):
+        graph("    upsample(2, mode = bilinear)", shape="[3, 8]")
+
+
+def test_in_is_undefined_with_two_inputs():
+    text = ("network n() {\n    input a: [3, 8, 8]\n    input b: [5, 8, 8]\n"
+            "    add(a -> conv(4, 1), b -> conv(in.channels, 1))\n}\n")
+    with pytest.raises(NetdslError, match="'in' has no value here"):
+        netdsl.loads(text, "two.net").graph()
+
+
+def test_in_inside_a_merge_branch_is_the_merge_input():
+    g = graph("    conv(8, 1) -> add(identity, conv(in.channels, 1))")
+    assert out_shape(g) == (8, 16, 16)
+
+
+def test_mutual_recursion_notes_are_folded():
+    with pytest.raises(LimitError) as info:
+        graph("    f", blocks="block f() {\n    g\n}\nblock g() {\n    f\n}\n")
+    assert len(info.value.notes) <= 8
+    assert any("more block calls" in n.message for n in info.value.notes)
+
+
+def test_unreachable_node_notes_its_block_call():
+    with pytest.raises(NetdslError, match="'head.conv0' is computed but never reaches") as info:
+        graph("    head = u\n    x -> relu", blocks="block u() {\n    conv(4, 1)\n}\n")
+    assert info.value.notes[0].message == "'head' is the block call here"
+    assert info.value.notes[0].span.line == 6
+
+
+def test_assignment_names_in_loops_are_numbered():
+    g = graph("    for i in [1, 2, 3] { t = conv(4 * i, 1)\n t -> relu }")
+    assert [n for n in g if n.startswith("t")] == ["t", "t1", "t2"]
+
+
+def test_types_are_checked_even_when_overridden_and_bools_are_not_numbers():
+    spec = netdsl.loads("network n(k: tensor = 3) {\n input x: [4]\n linear(2)\n}\n", "t.net")
+    with pytest.raises(NetdslError, match="unknown type 'tensor'"):
+        spec.graph(k=4)
+    assert out_shape(graph("    conv(if true == 1 { 5 } else { 6 }, 1)")) == (6, 16, 16)
+
+
+def test_reshape_field_is_global_when_elements_move_between_axes():
+    from netdsl.analysis.report import analyze_graph
+
+    r = analyze_graph(graph("    conv(2, 3, padding = 1) -> reshape([-1, 32]) -> conv(2, 3)"))
+    assert r.layers[-1].rf.is_global
+    r = analyze_graph(graph("    conv(2, 3, padding = 1) -> reshape([1, 2, 16, 16]) -> relu",
+                            shape="[2, 16, 16]"))
+    assert r.layers[-1].rf.is_global  # rank changes: global
+    r = analyze_graph(graph("    global_avgpool -> flatten -> reshape([3, 1, 1])"))
+    assert r.layers[-1].rf.is_global
+
+
+def test_a_line_ending_with_an_arrow_says_so():
+    with pytest.raises(NetdslError, match="a line cannot end with '->'"):
+        graph("    x ->\n    relu")

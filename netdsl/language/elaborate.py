@@ -113,6 +113,7 @@ class _Elaborator:
         self.edges: list[tuple[str, str, int]] = []
         self.frames: list[_Frame] = []
         self.deepest = 0  # deepest block nesting reached (for memoised calls' depth)
+        self.scope_spans: dict[str, Span] = {}  # block path -> the call that opened it
         self.blocks = program.blocks  # the namespace of the module being evaluated
         self.scope = Scope("")
         self.globals = Env(None, dict(CONSTANTS))
@@ -146,6 +147,8 @@ class _Elaborator:
             notes.append(note)
         if repeats:
             notes.append(Note(f"... and {repeats} more identical call(s)"))
+        if len(notes) > 8:  # mutual recursion and the like: the innermost and the outermost
+            notes = [*notes[:4], Note(f"... {len(notes) - 6} more block calls ..."), *notes[-2:]]
         return notes
 
     # ----------------------------------------------------------------- network
@@ -163,9 +166,10 @@ class _Elaborator:
             if isinstance(statement, ast.InputDecl):
                 tensor = self.declare_input(statement, env)
                 env.vars[statement.name] = tensor
+                # `in` (and chains that start with a call) mean the input only while there
+                # is exactly one; with several, a chain must name the one it starts from
                 cur = tensor if len(self.graph.graph["inputs"]) == 1 else None
-                if cur is not None:
-                    env.vars["in"] = tensor
+                env.vars["in"] = cur
             else:
                 result, last = self.statement(statement, env, cur, result, last)
         unknown = set(self.input_shapes) - set(self.graph.graph["inputs"])
@@ -176,6 +180,8 @@ class _Elaborator:
 
     def bind_network_params(self, net: ast.BlockDef, env: Env, overrides: dict[str, Any]) -> None:
         names = {p.name for p in net.params}
+        for param in net.params:
+            self.check_declared_type(param)
         for key, given in overrides.items():
             if key not in names:
                 origin = given.origin if isinstance(given, Override) else "the API"
@@ -204,12 +210,16 @@ class _Elaborator:
                 [Note(f"'{param.name}' is declared here", param.span)])
         return float(value) if declared == "float" else value
 
+    def check_declared_type(self, param: ast.Param) -> None:
+        if param.type is not None and param.type not in PARAM_TYPES:
+            raise self.error(f"unknown type '{param.type}' for parameter '{param.name}' (types: "
+                             f"{', '.join(PARAM_TYPES)}){suggest(param.type, list(PARAM_TYPES))}",
+                             param.span)
+
     def check_type(self, param: ast.Param, value: Any, span: Span) -> Any:
         if param.type is None:
             return value
-        if param.type not in PARAM_TYPES:
-            raise self.error(f"unknown type '{param.type}' for parameter '{param.name}'"
-                             f"{suggest(param.type, list(PARAM_TYPES))}", param.span)
+        self.check_declared_type(param)
         if not _is_type(value, param.type):
             raise self.error(f"parameter '{param.name}' is {_article(param.type)} {param.type}, "
                              f"got {value_type(value)} {show_value(value)}", span,
@@ -257,7 +267,17 @@ class _Elaborator:
         for node, data in self.nodes:
             if node not in live:
                 raise self.error(f"'{node}' is computed but never reaches the network's output",
-                                 data["span"])
+                                 data["span"], self.scope_notes(data["block"]))
+
+    def scope_notes(self, block_path: str) -> list[Note]:
+        """Where the block calls on a node's path were made (outermost first)."""
+        parts = block_path.split(".") if block_path else []
+        notes = []
+        for i in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:i])
+            if prefix in self.scope_spans:
+                notes.append(Note(f"'{prefix}' is the block call here", self.scope_spans[prefix]))
+        return notes
 
     # --------------------------------------------------------------- statements
     def statement(self, st: ast.Node, env: Env, cur: Tensor | None, result: Any,
@@ -304,8 +324,9 @@ class _Elaborator:
     def _input_ref(self, e: ast.InputRef, env: Env, cur: Tensor | None) -> Any:
         value = env.lookup("in")
         if value is MISSING or value is None:
-            raise self.error("'in' has no value here: this block was called without an input",
-                             e.span)
+            raise self.error("'in' has no value here: there is no single input to refer to "
+                             "(a block called without one, a network parameter, or a network "
+                             "with several inputs: name the input instead)", e.span)
         return value
 
     def _name(self, e: ast.Name, env: Env, cur: Tensor | None) -> Any:
@@ -336,8 +357,9 @@ class _Elaborator:
                              f"'{e.name}'", e.span)
         value = tensor_attribute(target, e.name)
         if value is None:
+            others = [a for a in TENSOR_ATTRIBUTES if a != e.name]
             raise self.error(f"a tensor of shape {list(target.shape)} has no '{e.name}'"
-                             f"{suggest(e.name, TENSOR_ATTRIBUTES)}", e.span)
+                             f"{suggest(e.name, others)}", e.span)
         return value
 
     def _unary(self, e: ast.Unary, env: Env, cur: Tensor | None) -> Any:
@@ -390,6 +412,10 @@ class _Elaborator:
             for sub in e.steps:
                 cur = self.step(sub, env, cur)
             return cur
+        elif isinstance(e, ast.Call) and e.name not in self.blocks and (
+                e.name in BUILTINS or e.name in ("assert", "fail")):
+            raise self.error(f"{e.name}() is a function of values, not a layer: it cannot be "
+                             "a chain step", e.name_span)
         return self.eval(e, env, cur)
 
     def _if(self, e: ast.If, env: Env, cur: Tensor | None) -> Any:
@@ -467,7 +493,9 @@ class _Elaborator:
         block = self.blocks.get(name)
         if block is not None:
             return self.call_block(block, e, name_span, args, kwargs, env, cur, hint)
-        if name == "identity" and not args and not kwargs:
+        if name == "identity":
+            if args or kwargs:
+                raise self.error("identity takes no arguments", name_span)
             return self.need_input(cur, name, name_span)
         spec = REGISTRY.get(name)
         if spec is not None:
@@ -489,7 +517,12 @@ class _Elaborator:
                    hint: str | None) -> Tensor:
         keywords = self.keyword_values(kwargs, env)
         if spec.signature.variadic_inputs:
-            inputs = [self.branch(a, env, cur, spec.name) for a in args]
+            if len(args) < 2:
+                raise self.error(f"{spec.name}() needs at least two branches, got {len(args)}",
+                                 name_span)
+            # each branch is applied to the merge's input, which it sees as `in`
+            branch_env = Env(env, {"in": cur}) if cur is not None else env
+            inputs = [self.branch(a, branch_env, cur, spec.name) for a in args]
             positional: list[Any] = []
         else:
             inputs = [self.need_input(cur, spec.name + "()", name_span)]
@@ -554,6 +587,7 @@ class _Elaborator:
         self.bind_block_args(block, name_span, args, kwargs, env, inner)
         outer_scope = self.scope
         scope_path = outer_scope.fresh(block.name, hint)
+        self.scope_spans[scope_path] = name_span
         bound = dict(inner.vars)  # the body's assignments add to inner.vars; keep the inputs
         key = memo.call_key(block, bound)
         template = self.program.templates.get(key) if key is not None else None

@@ -140,6 +140,10 @@ def _syntax_error(exc: UnexpectedInput, text: str, path: str) -> NetdslError:
         message = f"unexpected character {char!r}"
     elif isinstance(exc, UnexpectedToken):
         message = f"unexpected {_describe(exc.token)}{_expected(exc.expected)}"
+        before = text[:exc.token.start_pos].rstrip(" \t") if exc.token.start_pos else ""
+        if exc.token.type == "_NL" and before.endswith("->"):
+            message = ("a line cannot end with '->': put the next step after it, or start the "
+                       "next line with '->' to continue the chain")
         if exc.token.type == "$END":
             line, column = _last_position(text)
     elif isinstance(exc, UnexpectedEOF):

@@ -103,7 +103,13 @@ class Scope:
 
     def fresh(self, base: str, hint: str | None = None) -> str:
         """A new local name: the hint if free, else base0, base1, ..."""
-        if hint and hint not in self.used:
+        if hint:
+            if hint in self.used:  # the same assignment again (a loop): x, x1, x2, ...
+                n = self.counters.get("=" + hint, 1)
+                while f"{hint}{n}" in self.used:
+                    n += 1
+                self.counters["=" + hint] = n + 1
+                hint = f"{hint}{n}"
             self.used.add(hint)
             return self.prefix + hint
         n = self.counters.get(base, 0)
@@ -154,6 +160,8 @@ def _pow(a: Any, b: Any) -> Any:
 def _compare(fn: Callable[[Any, Any], bool], symbol: str) -> Callable[[Any, Any], bool]:
     def apply(a: Any, b: Any) -> bool:
         if symbol in ("==", "!=") and not isinstance(a, Tensor) and not isinstance(b, Tensor):
+            if isinstance(a, bool) != isinstance(b, bool):  # true is not 1 here
+                return symbol == "!="
             return fn(a, b)
         if (_num(a) and _num(b)) or (isinstance(a, str) and isinstance(b, str)):
             return fn(a, b)

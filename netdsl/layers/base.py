@@ -59,7 +59,9 @@ class Field(NamedTuple):
     def window(self, kernels: Sequence[int], strides: Sequence[int],
                pads: Sequence[int]) -> Field:
         """The field after a sliding window (kernels are effective: dilation applied)."""
-        size = tuple(r + (k - 1) * s for r, k, s in zip(self.size, kernels, self.stride))
+        # with fractional strides (after up-sampling) a window covers a whole number of
+        # input pixels: round up (an upper bound; exact for integer strides)
+        size = tuple(_whole(r + (k - 1) * s) for r, k, s in zip(self.size, kernels, self.stride))
         stride = tuple(s * t for s, t in zip(self.stride, strides))
         padding = tuple(p + b * s for p, b, s in zip(self.padding, pads, self.stride))
         return Field(size, stride, padding, self.is_global)
@@ -67,6 +69,10 @@ class Field(NamedTuple):
     def as_global(self) -> Field:
         """The same local field, marked as seeing the whole input."""
         return Field(self.size, self.stride, self.padding, True)
+
+
+def _whole(x: Number) -> int:
+    return x if type(x) is int else math.ceil(x)
 
 
 # ------------------------------------------------------------- saved for backward
@@ -344,6 +350,8 @@ def type_name(value: Any) -> str:
         return "bool"
     if isinstance(value, (list, tuple)):
         return "list"
+    if value is None:
+        return "none"
     return {int: "int", float: "float", str: "str"}.get(type(value), "tensor")
 
 
@@ -355,7 +363,7 @@ def show(value: Any) -> str:
         return f'"{value}"'
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(show(v) for v in value) + "]"
-    return str(value)
+    return "none" if value is None else str(value)
 
 
 # ----------------------------------------------------------------- shape arithmetic

@@ -79,7 +79,8 @@ class Reshape(Layer):
     """Reshape to a per-sample shape (one size may be -1: inferred). A view; saves nothing.
 
     Used to turn a flat [C] gate back into [C, 1, 1] (squeeze-and-excitation with linear
-    layers). The receptive field is carried over unchanged.
+    layers). The receptive field is kept when the spatial sizes are unchanged, and
+    becomes global otherwise (elements move between axes).
     """
 
     __slots__ = ("shape",)
@@ -102,6 +103,13 @@ class Reshape(Layer):
 
     def infer_shape(self) -> Shape:
         return check_shape(self.shape)
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        # Same spatial sizes: each element keeps its place. Otherwise elements move
+        # between axes, and an output element may come from anywhere: global.
+        if self.shape[1:] == self.in_shape[1:]:
+            return fields[0]
+        return fields[0].as_global()
 
     def torch_recipe(self) -> Recipe:
         return recipe("nn.Sequential", recipe("nn.Flatten"), recipe("nn.Unflatten", 1, self.shape))

@@ -218,7 +218,7 @@ class AdaptivePool(Layer):
         size, stride = [], []
         for axis, (r, jump) in enumerate(zip(f.size, f.stride)):
             n, out = self.in_shape[1 + axis], self.size[axis]
-            size.append(r + (max(self.windows(axis)) - 1) * jump)
+            size.append(math.ceil(r + (max(self.windows(axis)) - 1) * jump))
             step = Fraction(n, out) * jump
             stride.append(int(step) if step.denominator == 1 else step)
         return Field(tuple(size), tuple(stride), f.padding, f.is_global)

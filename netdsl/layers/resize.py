@@ -41,8 +41,9 @@ class Upsample(Layer):
         mode = args["mode"]
         if mode in ("bilinear", "trilinear", "linear"):
             if mode != "linear" and mode != _LINEAR[self.spatial_rank]:
-                raise LayerError(f'mode "{mode}" needs a {mode.index("l") + 1}-D input; '
-                                 f'use "linear" for any rank', "mode")
+                rank = next(r for r, name in _LINEAR.items() if name == mode)
+                raise LayerError(f'mode "{mode}" needs an input with {rank} spatial axes, got '
+                                 f'{list(self.in_shape)}; "linear" works for any rank', "mode")
             mode = "linear"
         self.mode = mode
         scale, size = args["scale"], args["size"]

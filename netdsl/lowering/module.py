@@ -35,8 +35,9 @@ class Network(nn.Module):
         paths = attribute_paths(graph)
         for node, path in paths.items():
             _attach(self, path, graph.nodes[node]["layer"].torch_module(), node)
-        self._steps = _schedule(graph, {n: self.get_submodule(".".join(p)) for n, p in paths.items()},
-                                set(self._outputs))
+        # Steps name their module by path (not by object), so that a submodule the user
+        # replaces (a new head, a quantised or wrapped layer) is the one that runs.
+        self._steps = _schedule(graph, paths, set(self._outputs))
 
     def forward(self, *inputs: torch.Tensor) -> Any:
         """Run the nodes in graph order; one tensor for one output, else a tuple."""
@@ -45,7 +46,10 @@ class Network(nn.Module):
                             f"input(s) ({', '.join(self._input_names)}), got {len(inputs)}")
         values = dict(zip(self._input_nodes, inputs))
         del inputs
-        for node, module, args, dead in self._steps:
+        for node, path, args, dead in self._steps:
+            module = self
+            for part in path:
+                module = getattr(module, part)
             values[node] = module(*[values[a] for a in args])
             for name in dead:
                 del values[name]
@@ -65,9 +69,9 @@ def _attach(root: nn.Module, path: tuple[str, ...], module: nn.Module, node: str
         raise ValueError(f"cannot name the module of node '{node}' {'.'.join(path)!r}: {exc}") from None
 
 
-def _schedule(graph: nx.MultiDiGraph, modules: dict[str, nn.Module],
-              keep: set[str]) -> list[tuple[str, nn.Module, tuple[str, ...], tuple[str, ...]]]:
-    """(node, module, input nodes, nodes dead after this step) for each step."""
+def _schedule(graph: nx.MultiDiGraph, modules: dict[str, tuple[str, ...]],
+              keep: set[str]) -> list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
+    """(node, module path, input nodes, nodes dead after this step) for each step."""
     last_use: dict[str, int] = {}
     order = [n for n in graph.nodes if n in modules]
     for step, node in enumerate(order):

@@ -1,0 +1,447 @@
+"""PyTorch as the oracle: measure, on the lowered module, every number netdsl computes.
+
+Each function takes the graph IR (`Spec.graph(...)`) and, where it runs one, the module
+`netdsl.build(graph)` made from it, and returns what PyTorch itself shows:
+
+- `measure_shapes`: every node's output shape (forward hooks on the node submodules);
+- `measure_params` / `measure_buffers`: `numel` of the parameters and buffers;
+- `measure_macs`: `FlopCounterMode` total FLOPs // 2 for one sample (`flops = 2 * macs`);
+- `measure_saved_bytes`: the bytes autograd keeps for backward in train mode
+  (`saved_tensors_hooks`; each distinct storage once; parameters and buffers excluded;
+  the network input requires grad, so every layer is differentiated as it is deep
+  inside a network);
+- `measure_inference_memory`: live tensor bytes in eval mode under `no_grad`, tracked
+  storage by storage in a `TorchDispatchMode` (see `LiveTensors`);
+- `measure_fields`: the receptive field of a node as the support of the input gradient
+  of its centre element (see `field_model` for how the module is prepared).
+
+Only `netdsl.oracle` imports this module; the analyses never import torch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import partial
+from typing import Any
+
+import networkx as nx
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.multiprocessing.reductions import StorageWeakRef
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+from torch.utils.flop_counter import FlopCounterMode
+
+from netdsl.layers.base import Field, Shape
+from netdsl.lowering import ops
+from netdsl.lowering.module import build
+from netdsl.lowering.names import attribute_paths
+
+DTYPE = torch.float32
+
+
+# ------------------------------------------------------------------------- plumbing
+def node_modules(graph: nx.MultiDiGraph, model: nn.Module) -> dict[str, nn.Module]:
+    """The submodule that computes each (non-input) node, in graph order."""
+    return {node: model.get_submodule(".".join(path))
+            for node, path in attribute_paths(graph).items()}
+
+
+def input_shapes(graph: nx.MultiDiGraph) -> list[Shape]:
+    """The per-sample shapes of the network inputs, in the order `forward` takes them."""
+    return [graph.nodes[node]["layer"].out_shape for node in graph.graph["inputs"].values()]
+
+
+def example_inputs(graph: nx.MultiDiGraph, batch: int, dtype: torch.dtype = DTYPE,
+                   requires_grad: bool = False, seed: int = 0) -> list[torch.Tensor]:
+    """Random normal inputs of the batch (the seed makes runs repeatable)."""
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.randn(batch, *shape, generator=gen, dtype=dtype).requires_grad_(requires_grad)
+            for shape in input_shapes(graph)]
+
+
+def owned_storages(model: nn.Module, extra: Iterable[torch.Tensor] = ()) -> set[StorageWeakRef]:
+    """Weak references to the storages of the parameters, buffers and `extra` tensors."""
+    tensors = [*model.parameters(), *model.buffers(), *extra]
+    return {StorageWeakRef(t.untyped_storage()) for t in tensors}
+
+
+@contextmanager
+def node_hooks(modules: dict[str, nn.Module], before: Any = None,
+               after: Any = None) -> Iterator[None]:
+    """Call `before(node)` / `after(node, output)` around each node module's forward."""
+    handles = []
+    for node, module in modules.items():
+        if before is not None:
+            handles.append(module.register_forward_pre_hook(
+                lambda _m, _a, node=node: before(node)))
+        if after is not None:
+            handles.append(module.register_forward_hook(
+                lambda _m, _a, out, node=node: after(node, out)))
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+# ------------------------------------------------------------ params, shapes, MACs
+def measure_params(model: nn.Module) -> int:
+    """Parameter elements: `sum(p.numel())` (works on the meta device too)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def measure_buffers(model: nn.Module) -> int:
+    """Buffer elements (running statistics, batch counters)."""
+    return sum(b.numel() for b in model.buffers())
+
+
+def measure_shapes(graph: nx.MultiDiGraph, model: nn.Module, batch: int = 2) -> dict[str, Shape]:
+    """Every node's output shape without the batch; inputs as given (eval, no_grad)."""
+    shapes = {node: tuple(graph.nodes[node]["layer"].out_shape)
+              for node in graph.graph["inputs"].values()}
+
+    def record(node: str, out: torch.Tensor) -> None:
+        assert out.shape[0] == batch, f"{node}: batch axis {out.shape[0]}, not {batch}"
+        shapes[node] = tuple(out.shape[1:])
+
+    model.eval()
+    with torch.no_grad(), node_hooks(node_modules(graph, model), after=record):
+        model(*example_inputs(graph, batch))
+    return {node: shapes[node] for node in graph if node in shapes}
+
+
+def measure_macs(graph: nx.MultiDiGraph, model: nn.Module) -> int:
+    """MACs of one sample: `FlopCounterMode` total FLOPs // 2 of an eval forward at batch 1."""
+    model.eval()
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model(*example_inputs(graph, 1))
+    return counter.get_total_flops() // 2
+
+
+# -------------------------------------------------------------- saved for backward
+def measure_saved_bytes(graph: nx.MultiDiGraph, model: nn.Module, batch: int = 2,
+                        dtype: torch.dtype = DTYPE) -> int:
+    """Bytes autograd keeps for backward in one training forward (train mode).
+
+    Every tensor autograd packs is seen by a `saved_tensors_hooks` pack hook; its storage
+    counts once (by data pointer), whole, however many views of it are saved; storages
+    of parameters and buffers are left out. A reference to each storage is held until
+    the end, so no address can be reused by a later storage and hide it.
+    """
+    model.train()
+    xs = example_inputs(graph, batch, dtype, requires_grad=True)
+    owned = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())}
+    kept: dict[int, torch.UntypedStorage] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        if storage.nbytes() and storage.data_ptr() not in owned:
+            kept.setdefault(storage.data_ptr(), storage)
+        return t
+
+    torch.manual_seed(0)  # dropout masks
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = model(*xs)
+    del out
+    return sum(s.nbytes() for s in kept.values())
+
+
+# ---------------------------------------------------------------- inference memory
+class LiveTensors(TorchDispatchMode):
+    """Tracks the bytes of every storage an op allocates while it is alive.
+
+    Every aten op's outputs pass through `__torch_dispatch__`; a storage not seen before,
+    and not one of the `baseline` (parameters, buffers, the inputs), is recorded with its
+    size and a weak reference to the C++ storage, which says exactly when the last tensor
+    using it is gone. Live bytes only grow when an op returns, so the largest total right
+    after each op is the true peak of live tensors. What an op allocates and frees inside
+    its kernel (a convolution's workspace, for instance) is not a tensor and not counted.
+    """
+
+    def __init__(self, baseline: set[StorageWeakRef]) -> None:
+        super().__init__()
+        self.baseline = baseline
+        self.sizes: dict[StorageWeakRef, int] = {}
+        self.node: str | None = None  # the node whose module is running
+        self.peak = 0
+        self.node_peak: dict[str | None, int] = {}
+
+    def live_bytes(self) -> int:
+        """Bytes of the recorded storages still alive (dead ones are dropped)."""
+        for ref in [r for r in self.sizes if r.expired()]:
+            del self.sizes[ref]
+        return sum(self.sizes.values())
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        for t in tree_flatten(out)[0]:
+            if isinstance(t, torch.Tensor):
+                storage = t.untyped_storage()
+                ref = StorageWeakRef(storage)
+                if ref not in self.baseline and ref not in self.sizes:
+                    self.sizes[ref] = storage.nbytes()
+        live = self.live_bytes()
+        self.peak = max(self.peak, live)
+        self.node_peak[self.node] = max(self.node_peak.get(self.node, 0), live)
+        return out
+
+
+@dataclass(frozen=True)
+class LiveMemory:
+    """Live tensor bytes of one inference forward (eval, no_grad).
+
+    `after_step[node]`: live bytes right after the node's module returned, before the
+    tensors it was the last consumer of are dropped -- what the static liveness model
+    calls the live set of that step. `boundary_peak` is their maximum. `peak` is the
+    maximum over every op, so it also holds the tensors a lowered layer makes and drops
+    inside its own forward (an explicit pad before a convolution, the partial sums of a
+    three-way add); `temporaries[node]` is how far the node's step rose above the larger
+    of the live bytes before and after it.
+    """
+
+    peak: int
+    boundary_peak: int
+    after_step: dict[str, int]
+    temporaries: dict[str, int]
+
+
+def measure_inference_memory(graph: nx.MultiDiGraph, model: nn.Module, batch: int = 1,
+                             dtype: torch.dtype = DTYPE) -> LiveMemory:
+    """Live tensor bytes during an eval forward under `no_grad` (weights and inputs excluded)."""
+    model.eval()
+    xs = example_inputs(graph, batch, dtype)
+    mode = LiveTensors(owned_storages(model, xs))
+    before: dict[str, int] = {}
+    after: dict[str, int] = {}
+
+    def enter(node: str) -> None:
+        before[node] = mode.live_bytes()
+        mode.node = node
+
+    def leave(node: str, _out: Any) -> None:
+        after[node] = mode.live_bytes()
+        mode.node = None
+
+    with torch.no_grad(), node_hooks(node_modules(graph, model), enter, leave), mode:
+        out = model(*xs)
+    del out
+    temporaries = {n: max(0, mode.node_peak.get(n, 0) - max(before[n], after[n])) for n in after}
+    return LiveMemory(mode.peak, max(after.values(), default=0), after, temporaries)
+
+
+def static_live_after_step(graph: nx.MultiDiGraph, batch: int = 1, itemsize: int = 4) -> dict[str, int]:
+    """The static model's live bytes at each step (for locating a peak mismatch).
+
+    Same rule as `netdsl.analysis.memory.inference_peak`: a storage is live from the step
+    that makes it to the last step that uses it (or a view of it); outputs to the end.
+    """
+    from netdsl.analysis.memory import storages, tensor_bytes
+
+    base, sizes = storages(graph), tensor_bytes(graph, batch, itemsize)
+    inputs = set(graph.graph["inputs"].values())
+    order = {node: i for i, node in enumerate(graph)}
+    last = {node: order[node] for node in graph}
+    for node, preds in graph.nodes(data="inputs"):
+        for p in preds:
+            last[base[p]] = max(last[base[p]], order[node])
+    for out in graph.graph["outputs"]:
+        last[base[out]] = len(order)
+    made = [n for n in graph if base[n] == n and n not in inputs]
+    return {node: sum(sizes[m] for m in made if order[m] <= order[node] <= last[m])
+            for node in graph if node not in inputs}
+
+
+# ------------------------------------------------------------------ receptive fields
+def window_mean(pool: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A max pool's windows, averaged instead: the same kernel, stride, padding, dilation
+    and ceil mode, computed as a depthwise convolution with constant weights over the
+    zero-padded input, cropped to the max pool's output size. Its gradient reaches every
+    tap of every window, where a max pool's reaches only each window's argmax."""
+    rank = x.dim() - 2
+    kernel, stride, padding, dilation = (_per_axis(v, rank) for v in (
+        pool.kernel_size, pool.stride or pool.kernel_size, pool.padding, pool.dilation))
+    with torch.no_grad():
+        out_shape = type(pool).forward(pool, x).shape[2:]
+    pads = []
+    for n, k, s, pad, d, o in zip(x.shape[2:], kernel, stride, padding, dilation, out_shape):
+        pads.append((pad, max(pad, (o - 1) * s + d * (k - 1) + 1 - n - pad)))
+    padded = F.pad(x, [v for pair in reversed(pads) for v in pair])
+    channels = x.shape[1]
+    weight = torch.full((channels, 1, *kernel), 1 / math.prod(kernel), dtype=x.dtype)
+    conv = (F.conv1d, F.conv2d, F.conv3d)[rank - 1]
+    y = conv(padded, weight, stride=stride, dilation=dilation, groups=channels)
+    for axis, o in enumerate(out_shape):
+        y = y.narrow(2 + axis, 0, o)
+    return y
+
+
+def adaptive_mean(pool: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """An adaptive max pool's windows, averaged instead."""
+    rank = x.dim() - 2
+    return (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d)[rank - 1](
+        x, pool.output_size)
+
+
+def _per_axis(value: Any, rank: int) -> tuple[int, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * rank
+
+
+_MAX_POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)
+_ADAPTIVE_MAX = (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
+
+
+def _dense_gradients(model: nn.Module) -> nn.Module:
+    """Make every max-type pooling of the model a mean over the same windows, in place
+    (by replacing the instances' `forward`: the network keeps references to its node
+    modules), and make -inf padding (max pools' explicit padding) zero."""
+    for module in model.modules():
+        if isinstance(module, _MAX_POOLS):
+            module.forward = partial(window_mean, module)
+        elif isinstance(module, _ADAPTIVE_MAX):
+            module.forward = partial(adaptive_mean, module)
+        elif isinstance(module, ops.GlobalMaxPool):
+            module.forward = partial(ops.GlobalAvgPool.forward, module)
+        elif isinstance(module, ops.SpatialPyramidPool):
+            module.mode = "avg"
+        elif isinstance(module, ops.Pad):
+            module.value = 0.0
+    return model
+
+
+def _constant_weights(model: nn.Module) -> None:
+    """Positive constant weights that average (1 / fan-in), zero biases, unit BN statistics."""
+    with torch.no_grad():
+        for module in model.modules():
+            weight = getattr(module, "weight", None)
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.running_mean.zero_()
+                module.running_var.fill_(1.0)
+                module.weight.fill_(1.0)
+                module.bias.zero_()
+            elif isinstance(weight, torch.Tensor) and weight.dim() >= 2:
+                fan_in = weight[0].numel()
+                if isinstance(module, nn.modules.conv._ConvTransposeNd):
+                    fan_in = weight.shape[0] // module.groups * math.prod(
+                        -(-k // s) for k, s in zip(module.kernel_size, module.stride))
+                weight.fill_(1.0 / fan_in)
+                if getattr(module, "bias", None) is not None:
+                    module.bias.zero_()
+
+
+def field_model(graph: nx.MultiDiGraph) -> nn.Module:
+    """The lowered network prepared for gradient supports: float64, eval mode (batch norm
+    with unit statistics, dropout off), positive constant averaging weights, and every
+    max-type pooling replaced by a mean over the same windows (`window_mean`): the
+    dependence pattern is the same, and the gradient reaches all of it."""
+    model = _dense_gradients(build(graph)).double().eval()
+    _constant_weights(model)
+    return model
+
+
+@dataclass(frozen=True)
+class FieldCheck:
+    """The static and measured input window of one output element of a node.
+
+    `position`: the output index per spatial axis (the centre). `static` and `measured`:
+    per input axis, the first and last input index seen; the static window
+    `i*stride - padding .. + size - 1` is clipped to the input (a fractional start is
+    floored); the measured one is the bounding box of the nonzero input gradient.
+    `is_global`: the static field says the node sees the whole input.
+    """
+
+    node: str
+    position: tuple[int, ...]
+    static: tuple[tuple[int, int], ...]
+    measured: tuple[tuple[int, int], ...] | None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the two windows are equal on every axis."""
+        return self.static == self.measured
+
+
+def static_window(field: Field, position: Sequence[int],
+                  spatial: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """The input indices an output element sees per axis, clipped to the input."""
+    if field.is_global:
+        return tuple((0, n - 1) for n in spatial)
+    box = []
+    for i, r, s, p, n in zip(position, field.size, field.stride, field.padding, spatial):
+        start = math.floor(Fraction(i) * Fraction(s) - Fraction(p))
+        box.append((max(start, 0), min(start + int(r) - 1, n - 1)))
+    return tuple(box)
+
+
+def centre(shape: Shape) -> tuple[int, ...]:
+    """The centre output index of each spatial axis ((n - 1) // 2)."""
+    return tuple((n - 1) // 2 for n in shape[1:])
+
+
+def measure_fields(graph: nx.MultiDiGraph, fields: dict[str, Field], nodes: Sequence[str],
+                   scale: float = 1e-3, seed: int = 0) -> list[FieldCheck]:
+    """The input-gradient support of the centre element of each node.
+
+    One forward of `field_model` at batch 1 on positive inputs (uniform in [0.5, 1.5],
+    times `scale`, so that bounded activations such as relu6 stay in their linear part
+    after many residual additions); then, per node, the gradient of the node's channels
+    at the centre position, weighted by positive random numbers (a plain sum cancels
+    through softmax), with respect to the input. The support is where the gradient,
+    summed over channels and samples, is nonzero. The network must have one input.
+    """
+    (inp,) = graph.graph["inputs"].values()
+    spatial = graph.nodes[inp]["layer"].out_shape[1:]
+    gen = torch.Generator().manual_seed(seed)
+    model = field_model(graph)
+    x = ((torch.rand(1, *graph.nodes[inp]["layer"].out_shape, generator=gen,
+                     dtype=torch.float64) + 0.5) * scale).requires_grad_()
+    outputs: dict[str, torch.Tensor] = {}
+    wanted = {n: m for n, m in node_modules(graph, model).items() if n in set(nodes)}
+    with node_hooks(wanted, after=lambda node, out: outputs.__setitem__(node, out)):
+        model(x)
+    checks = []
+    for node in nodes:
+        out, shape = outputs[node], graph.nodes[node]["layer"].out_shape
+        position = centre(shape)
+        seed_grad = torch.zeros_like(out)
+        weights = torch.rand(shape[0], generator=gen, dtype=torch.float64) + 0.5
+        if len(shape) == 1:
+            seed_grad[0] = weights
+        else:
+            seed_grad[(0, slice(None), *position)] = weights
+        (grad,) = torch.autograd.grad(out, x, seed_grad, retain_graph=True, allow_unused=True)
+        measured = None if grad is None else _bounding_box(grad.abs().sum(dim=(0, 1)) != 0)
+        checks.append(FieldCheck(node, position, static_window(fields[node], position, spatial),
+                                 measured))
+    return checks
+
+
+def _bounding_box(mask: torch.Tensor) -> tuple[tuple[int, int], ...] | None:
+    """First and last set index of a boolean mask along each axis (None if empty)."""
+    if not bool(mask.any()):
+        return None
+    box = []
+    for axis in range(mask.dim()):
+        others = tuple(a for a in range(mask.dim()) if a != axis)
+        hits = torch.nonzero(mask.any(dim=others) if others else mask).flatten()
+        box.append((int(hits[0]), int(hits[-1])))
+    return tuple(box)
+
+
+def field_nodes(graph: nx.MultiDiGraph, fields: dict[str, Field], limit: int = 8) -> list[str]:
+    """Nodes worth a receptive-field check: up to `limit` spatial nodes with a local field,
+    spread evenly over the network (the last always included), and the first global node."""
+    inputs = set(graph.graph["inputs"].values())
+    local = [n for n in graph if n not in inputs and len(graph.nodes[n]["layer"].out_shape) > 1
+             and not fields[n].is_global]
+    picked = [local[round(i * (len(local) - 1) / (limit - 1))]
+              for i in range(limit)] if len(local) > limit else list(local)
+    first_global = next((n for n in graph if fields[n].is_global), None)
+    chosen = set(picked) | ({first_global} if first_global else set())
+    return [n for n in graph if n in chosen]
