@@ -3,9 +3,11 @@
 Measured in one run, on this machine:
 
 1. In process: ``netdsl.load("specs/resnet50.net")`` once, then ``spec.analyze(classes=k)``
-   for distinct ``k`` (ResNet-50-sized variants); also load + analyze from scratch.
+   for distinct ``k`` (ResNet-50-sized variants; a loaded spec keeps its memoised block
+   calls, so variants reuse the unchanged stem and stages); also load + analyze from
+   scratch, split into the two parts.
 2. Whole process: ``netdsl analyze specs/resnet50.net`` (table and ``--format json``)
-   as a subprocess, wall time.
+   as a subprocess, wall time, with and without cached bytecode.
 3. Peers on the hand-written PyTorch ResNet-50 (``benchmarks/reference_models.py``):
    time = model construction + the tool's analysis, with both parts reported.
 
@@ -31,6 +33,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -173,10 +176,16 @@ def bench_in_process(settings: Settings) -> InProcess:
 
 @dataclass(frozen=True)
 class ProcessRun:
-    """One command line run repeatedly as a subprocess."""
+    """One command line run repeatedly as a subprocess under one bytecode setting."""
 
     command: list[str]
+    bytecode: str  # NO_PYC or CACHED_PYC
     wall: Timing
+    is_target: bool = False  # a `netdsl analyze` line judged against PROCESS_TARGET_S
+
+
+NO_PYC = "PYTHONDONTWRITEBYTECODE=1"
+CACHED_PYC = "bytecode cached"
 
 
 def netdsl_command() -> list[str]:
@@ -192,20 +201,35 @@ def netdsl_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "netdsl"]
 
 
-def _run_once(command: list[str]) -> float:
+def bytecode_envs(cache_dir: str) -> dict[str, dict[str, str]]:
+    """Subprocess environments: no bytecode written, and bytecode cached in ``cache_dir``.
+
+    Without cached bytecode every run compiles netdsl's modules from source (an editable
+    install under ``PYTHONDONTWRITEBYTECODE=1``, as in some sandboxes); a normal install
+    or a second run has ``.pyc`` files. ``PYTHONPYCACHEPREFIX`` keeps them out of the tree.
+    """
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
+    return {NO_PYC: {**base, "PYTHONDONTWRITEBYTECODE": "1"},
+            CACHED_PYC: {**base, "PYTHONPYCACHEPREFIX": cache_dir}}
+
+
+def _run_once(command: list[str], env: dict[str, str]) -> float:
     """Wall time of one subprocess run (output captured); raises if it fails."""
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode:
         raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}")
     return seconds
 
 
-def bench_command(command: list[str], runs: int) -> ProcessRun:
+def bench_command(command: list[str], bytecode: str, env: dict[str, str], runs: int,
+                  is_target: bool = False) -> ProcessRun:
     """Median wall time of ``runs`` runs of ``command``, after one untimed warm-up run."""
-    _run_once(command)
-    return ProcessRun(command, Timing.of([_run_once(command) for _ in range(runs)]))
+    _run_once(command, env)
+    wall = Timing.of([_run_once(command, env) for _ in range(runs)])
+    return ProcessRun(command, bytecode, wall, is_target)
 
 
 def cli_totals(command: list[str]) -> dict[str, int]:
@@ -215,14 +239,20 @@ def cli_totals(command: list[str]) -> dict[str, int]:
 
 
 def bench_processes(settings: Settings) -> tuple[list[ProcessRun], dict[str, int]]:
-    """Time the CLI (table and JSON); importing netdsl and a bare interpreter are floors."""
-    cli = netdsl_command()
-    table = [*cli, "analyze", SPEC]
+    """Time the CLI (table and JSON) with and without cached bytecode, and two floors.
+
+    The floors are importing netdsl's CLI module and starting a bare interpreter.
+    """
+    table = [*netdsl_command(), "analyze", SPEC]
     as_json = [*table, "--format", "json"]
+    importing = [sys.executable, "-c", "import netdsl.cli"]
     runs = settings.process_runs
-    results = [bench_command(table, runs), bench_command(as_json, runs),
-               bench_command([sys.executable, "-c", "import netdsl.cli"], runs),
-               bench_command([sys.executable, "-c", "pass"], runs)]
+    with tempfile.TemporaryDirectory(prefix="bench-analyze-pyc-") as cache:
+        envs = bytecode_envs(cache)
+        results = [bench_command(cmd, label, env, runs, cmd is not importing)
+                   for label, env in envs.items() for cmd in (table, as_json, importing)]
+        results.append(bench_command([sys.executable, "-c", "pass"], CACHED_PYC,
+                                     envs[CACHED_PYC], runs))
     return results, cli_totals(as_json)
 
 
@@ -347,12 +377,13 @@ def speedup_verdicts(inproc: InProcess, peers: list[PeerResult]) -> list[Verdict
 
 
 def process_verdicts(processes: list[ProcessRun]) -> list[Verdict]:
-    """The two ``netdsl analyze`` command lines against the whole-process target."""
+    """The ``netdsl analyze`` command lines against the whole-process target."""
     out = []
-    for run in processes[:2]:
+    for run in (r for r in processes if r.is_target):
         words = [Path(run.command[0]).name, *run.command[1:]]
-        out.append(Verdict("whole process: " + " ".join(words), run.wall.median,
-                           f"<= {PROCESS_TARGET_S} s", run.wall.median <= PROCESS_TARGET_S))
+        out.append(Verdict(f"whole process ({run.bytecode}): " + " ".join(words),
+                           run.wall.median, f"<= {PROCESS_TARGET_S} s",
+                           run.wall.median <= PROCESS_TARGET_S))
     return out
 
 
@@ -400,10 +431,10 @@ def format_in_process(r: InProcess) -> str:
 def format_processes(runs: list[ProcessRun]) -> str:
     """The whole-process section."""
     lines = ["whole process (subprocess wall time, after one untimed run)",
-             f"  {'median s':>8s} {'min s':>7s} {'runs':>4s}  command"]
+             f"  {'median s':>8s} {'min s':>7s} {'runs':>4s}  {'bytecode':25s}  command"]
     for run in runs:
         lines.append(f"  {run.wall.median:8.3f} {run.wall.min:7.3f} {run.wall.runs:4d}  "
-                     + " ".join(run.command))
+                     f"{run.bytecode:25s}  " + " ".join(run.command))
     return "\n".join(lines)
 
 
@@ -412,7 +443,7 @@ def format_peers(peers: list[PeerResult], inproc: InProcess) -> str:
     head = (f"  {'tool':21s} {'build ms':>9s} {'tool ms':>9s} {'total ms':>9s} "
             f"{'x netdsl':>8s} {'params':>12s} {'vs netdsl':>9s} {'MACs':>15s} {'vs netdsl':>9s}")
     lines = ["peers on benchmarks/reference_models.resnet50, input 1x3x224x224 (medians; "
-             "total = model construction + tool)", head,
+             "total = model construction + tool; netdsl: in-process analyze per variant)", head,
              f"  {'netdsl analyze':21s} {'-':>9s} {_ms(inproc.per_variant.median):>9s} "
              f"{_ms(inproc.per_variant.median):>9s} {'1':>8s} {_n(inproc.params):>12s} "
              f"{'':>9s} {_n(inproc.macs):>15s} {'':>9s}"]
@@ -441,19 +472,19 @@ def busy_warning(load_at_start: float, cpus: int) -> str:
     if load_at_start <= BUSY_LOAD_PER_CPU * cpus:
         return ""
     return (f"WARNING: 1-min load average was {load_at_start:.2f} on {cpus} CPUs before the "
-            "run started: other work competes for the CPUs, multi-threaded peers slow down "
-            "most and the speed-up is overstated; rerun on an idle machine.")
+            "run started: other work competes for the CPUs, so every time is inflated and "
+            "the multi-threaded peers' most (the speed-up is overstated); rerun when idle.")
 
 
 def environment(load_at_start: float) -> dict[str, Any]:
     """Versions and machine facts that the numbers depend on."""
     import torch
 
-    return {"load_average_1min_at_start": load_at_start,"python": platform.python_version(), "netdsl": netdsl.__version__,
+    return {"python": platform.python_version(), "netdsl": netdsl.__version__,
             "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "cpus": os.cpu_count(), "machine": platform.machine(),
-            "load_average_1_5_15min_at_end": list(os.getloadavg()),
-            "platform": platform.platform()}
+            "platform": platform.platform(), "load_average_1min_at_start": load_at_start,
+            "load_average_1_5_15min_at_end": list(os.getloadavg())}
 
 
 @dataclass

@@ -37,6 +37,22 @@ network tiny(classes = 5) {
 }
 """
 
+# The lowerings that need more than one torch.nn module, each feeding a saving layer.
+EDGE = """
+network edge() {
+    input x: [4, 16, 15]
+
+    s = x -> conv(4, 1)  # so that every branch needs gradients (the input does not)
+    a = s -> conv(6, 3, stride = 2, padding = "same") -> relu
+    b = a -> conv_transpose(4, 3, stride = 2, padding = [[0, 1], [1, 1]]) -> conv(4, 3, padding = 1)
+    c = s -> avgpool(2, stride = 1, padding = "same") -> conv(4, 1)
+    d = s -> maxpool(2, stride = 1, padding = "same") -> lrn(3)
+    e = mul(b, c, d) -> dropout(0.3) -> conv(4, 1)
+    f = e -> center_crop([10, 9]) -> conv(8, 3)
+    concat(f -> spp([1, 2]), f -> adaptive_avgpool(1) -> flatten) -> linear(3)
+}
+"""
+
 # Names that are Python keywords, builtins, nn.Module attributes and the generated file's
 # own names, as block names, named values and the input.
 HOSTILE = """
@@ -115,17 +131,15 @@ def test_state_dict_keys_are_node_names(resnet34: Network) -> None:
     assert positions == sorted(positions)
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "specs").glob("*.net")), ids=lambda p: p.stem)
-def test_every_spec_lowers_and_matches_its_analysis(path: Path) -> None:
-    """Whole networks: parameters, MACs, output shape and saved-for-backward bytes of the
-    lowered module (train mode, batch 1, float32) equal the static analysis."""
+def assert_matches_analysis(spec: netdsl.Spec, batch: int = 1) -> None:
+    """Parameters, MACs, output shape and saved-for-backward bytes of the lowered module
+    (train mode, float32) equal the static analysis."""
     from itertools import chain
 
     from torch.utils.flop_counter import FlopCounterMode
 
-    spec = netdsl.load(path)
     graph = spec.graph()
-    totals = spec.analyze(batch=1).totals
+    totals = spec.analyze(batch=batch).totals
     torch.manual_seed(0)
     model = build(graph).train()
     assert sum(p.numel() for p in model.parameters()) == totals.params
@@ -137,14 +151,26 @@ def test_every_spec_lowers_and_matches_its_analysis(path: Path) -> None:
             kept[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
         return t
 
-    xs = [torch.randn(1, *graph.nodes[n]["layer"].out_shape)
+    xs = [torch.randn(batch, *graph.nodes[n]["layer"].out_shape)
           for n in graph.graph["inputs"].values()]
     counter = FlopCounterMode(display=False)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), counter:
         out = model(*xs)
     assert tuple(out.shape[1:]) == graph.nodes[graph.graph["outputs"][0]]["layer"].out_shape
-    assert counter.get_total_flops() // 2 == totals.macs
+    assert counter.get_total_flops() // 2 == totals.macs  # for the whole batch
     assert sum(kept.values()) == totals.saved_for_backward_bytes
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "specs").glob("*.net")), ids=lambda p: p.stem)
+def test_every_spec_lowers_and_matches_its_analysis(path: Path) -> None:
+    assert_matches_analysis(netdsl.load(path))
+
+
+def test_unusual_lowerings_match_the_analysis() -> None:
+    """Explicit padding, cropped transposed convs, valid-part averages, native dropout, a
+    three-way mul, LRN, SPP and a mean-based adaptive pool, feeding layers that save
+    their input: no hidden larger storage is kept alive."""
+    assert_matches_analysis(netdsl.loads(EDGE), batch=2)
 
 
 def test_build_accepts_paths_specs_text_and_graphs() -> None:
@@ -232,6 +258,14 @@ def test_kaiming_init_and_zero_init_residual() -> None:
         build(TINY, init="xavier")
 
 
+def test_zero_init_residual_spares_projection_shortcuts() -> None:
+    graph = netdsl.load(ROOT / "specs" / "resnet18.net").graph()
+    chosen = residual_batchnorms(graph)
+    adds = [n for n, layer in graph.nodes(data="layer") if layer.op == "add"]
+    assert len(chosen) == len(adds) == 8  # one per unit: its residual branch's last
+    assert all(n.endswith("conv_bn1.batchnorm0") and "shortcut" not in n for n in chosen)
+
+
 def test_channels_last_and_autocast() -> None:
     torch.manual_seed(0)
     model = build(TINY).eval()
@@ -253,7 +287,7 @@ def test_torch_compile() -> None:
     torch.manual_seed(0)
     model = build(TINY).eval()
     x = torch.randn(2, 3, 16, 15)
-    compiled = torch.compile(model)
+    compiled = torch.compile(model, fullgraph=True)  # no graph breaks
     with torch.no_grad():
         assert torch.allclose(compiled(x), model(x), atol=1e-5)
 
@@ -347,6 +381,15 @@ def test_injected_node_and_network_names_stay_inert(tmp_path: Path) -> None:
     assert list(model.state_dict()) == list(build(graph).state_dict())
 
 
+def test_codegen_and_analysis_do_not_import_torch() -> None:
+    code = ("import sys, netdsl; from netdsl.lowering.codegen import generate_source; "
+            f"spec = netdsl.load({str(RESNET34)!r}); spec.analyze(); generate_source(spec); "
+            "assert 'torch' not in sys.modules, 'torch was imported'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
 # --------------------------------------------------------------------- onnx
 def test_onnx_export(tmp_path: Path) -> None:
     pytest.importorskip("onnx")
@@ -356,7 +399,7 @@ def test_onnx_export(tmp_path: Path) -> None:
 
     torch.manual_seed(0)
     model = build(TINY).eval()
-    path = export_onnx(TINY, tmp_path / "tiny.onnx", model=model)
+    path = export_onnx(model, TINY, tmp_path / "tiny.onnx")
     x = torch.randn(3, 3, 16, 15)  # another batch size: the batch axis is dynamic
     (got,) = ReferenceEvaluator(str(path)).run(None, {"image": x.numpy()})
     with torch.no_grad():

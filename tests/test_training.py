@@ -199,9 +199,6 @@ def test_zero_init_residual_units_start_as_identity_and_train() -> None:
         assert model.get_submodule(name).weight.grad.abs().sum() > 0, name
 
 
-@pytest.mark.xfail(strict=True, reason="lowering bug: zero_init_residual also zeroes the batch "
-                   "norm of a projection shortcut (it feeds the add too), unlike torchvision; a "
-                   "unit with both branches zeroed outputs relu(0) and blocks every gradient")
 def test_zero_init_residual_keeps_projection_shortcuts() -> None:
     torch.manual_seed(0)
     model = netdsl.build(TINY_RESNET, init="kaiming", zero_init_residual=True)

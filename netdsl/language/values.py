@@ -241,3 +241,26 @@ BUILTINS: dict[str, Callable[..., Any]] = {
     "ceil": _one_number(math.ceil, "ceil"),
     "floor": _one_number(math.floor, "floor"),
 }
+
+
+# ----------------------------------------------------------------------------- types
+#: Declared parameter types and what values they accept.
+PARAM_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,),
+               "list": (list,)}
+
+
+def is_int(value: Any) -> bool:
+    """An integer, not a boolean."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_type(value: Any, declared: str) -> bool:
+    """Whether a value fits a declared parameter type (booleans are not numbers)."""
+    if declared in ("int", "float") and isinstance(value, bool):
+        return False
+    return isinstance(value, PARAM_TYPES[declared])
+
+
+def article(word: str) -> str:
+    """"a" or "an"."""
+    return "an" if word[0] in "aeiou" else "a"

@@ -117,7 +117,7 @@ class ConvTranspose(Layer):
     Output size: (n-1)*s - p_begin - p_end + d*(k-1) + output_padding + 1.
     MACs: *input* elements * prod(kernel) * C_out/groups (each input element is
     scattered once through the kernel; counting on the output grid overcounts by s^r).
-    Asymmetric padding is lowered as the smaller padding and a crop of the output (a view).
+    Asymmetric padding is lowered as the smaller padding and a (copied) crop of the output.
     Receptive field: a fractional window start is floored, as for upsampling.
     """
 

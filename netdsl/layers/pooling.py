@@ -148,7 +148,7 @@ class Pool(Layer):
         steps = [recipe("Pad", torch_pad_order(pads), float("-inf") if is_max else 0.0),
                  recipe(cls, self.kernel, **kwargs)]
         if torch_out != outs:
-            steps.append(recipe("Crop", (0,) * rank, outs))
+            steps.append(recipe("Crop", (0,) * rank, outs, True))
         return recipe("nn.Sequential", *steps)
 
 

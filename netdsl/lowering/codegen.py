@@ -19,28 +19,26 @@ from typing import Any
 
 import networkx as nx
 
+from netdsl.lowering import names
 from netdsl.lowering.load import to_graph
-from netdsl.lowering.names import attribute_paths, class_name, identifier, local_names, unique
+from netdsl.lowering.names import attribute_paths, identifier, local_names, unique
 
 _INDENT = "    "
 _SAFE_DOC = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.,:/+()[]=<>")
 
 
-def generate_source(graph: Any, class_name_: str | None = None, **kwargs: Any) -> str:
+def generate_source(graph: Any, class_name: str | None = None, **kwargs: Any) -> str:
     """Python source of a module class for `graph` (or a path, Spec or spec text, with
-    `network`/`inputs`/`params` keywords as for `build`); the class is named after the
-    network in CamelCase unless `class_name_` is given."""
-    if "class_name" in kwargs:
-        class_name_ = kwargs.pop("class_name")
+    `network`/`inputs`/`params` keywords as for `build`). The class is named after the
+    network in CamelCase unless `class_name` is given."""
     graph = to_graph(graph, **kwargs)
-    recipes = {node: graph.nodes[node]["layer"].torch_recipe()
-               for node in attribute_paths(graph)}
-    helpers = _helper_classes(recipes.values(), nested=any(
-        len(p) > 1 for p in attribute_paths(graph).values()))
-    name = _class_name(graph.graph.get("network", ""), class_name_, set(helpers))
+    paths = attribute_paths(graph)
+    recipes = {node: graph.nodes[node]["layer"].torch_recipe() for node in paths}
+    helpers = _helper_classes(recipes.values(), nested=any(len(p) > 1 for p in paths.values()))
+    name = _class_name(graph.graph.get("network", ""), class_name, set(helpers))
     sources = list(helpers.values())
     imports = _imports(any("F." in s for s in sources))
-    classes = [*sources, _network_class(graph, name, recipes, set(helpers))]
+    classes = [*sources, _network_class(graph, paths, name, recipes, set(helpers))]
     text = (f"{_header(graph, name)}\n\n{imports}\n\n\n"
             + "\n\n\n".join(c.rstrip("\n") for c in classes) + "\n")
     ast.parse(text)  # the file is valid Python, or this is our bug
@@ -50,10 +48,11 @@ def generate_source(graph: Any, class_name_: str | None = None, **kwargs: Any) -
 def _class_name(network: str, given: str | None, helpers: set[str]) -> str:
     taken = helpers | set(ops_classes()) | {"torch", "nn", "F"}
     if given is not None:
-        if not given.isidentifier() or keyword.iskeyword(given) or given in taken:
+        if not (given.isascii() and given.isidentifier()) or keyword.iskeyword(given) \
+                or given in taken:
             raise ValueError(f"class name {given!r} is not a free Python identifier")
         return given
-    name = class_name(network)
+    name = names.class_name(network)
     while name in taken:
         name += "Net"
     return name
@@ -103,8 +102,8 @@ def _imports(functional: bool) -> str:
     return "\n".join(lines)
 
 
-def _network_class(graph: nx.MultiDiGraph, name: str, recipes: dict, helpers: set[str]) -> str:
-    paths = attribute_paths(graph)
+def _network_class(graph: nx.MultiDiGraph, paths: dict[str, tuple[str, ...]], name: str,
+                   recipes: dict, helpers: set[str]) -> str:
     lines = [f"class {name}(nn.Module):",
              f'{_INDENT}"""Network {_plain(graph.graph.get("network", ""))}, '
              f'lowered by netdsl."""', "",
@@ -124,9 +123,9 @@ def _network_class(graph: nx.MultiDiGraph, name: str, recipes: dict, helpers: se
 def _forward(graph: nx.MultiDiGraph, paths: dict[str, tuple[str, ...]],
              reserved: set[str]) -> list[str]:
     taken = set(reserved)
-    names = {node: unique(identifier(inp), taken) for inp, node in graph.graph["inputs"].items()}
-    names.update(local_names(paths, taken))
-    params = ", ".join(f"{names[n]}: torch.Tensor" for n in graph.graph["inputs"].values())
+    local = {node: unique(identifier(inp), taken) for inp, node in graph.graph["inputs"].items()}
+    local.update(local_names(paths, taken))
+    params = ", ".join(f"{local[n]}: torch.Tensor" for n in graph.graph["inputs"].values())
     outputs = graph.graph["outputs"]
     result = "torch.Tensor" if len(outputs) == 1 else "tuple[torch.Tensor, ...]"
     lines = [f"{_INDENT}def forward(self, {params}) -> {result}:"]
@@ -141,13 +140,13 @@ def _forward(graph: nx.MultiDiGraph, paths: dict[str, tuple[str, ...]],
         call = f"{layer.op}({args})" if args else layer.op
         lines.append(f"{_INDENT * 2}# {_where(graph, data['span'])}: {_plain(call)} -> "
                      f"{list(layer.out_shape)}")
-        args = ", ".join(names[p] for p in data["inputs"])
-        lines.append(f"{_INDENT * 2}{names[node]} = self.{'.'.join(path)}({args})")
-        dead = sorted({names[p] for p in data["inputs"]
+        args = ", ".join(local[p] for p in data["inputs"])
+        lines.append(f"{_INDENT * 2}{local[node]} = self.{'.'.join(path)}({args})")
+        dead = sorted({local[p] for p in data["inputs"]
                        if last_use.get(p) == node and p not in outputs})
         if dead:
             lines.append(f"{_INDENT * 2}del {', '.join(dead)}")
-    lines.append(f"{_INDENT * 2}return {', '.join(names[o] for o in outputs)}")
+    lines.append(f"{_INDENT * 2}return {', '.join(local[o] for o in outputs)}")
     return lines
 
 

@@ -125,7 +125,38 @@ def kaiming_init(model: nn.Module) -> None:
 
 
 def residual_batchnorms(graph: nx.MultiDiGraph) -> list[str]:
-    """Batch norm nodes whose output feeds an `add` with no layer in between."""
-    return [node for node, data in graph.nodes(data=True)
-            if data["layer"].op == "batchnorm"
-            and any(graph.nodes[s]["layer"].op == "add" for s in graph.successors(node))]
+    """The batch norm ending the residual branch of each `add`: its input with the longest
+    path back to where the branches split, when that is unique and a batch norm that
+    feeds the add directly. A shortcut's batch norm (projection) is never chosen."""
+    position = {node: i for i, node in enumerate(graph)}
+    chosen: set[str] = set()
+    for data in graph.nodes.values():
+        if data["layer"].op != "add":
+            continue
+        inputs = list(dict.fromkeys(data["inputs"]))
+        lengths = _branch_lengths(graph, inputs, position)
+        longest = max(lengths.values())
+        ends = [i for i in inputs if lengths[i] == longest]
+        if len(ends) == 1 and graph.nodes[ends[0]]["layer"].op == "batchnorm":
+            chosen.add(ends[0])
+    return sorted(chosen, key=position.__getitem__)
+
+
+def _branch_lengths(graph: nx.MultiDiGraph, inputs: list[str],
+                    position: dict[str, int]) -> dict[str, int]:
+    """Layers on the longest path from the branches' split (their latest common ancestor,
+    or the network inputs) to each input."""
+    lines = [nx.ancestors(graph, i) | {i} for i in inputs]
+    common = set.intersection(*lines)
+    split = max(common, key=position.__getitem__) if common else None
+    lengths = {}
+    for i, line in zip(inputs, lines):
+        dist: dict[str, int] = {} if split is None else {split: 0}
+        for n in sorted(line, key=position.__getitem__):
+            if n == split:
+                continue
+            before = [dist[p] for p in graph.nodes[n]["inputs"] if p in dist]
+            if before or (split is None and not graph.nodes[n]["inputs"]):
+                dist[n] = 1 + max(before, default=-1)
+        lengths[i] = dist.get(i, 0)
+    return lengths

@@ -21,17 +21,17 @@ from netdsl.lowering.names import identifier, unique
 DEFAULT_OPSET = 18
 
 
-def export_onnx(source: Any, path: str | Path, *, batch: int = 2, opset: int = DEFAULT_OPSET,
-                dynamic_batch: bool = True, dynamo: bool | None = None,
-                model: nn.Module | None = None, **kwargs: Any) -> Path:
-    """Write `source` (path, Spec, text or graph; keywords as for `build`) as an ONNX file
-    at `path`, checked with `onnx.checker`. `model` exports given weights (a module built
-    from the same graph); otherwise freshly initialised ones."""
+def export_onnx(model: nn.Module | None, source: Any, path: str | Path, *, batch: int = 2,
+                opset: int = DEFAULT_OPSET, dynamic_batch: bool = True,
+                dynamo: bool | None = None, **kwargs: Any) -> Path:
+    """Write `model` (a module built from `source`; None: freshly initialised) as an ONNX
+    file at `path`, checked with `onnx.checker`. `source` is a path, Spec, spec text or
+    graph (keywords as for `build`); it gives the input names and shapes. The example
+    batch is 2, since torch.export specialises a batch of 1."""
     import onnx
 
     graph = to_graph(source, **kwargs)
-    model = model if model is not None else Network(graph)
-    model = model.eval()
+    model = (model if model is not None else Network(graph)).eval()
     shapes = [graph.nodes[n]["layer"].out_shape for n in graph.graph["inputs"].values()]
     args = tuple(torch.randn(batch, *s) for s in shapes)
     taken: set[str] = set()
@@ -41,7 +41,7 @@ def export_onnx(source: Any, path: str | Path, *, batch: int = 2, opset: int = D
         dynamo = importlib.util.find_spec("onnxscript") is not None
     path = Path(path)
     options: dict[str, Any] = dict(input_names=names, output_names=outputs, opset_version=opset,
-                                   dynamo=dynamo)
+                                   dynamo=dynamo, verbose=False)
     if dynamic_batch:
         if dynamo:
             batch_dim = torch.export.Dim("batch")

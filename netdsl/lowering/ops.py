@@ -50,19 +50,20 @@ class Concat(nn.Module):
 
 
 class Crop(nn.Module):
-    """Keep `sizes[i]` elements from `starts[i]` on each spatial axis: a view, no copy."""
+    """Keep `sizes[i]` elements from `starts[i]` on each spatial axis: a view of the input
+    (centre crop), or with `copy` a tensor of its own (the rest of the input is freed)."""
 
-    def __init__(self, starts: tuple[int, ...], sizes: tuple[int, ...]) -> None:
+    def __init__(self, starts: tuple[int, ...], sizes: tuple[int, ...], copy: bool = False) -> None:
         super().__init__()
-        self.starts, self.sizes = tuple(starts), tuple(sizes)
+        self.starts, self.sizes, self.copy = tuple(starts), tuple(sizes), copy
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for axis, (start, size) in enumerate(zip(self.starts, self.sizes, strict=True)):
             x = x.narrow(2 + axis, start, size)
-        return x
+        return x.clone(memory_format=torch.preserve_format) if self.copy else x
 
     def extra_repr(self) -> str:
-        return f"starts={self.starts}, sizes={self.sizes}"
+        return f"starts={self.starts}, sizes={self.sizes}" + (", copy=True" if self.copy else "")
 
 
 class Pad(nn.Module):
@@ -111,7 +112,7 @@ class PaddedConv3d(PadBefore, nn.Conv3d):
 
 class CropAfter:
     """Mixin for a transposed conv class: crop the output to `starts`/`sizes` per spatial
-    axis (asymmetric padding); a view of the full output."""
+    axis (asymmetric padding), copied so that the full output is freed."""
 
     def __init__(self, *args, starts: tuple[int, ...], sizes: tuple[int, ...], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -121,7 +122,7 @@ class CropAfter:
         y = super().forward(x)
         for axis, (start, size) in enumerate(zip(self.starts, self.sizes, strict=True)):
             y = y.narrow(2 + axis, start, size)
-        return y
+        return y.clone(memory_format=torch.preserve_format)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, starts={self.starts}, sizes={self.sizes}"
@@ -142,7 +143,7 @@ class CroppedConvTranspose3d(CropAfter, nn.ConvTranspose3d):
 class AvgPoolValid(nn.Module):
     """Average pooling over the valid part of each window (TensorFlow's "same"), with any
     (asymmetric) padding: the sum over the zero-padded window divided by the number of
-    input elements it covers; the output is cropped to `sizes`."""
+    input elements it covers; the output is cut to `sizes`."""
 
     def __init__(self, kernel_size: tuple[int, ...], stride: tuple[int, ...],
                  pads: tuple[int, ...], ceil_mode: bool, sizes: tuple[int, ...]) -> None:
@@ -157,9 +158,11 @@ class AvgPoolValid(nn.Module):
         ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
         count = pool(F.pad(ones, self.pads), *args)
         out = total / count
-        for axis, size in enumerate(self.sizes):
+        if tuple(out.shape[2:]) == self.sizes:
+            return out
+        for axis, size in enumerate(self.sizes):  # PyTorch's ceil mode made more windows
             out = out.narrow(2 + axis, 0, size)
-        return out
+        return out.clone(memory_format=torch.preserve_format)
 
 
 class GlobalAvgPool(nn.Module):

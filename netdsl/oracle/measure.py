@@ -91,14 +91,26 @@ def node_hooks(modules: dict[str, nn.Module], before: Any = None,
 
 
 # ------------------------------------------------------------ params, shapes, MACs
-def measure_params(model: nn.Module) -> int:
-    """Parameter elements: `sum(p.numel())` (works on the meta device too)."""
-    return sum(p.numel() for p in model.parameters())
+@dataclass(frozen=True)
+class PerNode:
+    """A measured total and its share per node (nodes that measure 0 may be absent)."""
+
+    total: int
+    nodes: dict[str, int]
 
 
-def measure_buffers(model: nn.Module) -> int:
-    """Buffer elements (running statistics, batch counters)."""
-    return sum(b.numel() for b in model.buffers())
+def measure_params(graph: nx.MultiDiGraph, model: nn.Module) -> PerNode:
+    """Parameter elements: `sum(p.numel())`, in all and per node module (meta device too)."""
+    return PerNode(sum(p.numel() for p in model.parameters()),
+                   {n: sum(p.numel() for p in m.parameters())
+                    for n, m in node_modules(graph, model).items()})
+
+
+def measure_buffers(graph: nx.MultiDiGraph, model: nn.Module) -> PerNode:
+    """Buffer elements (running statistics, batch counters), in all and per node module."""
+    return PerNode(sum(b.numel() for b in model.buffers()),
+                   {n: sum(b.numel() for b in m.buffers())
+                    for n, m in node_modules(graph, model).items()})
 
 
 def measure_shapes(graph: nx.MultiDiGraph, model: nn.Module, batch: int = 2) -> dict[str, Shape]:
@@ -107,8 +119,7 @@ def measure_shapes(graph: nx.MultiDiGraph, model: nn.Module, batch: int = 2) -> 
               for node in graph.graph["inputs"].values()}
 
     def record(node: str, out: torch.Tensor) -> None:
-        assert out.shape[0] == batch, f"{node}: batch axis {out.shape[0]}, not {batch}"
-        shapes[node] = tuple(out.shape[1:])
+        shapes[node] = tuple(out.shape[1:]) if out.shape[0] == batch else ("batch", *out.shape)
 
     model.eval()
     with torch.no_grad(), node_hooks(node_modules(graph, model), after=record):
@@ -116,41 +127,57 @@ def measure_shapes(graph: nx.MultiDiGraph, model: nn.Module, batch: int = 2) -> 
     return {node: shapes[node] for node in graph if node in shapes}
 
 
-def measure_macs(graph: nx.MultiDiGraph, model: nn.Module) -> int:
-    """MACs of one sample: `FlopCounterMode` total FLOPs // 2 of an eval forward at batch 1."""
+def measure_macs(graph: nx.MultiDiGraph, model: nn.Module) -> PerNode:
+    """MACs of one sample: `FlopCounterMode` total FLOPs // 2 of an eval forward at batch 1,
+    in all and per node (the counter's total before and after each node module)."""
     model.eval()
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
+    start: dict[str, int] = {}
+    nodes: dict[str, int] = {}
+
+    def enter(node: str) -> None:
+        start[node] = counter.get_total_flops()
+
+    def leave(node: str, _out: Any) -> None:
+        nodes[node] = (counter.get_total_flops() - start[node]) // 2
+
+    with torch.no_grad(), node_hooks(node_modules(graph, model), enter, leave), counter:
         model(*example_inputs(graph, 1))
-    return counter.get_total_flops() // 2
+    return PerNode(counter.get_total_flops() // 2, nodes)
 
 
 # -------------------------------------------------------------- saved for backward
 def measure_saved_bytes(graph: nx.MultiDiGraph, model: nn.Module, batch: int = 2,
-                        dtype: torch.dtype = DTYPE) -> int:
+                        dtype: torch.dtype = DTYPE) -> PerNode:
     """Bytes autograd keeps for backward in one training forward (train mode).
 
     Every tensor autograd packs is seen by a `saved_tensors_hooks` pack hook; its storage
-    counts once (by data pointer), whole, however many views of it are saved; storages
-    of parameters and buffers are left out. A reference to each storage is held until
-    the end, so no address can be reused by a later storage and hide it.
+    counts once (by data pointer), whole, however many views of it are saved, for the
+    node running when it is first saved; storages of parameters and buffers are left
+    out. A reference to each storage is held until the end, so that no address can be
+    reused by a later storage and hide it.
     """
     model.train()
     xs = example_inputs(graph, batch, dtype, requires_grad=True)
     owned = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())}
-    kept: dict[int, torch.UntypedStorage] = {}
+    kept: dict[int, tuple[str | None, torch.UntypedStorage]] = {}
+    current: list[str | None] = [None]
 
     def pack(t: torch.Tensor) -> torch.Tensor:
         storage = t.untyped_storage()
         if storage.nbytes() and storage.data_ptr() not in owned:
-            kept.setdefault(storage.data_ptr(), storage)
+            kept.setdefault(storage.data_ptr(), (current[0], storage))
         return t
 
     torch.manual_seed(0)  # dropout masks
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+    with node_hooks(node_modules(graph, model), before=lambda node: current.__setitem__(0, node)), \
+            torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         out = model(*xs)
     del out
-    return sum(s.nbytes() for s in kept.values())
+    nodes: dict[str, int] = {}
+    for node, storage in kept.values():
+        nodes[str(node)] = nodes.get(str(node), 0) + storage.nbytes()
+    return PerNode(sum(nodes.values()), nodes)
 
 
 # ---------------------------------------------------------------- inference memory
@@ -159,16 +186,18 @@ class LiveTensors(TorchDispatchMode):
 
     Every aten op's outputs pass through `__torch_dispatch__`; a storage not seen before,
     and not one of the `baseline` (parameters, buffers, the inputs), is recorded with its
-    size and a weak reference to the C++ storage, which says exactly when the last tensor
-    using it is gone. Live bytes only grow when an op returns, so the largest total right
-    after each op is the true peak of live tensors. What an op allocates and frees inside
-    its kernel (a convolution's workspace, for instance) is not a tensor and not counted.
+    size, the node running when it appeared, and a weak reference to the C++ storage,
+    which says exactly when the last tensor using it is gone. Live bytes only grow when
+    an op returns, so the largest total right after each op is the true peak of live
+    tensors. What an op allocates and frees inside its kernel without making it a
+    tensor (a convolution's workspace) is not seen.
     """
 
     def __init__(self, baseline: set[StorageWeakRef]) -> None:
         super().__init__()
         self.baseline = baseline
         self.sizes: dict[StorageWeakRef, int] = {}
+        self.born: dict[StorageWeakRef, str | None] = {}
         self.node: str | None = None  # the node whose module is running
         self.peak = 0
         self.node_peak: dict[str | None, int] = {}
@@ -176,8 +205,13 @@ class LiveTensors(TorchDispatchMode):
     def live_bytes(self) -> int:
         """Bytes of the recorded storages still alive (dead ones are dropped)."""
         for ref in [r for r in self.sizes if r.expired()]:
-            del self.sizes[ref]
+            del self.sizes[ref], self.born[ref]
         return sum(self.sizes.values())
+
+    def allocated_by(self, t: torch.Tensor, node: str) -> int:
+        """The bytes of `t`'s storage if it appeared while `node` ran, else 0."""
+        ref = StorageWeakRef(t.untyped_storage())
+        return self.sizes[ref] if ref in self.sizes and self.born[ref] == node else 0
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         out = func(*args, **(kwargs or {}))
@@ -186,7 +220,7 @@ class LiveTensors(TorchDispatchMode):
                 storage = t.untyped_storage()
                 ref = StorageWeakRef(storage)
                 if ref not in self.baseline and ref not in self.sizes:
-                    self.sizes[ref] = storage.nbytes()
+                    self.sizes[ref], self.born[ref] = storage.nbytes(), self.node
         live = self.live_bytes()
         self.peak = max(self.peak, live)
         self.node_peak[self.node] = max(self.node_peak.get(self.node, 0), live)
@@ -197,6 +231,8 @@ class LiveTensors(TorchDispatchMode):
 class LiveMemory:
     """Live tensor bytes of one inference forward (eval, no_grad).
 
+    `activation[node]`: the bytes of the storage the node's output lives in, if the node
+    allocated it (0 for a view of an earlier tensor, or for the input handed back).
     `after_step[node]`: live bytes right after the node's module returned, before the
     tensors it was the last consumer of are dropped -- what the static liveness model
     calls the live set of that step. `boundary_peak` is their maximum. `peak` is the
@@ -208,6 +244,7 @@ class LiveMemory:
 
     peak: int
     boundary_peak: int
+    activation: dict[str, int]
     after_step: dict[str, int]
     temporaries: dict[str, int]
 
@@ -220,20 +257,22 @@ def measure_inference_memory(graph: nx.MultiDiGraph, model: nn.Module, batch: in
     mode = LiveTensors(owned_storages(model, xs))
     before: dict[str, int] = {}
     after: dict[str, int] = {}
+    activation: dict[str, int] = {}
 
     def enter(node: str) -> None:
         before[node] = mode.live_bytes()
         mode.node = node
 
-    def leave(node: str, _out: Any) -> None:
+    def leave(node: str, out: torch.Tensor) -> None:
         after[node] = mode.live_bytes()
+        activation[node] = mode.allocated_by(out, node)
         mode.node = None
 
     with torch.no_grad(), node_hooks(node_modules(graph, model), enter, leave), mode:
         out = model(*xs)
     del out
     temporaries = {n: max(0, mode.node_peak.get(n, 0) - max(before[n], after[n])) for n in after}
-    return LiveMemory(mode.peak, max(after.values(), default=0), after, temporaries)
+    return LiveMemory(mode.peak, max(after.values(), default=0), activation, after, temporaries)
 
 
 def static_live_after_step(graph: nx.MultiDiGraph, batch: int = 1, itemsize: int = 4) -> dict[str, int]:
@@ -335,13 +374,27 @@ def _constant_weights(model: nn.Module) -> None:
                     module.bias.zero_()
 
 
+def prefix_graph(graph: nx.MultiDiGraph, nodes: Sequence[str]) -> nx.MultiDiGraph:
+    """The part of the graph the given nodes depend on, with those nodes as its outputs
+    (node order kept), so that measuring early nodes does not run the whole network."""
+    keep = set(nodes).union(*(nx.ancestors(graph, n) for n in nodes))
+    sub = nx.MultiDiGraph()
+    sub.graph.update(graph.graph, outputs=list(nodes))
+    sub.graph["inputs"] = {k: v for k, v in graph.graph["inputs"].items() if v in keep}
+    sub.add_nodes_from((n, d) for n, d in graph.nodes(data=True) if n in keep)
+    sub.add_edges_from((u, v, k, d) for u, v, k, d in graph.edges(keys=True, data=True)
+                       if u in keep and v in keep)
+    return sub
+
+
 def field_model(graph: nx.MultiDiGraph) -> nn.Module:
     """The lowered network prepared for gradient supports: float64, eval mode (batch norm
-    with unit statistics, dropout off), positive constant averaging weights, and every
-    max-type pooling replaced by a mean over the same windows (`window_mean`): the
-    dependence pattern is the same, and the gradient reaches all of it."""
+    with unit statistics, dropout off), positive constant averaging weights that do not
+    require grad, and every max-type pooling replaced by a mean over the same windows
+    (`window_mean`): the dependence pattern is the same, and the gradient reaches all of it."""
     model = _dense_gradients(build(graph)).double().eval()
     _constant_weights(model)
+    model.requires_grad_(False)
     return model
 
 
@@ -350,14 +403,16 @@ class FieldCheck:
     """The static and measured input window of one output element of a node.
 
     `position`: the output index per spatial axis (the centre). `static` and `measured`:
-    per input axis, the first and last input index seen; the static window
-    `i*stride - padding .. + size - 1` is clipped to the input (a fractional start is
-    floored); the measured one is the bounding box of the nonzero input gradient.
-    `is_global`: the static field says the node sees the whole input.
+    per input axis, the first and last input index seen. The static window is
+    `i*stride - padding .. + size - 1` (a fractional start floored), clipped to the
+    input; for a global node, the union of those windows over every position of its
+    (local) inputs -- what "sees the whole input" amounts to. The measured window is the
+    bounding box of the nonzero input gradient (None: no dependence at all).
     """
 
     node: str
     position: tuple[int, ...]
+    is_global: bool
     static: tuple[tuple[int, int], ...]
     measured: tuple[tuple[int, int], ...] | None
 
@@ -369,14 +424,30 @@ class FieldCheck:
 
 def static_window(field: Field, position: Sequence[int],
                   spatial: Sequence[int]) -> tuple[tuple[int, int], ...]:
-    """The input indices an output element sees per axis, clipped to the input."""
-    if field.is_global:
-        return tuple((0, n - 1) for n in spatial)
+    """The input indices an output element sees per axis (its local field), clipped."""
     box = []
     for i, r, s, p, n in zip(position, field.size, field.stride, field.padding, spatial):
         start = math.floor(Fraction(i) * Fraction(s) - Fraction(p))
         box.append((max(start, 0), min(start + int(r) - 1, n - 1)))
     return tuple(box)
+
+
+def global_window(graph: nx.MultiDiGraph, fields: dict[str, Field], node: str,
+                  spatial: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """The union, over the node's local inputs and all their positions, of the static
+    windows: the input a node that became global at this step really sees."""
+    boxes = []
+    for pred in graph.nodes[node]["inputs"]:
+        field, shape = fields[pred], graph.nodes[pred]["layer"].out_shape
+        if field.is_global or len(shape) - 1 != len(spatial):
+            continue
+        first = static_window(field, (0,) * len(spatial), spatial)
+        last = static_window(field, tuple(n - 1 for n in shape[1:]), spatial)
+        boxes.append(tuple((a[0], b[1]) for a, b in zip(first, last)))
+    if not boxes:
+        return tuple((0, n - 1) for n in spatial)
+    return tuple((min(b[a][0] for b in boxes), max(b[a][1] for b in boxes))
+                 for a in range(len(spatial)))
 
 
 def centre(shape: Shape) -> tuple[int, ...]:
@@ -388,38 +459,58 @@ def measure_fields(graph: nx.MultiDiGraph, fields: dict[str, Field], nodes: Sequ
                    scale: float = 1e-3, seed: int = 0) -> list[FieldCheck]:
     """The input-gradient support of the centre element of each node.
 
-    One forward of `field_model` at batch 1 on positive inputs (uniform in [0.5, 1.5],
-    times `scale`, so that bounded activations such as relu6 stay in their linear part
-    after many residual additions); then, per node, the gradient of the node's channels
-    at the centre position, weighted by positive random numbers (a plain sum cancels
-    through softmax), with respect to the input. The support is where the gradient,
-    summed over channels and samples, is nonzero. The network must have one input.
+    One forward of `field_model` (of `prefix_graph`: only what the nodes need) at batch
+    1 on positive inputs (uniform in [0.5, 1.5], times `scale`, so that bounded
+    activations such as relu6 stay in their linear part after many residual additions);
+    then, per node, the gradient of the node's channels at the centre position, weighted
+    by positive random numbers (a plain sum cancels through softmax), with respect to
+    the input. The support is where the gradient, summed over channels, is nonzero.
+    A global node is measured through its local inputs, every position of them seeded
+    at once (a linear layer or global pool mixes them all), which spares running large
+    classifiers. The network must have one input with spatial axes.
     """
     (inp,) = graph.graph["inputs"].values()
-    spatial = graph.nodes[inp]["layer"].out_shape[1:]
+    in_shape = graph.nodes[inp]["layer"].out_shape
+    sources = {node: (_local_inputs(graph, fields, node) if fields[node].is_global else [node])
+               for node in nodes}
+    if not all(sources.values()):
+        raise ValueError("a global node whose inputs are all global has no local field to measure")
+    needed = list(dict.fromkeys(s for node in nodes for s in sources[node]))
     gen = torch.Generator().manual_seed(seed)
-    model = field_model(graph)
-    x = ((torch.rand(1, *graph.nodes[inp]["layer"].out_shape, generator=gen,
-                     dtype=torch.float64) + 0.5) * scale).requires_grad_()
-    outputs: dict[str, torch.Tensor] = {}
-    wanted = {n: m for n, m in node_modules(graph, model).items() if n in set(nodes)}
-    with node_hooks(wanted, after=lambda node, out: outputs.__setitem__(node, out)):
-        model(x)
+    model = field_model(prefix_graph(graph, needed))
+    x = ((torch.rand(1, *in_shape, generator=gen, dtype=torch.float64) + 0.5) * scale)
+    x.requires_grad_()
+    outputs = model(x)
+    values = dict(zip(needed, outputs if isinstance(outputs, tuple) else (outputs,)))
     checks = []
     for node in nodes:
-        out, shape = outputs[node], graph.nodes[node]["layer"].out_shape
-        position = centre(shape)
-        seed_grad = torch.zeros_like(out)
-        weights = torch.rand(shape[0], generator=gen, dtype=torch.float64) + 0.5
-        if len(shape) == 1:
-            seed_grad[0] = weights
-        else:
-            seed_grad[(0, slice(None), *position)] = weights
-        (grad,) = torch.autograd.grad(out, x, seed_grad, retain_graph=True, allow_unused=True)
-        measured = None if grad is None else _bounding_box(grad.abs().sum(dim=(0, 1)) != 0)
-        checks.append(FieldCheck(node, position, static_window(fields[node], position, spatial),
-                                 measured))
+        shape, is_global = graph.nodes[node]["layer"].out_shape, fields[node].is_global
+        position = () if is_global else centre(shape)
+        outs = [values[s] for s in sources[node]]
+        seeds = [_seed(out, position, is_global, gen) for out in outs]
+        grads = torch.autograd.grad(outs, x, seeds, retain_graph=True, allow_unused=True)
+        measured = None if grads[0] is None else _bounding_box(grads[0].abs().sum(dim=(0, 1)) != 0)
+        static = (global_window(graph, fields, node, in_shape[1:]) if is_global
+                  else static_window(fields[node], position, in_shape[1:]))
+        checks.append(FieldCheck(node, position, is_global, static, measured))
     return checks
+
+
+def _local_inputs(graph: nx.MultiDiGraph, fields: dict[str, Field], node: str) -> list[str]:
+    return [p for p in dict.fromkeys(graph.nodes[node]["inputs"]) if not fields[p].is_global]
+
+
+def _seed(out: torch.Tensor, position: tuple[int, ...], everywhere: bool,
+          gen: torch.Generator) -> torch.Tensor:
+    """Positive random weights on the channels at `position` (or at every position)."""
+    seed = torch.zeros_like(out)
+    weights = torch.rand(out.shape[1], generator=gen, dtype=out.dtype) + 0.5
+    view = weights.view(-1, *([1] * (out.dim() - 2)))
+    if everywhere:
+        seed[0] = view.expand_as(out[0])
+    else:
+        seed[(0, slice(None), *position)] = weights
+    return seed
 
 
 def _bounding_box(mask: torch.Tensor) -> tuple[tuple[int, int], ...] | None:
@@ -434,14 +525,31 @@ def _bounding_box(mask: torch.Tensor) -> tuple[tuple[int, int], ...] | None:
     return tuple(box)
 
 
-def field_nodes(graph: nx.MultiDiGraph, fields: dict[str, Field], limit: int = 8) -> list[str]:
+def field_nodes(graph: nx.MultiDiGraph, fields: dict[str, Field], limit: int = 6) -> list[str]:
     """Nodes worth a receptive-field check: up to `limit` spatial nodes with a local field,
-    spread evenly over the network (the last always included), and the first global node."""
-    inputs = set(graph.graph["inputs"].values())
+    spread evenly over those whose centre window lies inside the input (a clipped window
+    says less), the last local node, and the first global node. None for a network that
+    does not have exactly one input with spatial axes."""
+    inputs = list(graph.graph["inputs"].values())
+    if len(inputs) != 1 or len(graph.nodes[inputs[0]]["layer"].out_shape) < 2:
+        return []
+    spatial = graph.nodes[inputs[0]]["layer"].out_shape[1:]
     local = [n for n in graph if n not in inputs and len(graph.nodes[n]["layer"].out_shape) > 1
              and not fields[n].is_global]
-    picked = [local[round(i * (len(local) - 1) / (limit - 1))]
-              for i in range(limit)] if len(local) > limit else list(local)
-    first_global = next((n for n in graph if fields[n].is_global), None)
-    chosen = set(picked) | ({first_global} if first_global else set())
-    return [n for n in graph if n in chosen]
+    inside = [n for n in local if _inside(fields[n], centre(graph.nodes[n]["layer"].out_shape),
+                                          spatial)]
+    picked = set(inside) if len(inside) <= limit else {
+        inside[round(i * (len(inside) - 1) / (limit - 1))] for i in range(limit)}
+    picked.update(local[-1:])
+    picked.update(n for n in graph if fields[n].is_global and _local_inputs(graph, fields, n))
+    first_global = next((n for n in graph if n in picked and fields[n].is_global), None)
+    return [n for n in graph if n in picked and (not fields[n].is_global or n == first_global)]
+
+
+def _inside(field: Field, position: Sequence[int], spatial: Sequence[int]) -> bool:
+    """Whether the unclipped window of the position lies within the input."""
+    for i, r, s, p, n in zip(position, field.size, field.stride, field.padding, spatial):
+        start = math.floor(Fraction(i) * Fraction(s) - Fraction(p))
+        if start < 0 or start + r - 1 > n - 1:
+            return False
+    return True

@@ -1,0 +1,165 @@
+"""The oracle: every static number of a graph against what PyTorch measures on its lowering.
+
+    >>> from netdsl.oracle import verify
+    >>> checks = verify(netdsl.load("specs/lenet5.net").graph())
+    >>> all(c.ok for c in checks)
+    True
+
+`verify` builds the module (`netdsl.build`), runs it, and returns one `Check` per number:
+params and buffers (exact), every node's output shape (exact), MACs at batch 1
+(exact), bytes saved for backward (exact), the inference peak at layer boundaries
+(exact) and with layer temporaries (within `TEMPORARY_FACTOR`, see below), and the
+receptive fields of a few nodes (exact). How each is measured: `netdsl.oracle.measure`.
+
+The inference peak. netdsl's peak is the largest total of live tensors *between*
+layers: each node's output lives from its step to its last consumer's. PyTorch's
+measured peak of live tensors at the same moments (right after each node's module
+returns) must equal it exactly. Inside a layer, the lowered module may also make tensors
+that it drops before returning, which netdsl's model does not count: the int64 argmax
+indices that the CPU max pool allocates even under `no_grad`, the zero-padded copy of
+the input made by an asymmetric ("same" at stride 2) convolution or pool, the partial
+sums of a three-way add, local response normalisation's squares and window averages.
+The true peak of live tensors (every op) is therefore at least netdsl's and at most,
+over the steps, netdsl's live bytes at that step plus `TEMPORARY_FACTOR` times the bytes
+of that layer's inputs and output. The factor 2 covers every lowering in the layer
+registry with room: measured on all conformance examples, the largest temporaries of
+one layer are 1.67 times its inputs plus output (a 3-D convolution with asymmetric
+padding: the padded copy of its input), 1.63 for a dilated max pool (indices), 1.0 for
+LRN. Buffers a kernel allocates outside of tensors (a convolution's workspace) are not
+tensors and are not measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+#: A layer's temporaries are at most this many times the bytes of its inputs and output.
+TEMPORARY_FACTOR = 2
+
+
+@dataclass(frozen=True)
+class Check:
+    """One static number against its measurement.
+
+    `tolerance` is 0 for an exact comparison; for the peak with layer temporaries, the
+    bytes by which the measurement may exceed the static number. `detail` says where a
+    mismatch is (the first nodes that differ) or what the measurement includes.
+    """
+
+    name: str
+    static: Any
+    measured: Any
+    tolerance: Any
+    ok: bool
+    detail: str = ""
+
+
+def exact(name: str, static: Any, measured: Any, detail: str = "") -> Check:
+    """A check that passes only on equality."""
+    return Check(name, static, measured, 0, static == measured, detail)
+
+
+def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
+           field_nodes: list[str] | None = None) -> list[Check]:
+    """Run every measurement on the lowered graph and compare with the static analyses.
+
+    Totals and per-node numbers (the report's columns): params and buffers; output
+    shapes, saved bytes, activation bytes and the inference peak at `batch` (float32);
+    MACs and the inference peak also at batch 1. `fields=False` skips the receptive
+    fields; `field_nodes` chooses the nodes whose field is checked (default: a few spread
+    over the network, and the first global node; none for a network without exactly one
+    spatial input).
+    """
+    import torch
+
+    from netdsl.analysis.receptive_field import receptive_fields
+    from netdsl.analysis.report import analyze_graph
+    from netdsl.lowering.module import build
+    from netdsl.oracle import measure as m
+
+    torch.manual_seed(0)
+    model = build(graph)
+    reports = {b: analyze_graph(graph, batch=b) for b in sorted({1, batch})}
+    report = reports[batch]
+    rows = {row.name: row for row in report.layers if row.op != "input"}
+    params, buffers = m.measure_params(graph, model), m.measure_buffers(graph, model)
+    macs, saved = m.measure_macs(graph, model), m.measure_saved_bytes(graph, model, batch)
+    checks = [exact("params", report.totals.params, params.total),
+              per_node("params per node", {n: r.params for n, r in rows.items()}, params.nodes),
+              exact("buffers", report.totals.buffers, buffers.total),
+              per_node("buffers per node", {n: r.buffers for n, r in rows.items()}, buffers.nodes),
+              shape_check(graph, m.measure_shapes(graph, model, batch), batch),
+              exact("MACs (batch 1)", reports[1].totals.macs, macs.total),
+              per_node("MACs per node (batch 1)",
+                       {r.name: r.macs for r in reports[1].layers if r.name in rows}, macs.nodes),
+              exact(f"saved for backward (batch {batch}, bytes)",
+                    report.totals.saved_for_backward_bytes, saved.total),
+              per_node(f"saved for backward per node (batch {batch})",
+                       {n: r.saved_for_backward_bytes for n, r in rows.items()}, saved.nodes)]
+    for b, rep in reports.items():
+        live = m.measure_inference_memory(graph, model, b)
+        if b == batch:
+            checks.append(per_node(f"activation bytes per node (batch {b})",
+                                   {n: r.activation_bytes for n, r in rows.items()},
+                                   live.activation))
+        checks += peak_checks(graph, rep.totals.inference_peak_bytes, live, b)
+    if fields:
+        static_fields, _ = receptive_fields(graph)
+        nodes = field_nodes if field_nodes is not None else m.field_nodes(graph, static_fields)
+        if nodes:
+            checks += [field_check(c) for c in m.measure_fields(graph, static_fields, nodes)]
+    return checks
+
+
+def per_node(name: str, static: dict[str, int], measured: dict[str, int]) -> Check:
+    """Every node's number at once (a node missing from `measured` measured 0)."""
+    wrong = [n for n in static if measured.get(n, 0) != static[n]]
+    wrong += [n for n in measured if n not in static and measured[n]]
+    detail = "; ".join(f"{n}: {static.get(n)} vs {measured.get(n, 0)}" for n in wrong[:4])
+    return Check(name, f"{len(static)} nodes", f"{len(static) - len(wrong)} equal", 0, not wrong,
+                 detail + (f" (+{len(wrong) - 4} more)" if len(wrong) > 4 else ""))
+
+
+def shape_check(graph: nx.MultiDiGraph, measured: dict[str, tuple[int, ...]], batch: int) -> Check:
+    """All node output shapes at once; the detail names the first mismatches."""
+    static = {n: tuple(graph.nodes[n]["layer"].out_shape) for n in graph}
+    wrong = [n for n in static if measured.get(n) != static[n]]
+    detail = "; ".join(f"{n}: {list(static[n])} vs {list(measured.get(n) or [])}"
+                       for n in wrong[:5])
+    return Check(f"output shapes (batch {batch})", f"{len(static)} nodes",
+                 f"{len(static) - len(wrong)} equal", 0, not wrong, detail)
+
+
+def peak_checks(graph: nx.MultiDiGraph, static: int, live: Any, batch: int) -> list[Check]:
+    """The peak at layer boundaries (exact) and with layer temporaries (bounded)."""
+    from netdsl.analysis.memory import tensor_bytes
+    from netdsl.oracle.measure import static_live_after_step
+
+    steps = static_live_after_step(graph, batch)
+    wrong = [n for n in steps if live.after_step.get(n) != steps[n]]
+    detail = "; ".join(f"after {n}: {steps[n]} vs {live.after_step.get(n)}" for n in wrong[:3])
+    sizes = tensor_bytes(graph, batch, 4)
+    bound = max((steps[n] + TEMPORARY_FACTOR * (sizes[n] + sum(
+        sizes[p] for p in graph.nodes[n]["inputs"])) for n in steps), default=static)
+    worst = max(live.temporaries.items(), key=lambda kv: kv[1], default=(None, 0))
+    extra = f"largest layer temporaries: {worst[1]} bytes in {worst[0]}" if worst[1] else \
+        "no layer temporaries"
+    return [exact(f"inference peak (batch {batch}, bytes)", static, live.boundary_peak, detail),
+            Check(f"inference peak with layer temporaries (batch {batch}, bytes)", static,
+                  live.peak, bound - static, static <= live.peak <= bound, extra)]
+
+
+def field_check(check: Any) -> Check:
+    """A receptive-field comparison as a `Check` (windows as first..last per axis)."""
+    def show(box: Any) -> str:
+        return "none" if box is None else " x ".join(f"{a}..{b}" for a, b in box)
+
+    where = "global" if check.is_global else "at " + ",".join(map(str, check.position))
+    return Check(f"receptive field of {check.node} ({where})", show(check.static),
+                 show(check.measured), 0, check.ok)
+
+
+__all__ = ["TEMPORARY_FACTOR", "Check", "verify"]
