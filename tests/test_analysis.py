@@ -115,9 +115,30 @@ def test_views_do_not_allocate_and_crop_saves_its_base():
                      " x -> relu -> center_crop(6) -> conv(3, 3)\n}\n")
     crop, conv = r.layers[2], r.layers[3]
     assert crop.activation_bytes == 0
-    # conv saves its input, a view of the whole relu output: counted once via relu
-    assert conv.saved_for_backward_bytes == 0
-    assert r.layers[1].saved_for_backward_bytes == 2 * 10 * 10 * 4
+    # relu on the image needs no gradient, so it keeps nothing; conv keeps its input, a
+    # view of the whole relu output, so the whole storage stays alive
+    assert r.layers[1].saved_for_backward_bytes == 0
+    assert conv.saved_for_backward_bytes == 2 * 10 * 10 * 4
+
+
+def test_layers_without_gradients_keep_nothing_and_mul_keeps_per_operand():
+    r = analyze_text("network n() {\n input x: [3, 8, 8]\n"
+                     " mul(x -> relu, x -> conv(3, 1))\n}\n")
+    relu, conv, mul = r.layers[1:]
+    t = 3 * 8 * 8 * 4
+    assert relu.saved_for_backward_bytes == 0  # the image requires no gradient
+    assert conv.saved_for_backward_bytes == t  # its input, for the weight's gradient
+    # mul keeps relu's output (for the conv branch's gradient), not the conv output
+    assert mul.saved_for_backward_bytes == t
+
+
+def test_dropout_returns_its_input_at_inference():
+    r = analyze_text("network n() {\n input x: [3, 8, 8]\n"
+                     " x -> conv(4, 1) -> dropout(0.5) -> relu\n}\n")
+    dropout = r.layers[2]
+    assert dropout.activation_bytes == 0
+    assert dropout.saved_for_backward_bytes == 4 * 8 * 8  # its one-byte mask, in training
+    assert r.totals.inference_peak_bytes == 2 * 4 * 8 * 8 * 4
 
 
 def test_branching_liveness():

@@ -1,14 +1,16 @@
 """Memory: activations, inference peak by liveness, tensors saved for backward, training peak.
 
 Definitions (docs/conventions.md):
-- A node's activation bytes: the bytes its output *allocates* (0 for views such as
-  flatten and center_crop, which share their input's storage).
+- A node's activation bytes: the bytes its output *allocates* at inference (0 for views
+  such as flatten and center_crop, which share their input's storage, and for dropout,
+  which returns its input at inference).
 - Inference peak: nodes run in graph order; a storage is live from the step that makes
   it until the last consumer of it (or of a view of it) has run; the network output
   stays live to the end. Parameters and the network inputs are not counted.
 - Saved for backward: the distinct storages autograd keeps when training (each
   counted once, attributed to the first node that saves it), parameters and buffers
-  excluded, the network input included when a layer saves it.
+  excluded, the network input included when a layer saves it. A layer none of whose
+  inputs or parameters requires a gradient keeps nothing.
 - Training peak: parameters + gradients + optimizer state + saved for backward + the
   largest input-plus-output gradient pair of one layer (the backward pass's transient).
 """
@@ -46,12 +48,26 @@ def dtype_size(dtype: str) -> int:
         raise UsageError(f"unknown dtype '{dtype}'; choose one of {', '.join(DTYPE_BYTES)}") from None
 
 
-def storages(graph: nx.MultiDiGraph) -> dict[str, str]:
-    """The node whose allocation each node's output lives in (views resolve to their base)."""
+def storages(graph: nx.MultiDiGraph, training: bool = False) -> dict[str, str]:
+    """The node whose allocation each node's output lives in (views resolve to their base;
+    at inference, so do layers that return their input, like dropout)."""
     base: dict[str, str] = {}
     for node, data in graph.nodes(data=True):
-        base[node] = base[data["inputs"][0]] if data["layer"].is_view else node
+        layer = data["layer"]
+        alias = layer.is_view or (layer.is_view_in_eval and not training)
+        base[node] = base[data["inputs"][0]] if alias else node
     return base
+
+
+def requires_grad(graph: nx.MultiDiGraph) -> dict[str, bool]:
+    """Whether each node's output requires a gradient: it depends on some parameter
+    (network inputs do not require gradients)."""
+    out: dict[str, bool] = {}
+    for node, data in graph.nodes(data=True):
+        layer = data["layer"]
+        out[node] = layer.op != "input" and (
+            layer.counts()[0] > 0 or any(out[p] for p in data["inputs"]))
+    return out
 
 
 def tensor_bytes(graph: nx.MultiDiGraph, batch: int, itemsize: int) -> dict[str, int]:
@@ -73,7 +89,7 @@ def plan_memory(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
     sizes = tensor_bytes(graph, batch, itemsize)
     inputs = set(graph.graph["inputs"].values())
     activation = {n: sizes[n] if base[n] == n and n not in inputs else 0 for n in graph}
-    saved = saved_for_backward(graph, base, sizes, batch, itemsize)
+    saved = saved_for_backward(graph, storages(graph, training=True), sizes, batch, itemsize)
     param_bytes = params * itemsize
     state = param_bytes * (2 + OPTIMIZER_STATES[optimizer])
     total_saved = sum(saved.values())
@@ -110,9 +126,10 @@ def saved_for_backward(graph: nx.MultiDiGraph, base: dict[str, str], sizes: dict
     """Bytes each node newly keeps for backward (storages already kept count once)."""
     kept: set[str] = set()
     out: dict[str, int] = {}
+    grad = requires_grad(graph)
     for node, data in graph.nodes(data=True):
         total = 0
-        for item in data["layer"].saved_tensors():
+        for item in data["layer"].saved_for(tuple(grad[p] for p in data["inputs"])):
             if item.what == "extra":
                 count = item.elements * (batch if item.per_sample else 1)
                 total += count * (item.itemsize or itemsize)

@@ -143,6 +143,8 @@ class Layer:
 
     #: Whether the output shares its input's storage (a view): no new memory.
     is_view: ClassVar[bool] = False
+    #: Whether the output is its input at inference (eval mode), though not in training.
+    is_view_in_eval: ClassVar[bool] = False
     #: Whether the layer combines branches (alignment of receptive fields is checked).
     is_merge: ClassVar[bool] = False
 
@@ -159,6 +161,13 @@ class Layer:
         if self._saved is None:
             self._saved = self.saved()
         return self._saved
+
+    def saved_for(self, requires_grad: tuple[bool, ...]) -> tuple[Saved, ...]:
+        """What autograd keeps given which inputs require gradients: nothing at all when
+        neither an input nor a parameter does (e.g. a pool applied to the image)."""
+        if not self.counts()[0] and not any(requires_grad):
+            return ()
+        return self.saved_tensors()
 
     def counts(self) -> tuple[int, int, int, int, int]:
         """(params, buffers, macs, other_ops, output elements), computed once per record."""

@@ -94,10 +94,22 @@ class Mul(Merge):
         return (len(self.in_shapes) - 1) * numel(self.out_shape)
 
     def saved(self) -> tuple[Saved, ...]:
-        inputs = tuple(Saved("input", i) for i in range(len(self.in_shapes)))
-        partial = tuple(Saved("extra", elements=numel(_broadcast(self.in_shapes[:k])))
-                        for k in range(2, len(self.in_shapes)))
-        return inputs + partial
+        return self.saved_for((True,) * len(self.in_shapes))
+
+    def saved_for(self, requires_grad: tuple[bool, ...]) -> tuple[Saved, ...]:
+        # Lowered as ((x0 * x1) * x2) * ...: each product keeps one operand for the other's
+        # gradient, so an operand is kept only if its partner requires a gradient.
+        kept: list[Saved] = []
+        left_requires = requires_grad[0]
+        for k in range(1, len(self.in_shapes)):
+            left = Saved("input", 0) if k == 1 else Saved(
+                "extra", elements=numel(_broadcast(self.in_shapes[:k])))
+            if requires_grad[k]:
+                kept.append(left)
+            if left_requires:
+                kept.append(Saved("input", k))
+            left_requires = left_requires or requires_grad[k]
+        return tuple(kept)
 
     def torch_recipe(self) -> Recipe:
         return recipe("Mul")

@@ -106,6 +106,7 @@ class Dropout(Layer):
     """
 
     __slots__ = ("p",)
+    is_view_in_eval = True  # at inference the module returns its input
 
     def configure(self, args: dict[str, Any]) -> None:
         self.p = args["p"]

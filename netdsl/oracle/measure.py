@@ -8,8 +8,7 @@ Each function takes the graph IR (`Spec.graph(...)`) and, where it runs one, the
 - `measure_macs`: `FlopCounterMode` total FLOPs // 2 for one sample (`flops = 2 * macs`);
 - `measure_saved_bytes`: the bytes autograd keeps for backward in train mode
   (`saved_tensors_hooks`; each distinct storage once; parameters and buffers excluded;
-  the network input requires grad, so every layer is differentiated as it is deep
-  inside a network);
+  the network inputs do not require gradients, as training data does not);
 - `measure_inference_memory`: live tensor bytes in eval mode under `no_grad`, tracked
   storage by storage in a `TorchDispatchMode` (see `LiveTensors`);
 - `measure_fields`: the receptive field of a node as the support of the input gradient
@@ -154,11 +153,12 @@ def measure_saved_bytes(graph: nx.MultiDiGraph, model: nn.Module, batch: int = 2
     Every tensor autograd packs is seen by a `saved_tensors_hooks` pack hook; its storage
     counts once (by data pointer), whole, however many views of it are saved, for the
     node running when it is first saved; storages of parameters and buffers are left
-    out. A reference to each storage is held until the end, so that no address can be
+    out. The inputs do not require gradients (training data does not), so a layer that
+    depends on no parameter keeps nothing. A reference to each storage is held until the end, so that no address can be
     reused by a later storage and hide it.
     """
     model.train()
-    xs = example_inputs(graph, batch, dtype, requires_grad=True)
+    xs = example_inputs(graph, batch, dtype)
     owned = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())}
     kept: dict[int, tuple[str | None, torch.UntypedStorage]] = {}
     current: list[str | None] = [None]
