@@ -95,6 +95,17 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
+def _timed_cpu(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Wall time and process CPU time (all threads) of one call of ``fn``, and its result.
+
+    CPU time hardly grows when other processes compete for the cores, as long as the
+    code does not spin while waiting (torch's thread pool does: use one torch thread).
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
 # --------------------------------------------------------------------------- netdsl in process
 
 
@@ -104,6 +115,7 @@ class InProcess:
 
     cold_load_analyze_s: float  # first load + analyze in this process (builds the parser)
     per_variant: Timing  # seconds per analyze(), per round: round time / variants
+    per_variant_cpu: Timing  # the same in process CPU time
     variants_per_round: int
     varied: str  # the parameter that differs between variants
     load: Timing  # netdsl.load alone, warm process
@@ -141,12 +153,15 @@ def _varies_classes(spec: netdsl.Spec) -> bool:
     return True
 
 
-def _round(spec: netdsl.Spec, classes: Sequence[int], vary: bool) -> float:
-    """Seconds to analyse one variant per entry of ``classes``."""
-    start = time.perf_counter()
-    for k in classes:
-        spec.analyze(**({"classes": k} if vary else {}))
-    return time.perf_counter() - start
+def _round(spec: netdsl.Spec, classes: Sequence[int], vary: bool) -> tuple[float, float]:
+    """Wall and CPU seconds to analyse one variant per entry of ``classes``."""
+
+    def run() -> None:
+        for k in classes:
+            spec.analyze(**({"classes": k} if vary else {}))
+
+    wall, cpu, _ = _timed_cpu(run)
+    return wall, cpu
 
 
 def bench_in_process(settings: Settings) -> InProcess:
@@ -155,12 +170,13 @@ def bench_in_process(settings: Settings) -> InProcess:
     cold, report = _timed(lambda: _load_analyze(path))
     spec = netdsl.load(path)
     vary, n = _varies_classes(spec), settings.variants
-    rounds = [_round(spec, range(10 + r * n, 10 + (r + 1) * n), vary)
-              for r in range(settings.rounds)]
+    walls, cpus = zip(*(_round(spec, range(10 + r * n, 10 + (r + 1) * n), vary)
+                        for r in range(settings.rounds)))
     loads, firsts = zip(*(_scratch_once(path) for _ in range(settings.scratch_runs)))
     return InProcess(
         cold_load_analyze_s=cold,
-        per_variant=Timing.of([t / n for t in rounds]),
+        per_variant=Timing.of([t / n for t in walls]),
+        per_variant_cpu=Timing.of([t / n for t in cpus]),
         variants_per_round=n,
         varied="classes" if vary else "nothing (re-analysed)",
         load=Timing.of(loads),
@@ -267,6 +283,7 @@ class PeerResult:
     construct: Timing | None
     analyse: Timing | None
     total: Timing | None
+    total_cpu: Timing | None  # construction + analysis in process CPU time
     params: int | None
     macs: int | None
     note: str = ""
@@ -278,25 +295,37 @@ def _quietly(fn: Callable[[], Any]) -> Any:
         return fn()
 
 
-def _peer_once(runner: Callable[..., Any], build: Callable[[], Any]) -> tuple[float, Any]:
-    """Construct a fresh model (timed) and run one peer on it; returns (construct s, row)."""
-    build_s, model = _timed(build)
-    row = _quietly(lambda: runner(model.eval(), INPUT_SHAPE))
-    return build_s, row
+@dataclass(frozen=True)
+class _PeerRun:
+    """One timed repetition: construction and tool call, wall and CPU seconds."""
+
+    build_wall: float
+    build_cpu: float
+    tool_wall: float
+    tool_cpu: float
+    row: Any  # the peers.PeerRow the tool reported
 
 
-def _measure_peer(name: str, runner: Callable[..., Any], build: Callable[[], Any],
+def _peer_once(runner: Callable[..., Any], build: Callable[[], Any]) -> _PeerRun:
+    """Construct a fresh model and run one peer on it, timing both parts."""
+    build_wall, build_cpu, model = _timed_cpu(build)
+    tool_wall, tool_cpu, row = _timed_cpu(
+        lambda: _quietly(lambda: runner(model.eval(), INPUT_SHAPE)))
+    return _PeerRun(build_wall, build_cpu, tool_wall, tool_cpu, row)
+
+
+def _measure_peer(runner: Callable[..., Any], build: Callable[[], Any],
                   runs: int) -> PeerResult:
     """One untimed warm-up (imports, first-call setup), then ``runs`` timed repetitions."""
     _peer_once(runner, build)
-    pairs = [_peer_once(runner, build) for _ in range(runs)]
-    builds, tools = [b for b, _ in pairs], [r.seconds for _, r in pairs]
-    last = pairs[-1][1]
+    done = [_peer_once(runner, build) for _ in range(runs)]
+    last = done[-1].row
     return PeerResult(
         tool=last.tool,
-        construct=Timing.of(builds),
-        analyse=Timing.of(tools),
-        total=Timing.of([b + t for b, t in zip(builds, tools)]),
+        construct=Timing.of([d.build_wall for d in done]),
+        analyse=Timing.of([d.tool_wall for d in done]),
+        total=Timing.of([d.build_wall + d.tool_wall for d in done]),
+        total_cpu=Timing.of([d.build_cpu + d.tool_cpu for d in done]),
         params=last.params,
         macs=last.macs,
         note=last.note,
@@ -312,13 +341,15 @@ def _importable(module: str) -> bool:
     return True
 
 
-def bench_peers(settings: Settings) -> list[PeerResult]:
+def bench_peers(settings: Settings, torch_threads: int | None) -> list[PeerResult]:
     """Run every importable peer of ``benchmarks/peers.py`` on a freshly built ResNet-50."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import torch
     from peers import PEERS
     from reference_models import resnet50
 
+    if torch_threads:
+        torch.set_num_threads(torch_threads)
     torch.manual_seed(0)
     results = []
     for name, (module, runner) in PEERS.items():
@@ -326,9 +357,10 @@ def bench_peers(settings: Settings) -> list[PeerResult]:
             print(f"[peers] {name}: {module} not importable; skipped", file=sys.stderr)
             continue
         try:
-            results.append(_measure_peer(name, runner, resnet50, settings.peer_runs))
+            results.append(_measure_peer(runner, resnet50, settings.peer_runs))
         except Exception as exc:  # noqa: BLE001 - a failing peer is a finding, not a crash
-            results.append(PeerResult(name, None, None, None, None, None, f"failed: {exc!r}"))
+            results.append(PeerResult(name, None, None, None, None, None, None,
+                                      f"failed: {exc!r}"))
         gc.collect()
     return results
 
@@ -373,7 +405,20 @@ def speedup_verdicts(inproc: InProcess, peers: list[PeerResult]) -> list[Verdict
                 best.min / warm >= SPEEDUP_TARGET),
         Verdict(f"load + first analyze of a fresh spec ({_ms(inproc.scratch.median)} ms) vs "
                 f"{peer.tool}", best.min / inproc.scratch.median, target, None),
+        *_cpu_verdict(inproc, peers),
     ]
+
+
+def _cpu_verdict(inproc: InProcess, peers: list[PeerResult]) -> list[Verdict]:
+    """The same speed-up in process CPU time (less sensitive to other load), for information."""
+    timed = [(p, p.total_cpu) for p in peers if p.total_cpu is not None]
+    if not timed:
+        return []
+    peer, best = min(timed, key=lambda pt: pt[1].min)
+    netdsl_cpu = inproc.per_variant_cpu.median
+    return [Verdict(f"CPU time: in-process analyze ({_ms(netdsl_cpu)} ms) vs least-CPU peer "
+                    f"({peer.tool}, best {_ms(best.min)} ms, all threads)",
+                    best.min / netdsl_cpu, f">= {SPEEDUP_TARGET:.0f}x", None)]
 
 
 def process_verdicts(processes: list[ProcessRun]) -> list[Verdict]:
@@ -441,28 +486,32 @@ def format_processes(runs: list[ProcessRun]) -> str:
 def format_peers(peers: list[PeerResult], inproc: InProcess) -> str:
     """Peer timings and their params/MACs next to netdsl's."""
     head = (f"  {'tool':21s} {'build ms':>9s} {'tool ms':>9s} {'total ms':>9s} "
-            f"{'x netdsl':>8s} {'params':>12s} {'vs netdsl':>9s} {'MACs':>15s} {'vs netdsl':>9s}")
+            f"{'x netdsl':>8s} {'cpu ms':>8s} {'params':>12s} {'vs netdsl':>9s} {'MACs':>15s} {'vs netdsl':>9s}")
     lines = ["peers on benchmarks/reference_models.resnet50, input 1x3x224x224 (medians; "
-             "total = model construction + tool; netdsl: in-process analyze per variant)", head,
+             "total = model construction + tool; x netdsl = total / netdsl's; cpu = process "
+             "CPU time of the total, all threads; netdsl: in-process analyze per variant)", head,
              f"  {'netdsl analyze':21s} {'-':>9s} {_ms(inproc.per_variant.median):>9s} "
-             f"{_ms(inproc.per_variant.median):>9s} {'1':>8s} {_n(inproc.params):>12s} "
+             f"{_ms(inproc.per_variant.median):>9s} {'1':>8s} "
+             f"{_ms(inproc.per_variant_cpu.median):>8s} {_n(inproc.params):>12s} "
              f"{'':>9s} {_n(inproc.macs):>15s} {'':>9s}"]
     for p in peers:
         speed = "-" if p.total is None else f"{p.total.median / inproc.per_variant.median:.0f}"
         lines.append(
             f"  {p.tool:21s} {_ms(_med(p.construct)):>9s} "
             f"{_ms(_med(p.analyse)):>9s} {_ms(_med(p.total)):>9s} "
-            f"{speed:>8s} {_n(p.params):>12s} {_diff(p.params, inproc.params):>9s} "
+            f"{speed:>8s} {_ms(_med(p.total_cpu)):>8s} "
+            f"{_n(p.params):>12s} {_diff(p.params, inproc.params):>9s} "
             f"{_n(p.macs):>15s} {_diff(p.macs, inproc.macs):>9s}  {p.note}")
     return "\n".join(lines)
 
 
-def format_verdicts(items: list[Verdict]) -> str:
-    """PASS/FAIL (or info) lines for every target."""
-    lines = ["targets"]
+def format_verdicts(items: list[Verdict], busy: bool) -> str:
+    """PASS/FAIL (or info) lines for every target; ``*`` marks a run on a busy machine."""
+    lines = ["targets" + (" (* measured on a busy machine: see the warning)" if busy else "")]
     for v in items:
         value = f"{v.value:,.0f}x" if v.target.endswith("x") else f"{v.value:.3f} s"
         mark = "info" if v.passed is None else "PASS" if v.passed else "FAIL"
+        mark += "*" if busy else ""
         lines.append(f"  [{mark}] {v.name}: {value} (target {v.target})")
     return "\n".join(lines)
 
@@ -477,7 +526,7 @@ def busy_warning(load_at_start: float, cpus: int) -> str:
 
 
 def environment(load_at_start: float) -> dict[str, Any]:
-    """Versions and machine facts that the numbers depend on."""
+    """Versions and machine facts that the numbers depend on (call after the peers ran)."""
     import torch
 
     return {"python": platform.python_version(), "netdsl": netdsl.__version__,
@@ -517,7 +566,7 @@ def format_results(r: Results) -> str:
                            r.environment["cpus"] or 1)
     sections = [format_environment(r.environment), format_in_process(r.in_process),
                 format_processes(r.processes) + "\n" + cli, format_peers(r.peers, r.in_process),
-                format_verdicts(r.verdicts)]
+                format_verdicts(r.verdicts, bool(warning))]
     return "\n\n".join(sections + ([warning] if warning else []))
 
 
@@ -530,6 +579,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="few repetitions (a smoke run)")
     parser.add_argument("--json", metavar="OUT.json", help="also write the results as JSON")
     parser.add_argument("--no-peers", action="store_true", help="skip the peer tools")
+    parser.add_argument("--torch-threads", type=int, metavar="N",
+                        help="torch intra-op threads for the peers (default: torch's own); "
+                             "1 makes their CPU time meaningful on a busy machine")
     return parser.parse_args(argv)
 
 
@@ -543,7 +595,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("measuring whole processes ...", file=sys.stderr, flush=True)
     processes, totals = bench_processes(settings)
     print("measuring peers ...", file=sys.stderr, flush=True)
-    peers = [] if args.no_peers else bench_peers(settings)
+    peers = [] if args.no_peers else bench_peers(settings, args.torch_threads)
     results = Results(settings, environment(load_at_start), inproc, processes, totals, peers)
     results.verdicts = speedup_verdicts(inproc, peers) + process_verdicts(processes)
     print(format_results(results))

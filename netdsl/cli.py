@@ -1,4 +1,5 @@
-"""The `netdsl` command: `analyze` (a report) and `build` (a PyTorch model).
+"""The `netdsl` command: `analyze` (a report), `build` (a PyTorch model), `verify` (the
+static numbers against PyTorch's measurements).
 
 Mistakes in a spec or an argument print `file:line:col: error: ...` with the source
 line and exit 1 (2 for command-line usage errors); `--traceback` shows Python's.
@@ -42,6 +43,13 @@ def make_parser() -> argparse.ArgumentParser:
                          help="roll layers up to the first N parts of their block path")
     analyze.add_argument("--format", "-f", default="table", choices=["table", "json", "yaml", "csv"])
     analyze.add_argument("--ir", action="store_true", help="print the graph IR, one line per node")
+
+    verify = sub.add_parser("verify", help="check every static number against PyTorch "
+                                          "(needs torch)")
+    _common(verify)
+    from netdsl.oracle.cli import add_arguments
+
+    add_arguments(verify)
 
     build = sub.add_parser("build", help="lower to PyTorch: Python source, weights, ONNX")
     _common(build)
@@ -89,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Execute a parsed command line."""
+    if args.command == "verify":
+        from netdsl.oracle.cli import verify_command
+
+        return verify_command(args)
     import netdsl
 
     spec = netdsl.load(args.spec)

@@ -200,6 +200,8 @@ def test_zero_init_residual_units_start_as_identity_and_train() -> None:
 
 
 def test_zero_init_residual_keeps_projection_shortcuts() -> None:
+    """A projection shortcut's batch norm feeds the add too, but is not the residual branch:
+    zeroing it as well would make the unit output relu(0) and stop every gradient."""
     torch.manual_seed(0)
     model = netdsl.build(TINY_RESNET, init="kaiming", zero_init_residual=True)
     x, y = oriented_bars(16, torch.Generator().manual_seed(3))
@@ -208,3 +210,31 @@ def test_zero_init_residual_keeps_projection_shortcuts() -> None:
     assert stem.abs().sum() > 0, "no gradient reaches the stem"
     # torchvision leaves downsample[1] at weight 1
     assert torch.all(_batchnorm_weights(model)["basic1.conv_bn2.batchnorm0"] == 1)
+
+
+def test_zero_init_residual_matches_torchvision_resnet18() -> None:
+    """The zeroed batch norms are torchvision's: bn2 of every BasicBlock, never downsample.1
+    (keys matched by order with the hand-written torchvision-layout model)."""
+    import importlib.util
+    import sys
+
+    from tests.conftest import ROOT
+
+    name = "netdsl_bench_reference_models"  # as tests/test_reference_models.py imports it
+    reference = sys.modules.get(name)
+    if reference is None:
+        spec = importlib.util.spec_from_file_location(
+            name, ROOT / "benchmarks" / "reference_models.py")
+        assert spec is not None and spec.loader is not None
+        reference = importlib.util.module_from_spec(spec)
+        sys.modules[name] = reference  # dataclasses resolve annotations via sys.modules
+        spec.loader.exec_module(reference)
+
+    model = netdsl.build(ROOT / "specs" / "resnet18.net", init="kaiming",
+                         zero_init_residual=True)
+    ours, theirs = model.state_dict(), reference.resnet18().state_dict()
+    assert [v.shape for v in ours.values()] == [v.shape for v in theirs.values()]
+    zeroed = {name for (key, value), name in zip(ours.items(), theirs)
+              if key.endswith(".weight") and value.dim() == 1 and not value.any()}
+    expected = {f"layer{i}.{j}.bn2.weight" for i in range(1, 5) for j in range(2)}
+    assert zeroed == expected

@@ -66,7 +66,7 @@ def print_checks(checks: list[Any], title: str) -> None:
     for c in checks:
         mark = "[green]ok[/green]" if c.ok else "[bold red]FAIL[/bold red]"
         table.add_row(c.name, _show(c.static), _show(c.measured),
-                      "exact" if c.tolerance == 0 else f"+{_show(c.tolerance)}", mark)
+                      _tolerance(c.tolerance), mark)
         if c.detail and not c.ok:
             table.add_row(f"  [dim]{c.detail}[/dim]", "", "", "", "")
     failed = sum(not c.ok for c in checks)
@@ -74,6 +74,12 @@ def print_checks(checks: list[Any], title: str) -> None:
     console.print(table)
     console.print(f"{len(checks) - failed} of {len(checks)} checks pass"
                   + (f", [bold red]{failed} fail[/bold red]" if failed else ""))
+
+
+def _tolerance(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return "exact" if value == 0 else f"+{_show(value)}"
 
 
 def _show(value: Any) -> str:

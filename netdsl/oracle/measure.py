@@ -12,7 +12,9 @@ Each function takes the graph IR (`Spec.graph(...)`) and, where it runs one, the
 - `measure_inference_memory`: live tensor bytes in eval mode under `no_grad`, tracked
   storage by storage in a `TorchDispatchMode` (see `LiveTensors`);
 - `measure_fields`: the receptive field of a node as the support of the input gradient
-  of its centre element (see `field_model` for how the module is prepared).
+  of its centre element and the next ones (one period of the window pattern), in float64
+  with positive weights and max pooling made a mean (`field_model`), judged by the rule
+  of `FieldCheck`.
 
 Only `netdsl.oracle` imports this module; the analyses never import torch.
 """
@@ -354,8 +356,11 @@ def _dense_gradients(model: nn.Module) -> nn.Module:
     return model
 
 
-def _constant_weights(model: nn.Module) -> None:
-    """Positive constant weights that average (1 / fan-in), zero biases, unit BN statistics."""
+def _positive_weights(model: nn.Module, gen: torch.Generator) -> None:
+    """Positive random weights, uniform in [0.5, 1.5] / fan-in (they average, so that
+    activations keep their size; random, so that no two positions compute the same
+    value, which a softmax along a spatial axis would turn into a zero gradient); zero
+    biases; batch norm with unit statistics (weight 1, bias 0, mean 0, variance 1)."""
     with torch.no_grad():
         for module in model.modules():
             weight = getattr(module, "weight", None)
@@ -369,7 +374,8 @@ def _constant_weights(model: nn.Module) -> None:
                 if isinstance(module, nn.modules.conv._ConvTransposeNd):
                     fan_in = weight.shape[0] // module.groups * math.prod(
                         -(-k // s) for k, s in zip(module.kernel_size, module.stride))
-                weight.fill_(1.0 / fan_in)
+                weight.copy_((torch.rand(weight.shape, generator=gen, dtype=weight.dtype)
+                              + 0.5) / fan_in)
                 if getattr(module, "bias", None) is not None:
                     module.bias.zero_()
 
@@ -387,67 +393,156 @@ def prefix_graph(graph: nx.MultiDiGraph, nodes: Sequence[str]) -> nx.MultiDiGrap
     return sub
 
 
-def field_model(graph: nx.MultiDiGraph) -> nn.Module:
+def field_model(graph: nx.MultiDiGraph, seed: int = 0) -> nn.Module:
     """The lowered network prepared for gradient supports: float64, eval mode (batch norm
-    with unit statistics, dropout off), positive constant averaging weights that do not
-    require grad, and every max-type pooling replaced by a mean over the same windows
-    (`window_mean`): the dependence pattern is the same, and the gradient reaches all of it."""
+    with unit statistics, dropout off), positive averaging weights (`_positive_weights`)
+    that do not require grad, and every max-type pooling replaced by a mean over the same
+    windows (`window_mean`): the dependence pattern is the same, and the gradient reaches
+    all of it."""
     model = _dense_gradients(build(graph)).double().eval()
-    _constant_weights(model)
+    _positive_weights(model, torch.Generator().manual_seed(seed))
     model.requires_grad_(False)
     return model
 
 
+#: Most output positions looked at per node: one period of a fractional stride's pattern.
+MAX_PERIOD = 8
+
+Box = tuple[tuple[int, int], ...]
+
+
 @dataclass(frozen=True)
 class FieldCheck:
-    """The static and measured input window of one output element of a node.
+    """The static and measured input windows of a node's output elements.
 
-    `position`: the output index per spatial axis (the centre). `static` and `measured`:
-    per input axis, the first and last input index seen. The static window is
-    `i*stride - padding .. + size - 1` (a fractional start floored), clipped to the
-    input; for a global node, the union of those windows over every position of its
-    (local) inputs -- what "sees the whole input" amounts to. The measured window is the
-    bounding box of the nonzero input gradient (None: no dependence at all).
+    `positions`: the centre output index on every spatial axis, then the next ones along
+    the diagonal, one period of the pattern of windows (a fractional effective stride p/q
+    repeats every q positions; an integer stride every position). `raw`, `static` and
+    `measured`: per position and input axis, the first and last input index seen -- the
+    static window `i*stride - padding .. + size - 1` (a fractional start floored) as is
+    and clipped to what the node can see (the input, narrowed by centre crops:
+    `visible_boxes`), and the bounding box of the nonzero input gradient (None: no
+    dependence at all). For a global node there is one window: the union of its local
+    inputs' windows over all their positions, which is what "sees the whole input"
+    amounts to.
+
+    The rule (docs/conventions.md; `size` is the largest window): every measured window
+    lies inside the static one; where the static window starts inside the input, the
+    measured one starts there too; on every axis, the largest measured window equals the
+    largest static one among the windows that are not clipped. A window that runs into
+    the padding is clipped, and its first (or last) input index may be further in than
+    the clip: a dilation hole, or the padding of an earlier strided layer, comes first. Windows can also be smaller than `size` at some positions: a linear upsampling
+    tap of weight exactly 0, a transposed convolution's position-dependent number of taps,
+    adaptive pooling's uneven windows. A global node's union must end where it ends on
+    every side that does not run into the padding.
     """
 
     node: str
-    position: tuple[int, ...]
     is_global: bool
-    static: tuple[tuple[int, int], ...]
-    measured: tuple[tuple[int, int], ...] | None
+    positions: tuple[tuple[int, ...], ...]
+    raw: tuple[Box, ...]
+    static: tuple[Box, ...]
+    measured: tuple[Box | None, ...]
+    whole_period: bool
+
+    @property
+    def problem(self) -> str:
+        """Why the windows disagree, or "" when they agree."""
+        for pos, raw, st, me in zip(self.positions, self.raw, self.static, self.measured):
+            where = "the union" if self.is_global else f"output {pos}"
+            if me is None:
+                if any(s0 > s1 for s0, s1 in st):
+                    continue  # a window entirely in the padding (on some axis)
+                return f"{where} depends on no input"
+            for axis, ((r0, r1), (s0, s1), (m0, m1)) in enumerate(zip(raw, st, me)):
+                if m0 < s0 or m1 > s1:
+                    return f"{where}, axis {axis}: {m0}..{m1} is not inside {s0}..{s1}"
+                if r0 == s0 and m0 != s0:
+                    return f"{where}, axis {axis}: starts at {m0}, not {s0}"
+                if self.is_global and r1 == s1 and m1 != s1:
+                    return f"{where}, axis {axis}: ends at {m1}, not {s1}"
+        if self.is_global or not self.whole_period:
+            return ""
+        for axis in range(len(self.positions[0])):
+            inside = [i for i, (raw, st) in enumerate(zip(self.raw, self.static))
+                      if raw[axis] == st[axis] and all(a <= b for a, b in st)]
+            if not inside:
+                continue
+            sizes = [max(_size(boxes[i], axis) for i in inside)
+                     for boxes in (self.static, self.measured)]
+            if sizes[1] != sizes[0]:
+                return f"axis {axis}: largest window {sizes[1]}, not {sizes[0]}"
+        return ""
 
     @property
     def ok(self) -> bool:
-        """Whether the two windows are equal on every axis."""
-        return self.static == self.measured
+        """Whether the measurement agrees with the static field."""
+        return not self.problem
 
 
-def static_window(field: Field, position: Sequence[int],
-                  spatial: Sequence[int]) -> tuple[tuple[int, int], ...]:
-    """The input indices an output element sees per axis (its local field), clipped."""
-    box = []
-    for i, r, s, p, n in zip(position, field.size, field.stride, field.padding, spatial):
-        start = math.floor(Fraction(i) * Fraction(s) - Fraction(p))
-        box.append((max(start, 0), min(start + int(r) - 1, n - 1)))
-    return tuple(box)
+def _size(box: Box | None, axis: int) -> int:
+    return 0 if box is None else box[axis][1] - box[axis][0] + 1
+
+
+def raw_window(field: Field, position: Sequence[int]) -> Box:
+    """The unclipped first and last input index of the window of an output position."""
+    starts = (math.floor(Fraction(i) * Fraction(s) - Fraction(p))
+              for i, s, p in zip(position, field.stride, field.padding))
+    return tuple((start, start + int(r) - 1) for start, r in zip(starts, field.size))
+
+
+def clip(box: Box, bounds: Box) -> Box:
+    """A window cut to what can be seen (`visible_boxes`)."""
+    return tuple((max(a, lo), min(b, hi)) for (a, b), (lo, hi) in zip(box, bounds))
+
+
+def visible_boxes(graph: nx.MultiDiGraph, fields: dict[str, Field],
+                  spatial: Sequence[int]) -> dict[str, Box]:
+    """Per node, the input indices it can see at all: the whole input, narrowed by every
+    centre crop on the way (to the windows of the positions the crop keeps); a merge sees
+    what its inputs see. Beyond it, a window runs into padding, as beyond the input."""
+    full = tuple((0, n - 1) for n in spatial)
+    boxes: dict[str, Box] = {}
+    for node, data in graph.nodes(data=True):
+        preds, layer = data["inputs"], data["layer"]
+        seen = [boxes[p] for p in preds] or [full]
+        box = tuple((min(b[a][0] for b in seen), max(b[a][1] for b in seen))
+                    for a in range(len(spatial)))
+        if layer.op == "center_crop" and len(layer.in_shape) - 1 == len(spatial) \
+                and not fields[preds[0]].is_global:
+            start = layer.offsets()
+            end = tuple(o + n - 1 for o, n in zip(start, layer.size))
+            first, last = raw_window(fields[preds[0]], start), raw_window(fields[preds[0]], end)
+            box = clip(tuple((a[0], b[1]) for a, b in zip(first, last)), box)
+        boxes[node] = box
+    return boxes
 
 
 def global_window(graph: nx.MultiDiGraph, fields: dict[str, Field], node: str,
-                  spatial: Sequence[int]) -> tuple[tuple[int, int], ...]:
-    """The union, over the node's local inputs and all their positions, of the static
-    windows: the input a node that became global at this step really sees."""
+                  rank: int) -> Box:
+    """The union, over the node's local inputs and all their positions, of the unclipped
+    static windows: the input a node that became global at this step really sees. A flat
+    input (after flatten) stands for the positions of the spatial tensor it was made from."""
     boxes = []
-    for pred in graph.nodes[node]["inputs"]:
+    for pred in _spatial_sources(graph, fields, node, rank):
         field, shape = fields[pred], graph.nodes[pred]["layer"].out_shape
-        if field.is_global or len(shape) - 1 != len(spatial):
-            continue
-        first = static_window(field, (0,) * len(spatial), spatial)
-        last = static_window(field, tuple(n - 1 for n in shape[1:]), spatial)
+        first = raw_window(field, (0,) * rank)
+        last = raw_window(field, tuple(n - 1 for n in shape[1:]))
         boxes.append(tuple((a[0], b[1]) for a, b in zip(first, last)))
-    if not boxes:
-        return tuple((0, n - 1) for n in spatial)
-    return tuple((min(b[a][0] for b in boxes), max(b[a][1] for b in boxes))
-                 for a in range(len(spatial)))
+    return tuple((min(b[a][0] for b in boxes), max(b[a][1] for b in boxes)) for a in range(rank))
+
+
+def _spatial_sources(graph: nx.MultiDiGraph, fields: dict[str, Field], node: str,
+                     rank: int) -> list[str]:
+    """The local inputs of a node, each replaced by its own inputs (recursively) until it
+    has as many spatial axes as the network input."""
+    found: list[str] = []
+    for pred in _local_inputs(graph, fields, node):
+        if len(graph.nodes[pred]["layer"].out_shape) - 1 == rank:
+            found.append(pred)
+        else:
+            found += _spatial_sources(graph, fields, pred, rank)
+    return list(dict.fromkeys(found))
 
 
 def centre(shape: Shape) -> tuple[int, ...]:
@@ -455,44 +550,68 @@ def centre(shape: Shape) -> tuple[int, ...]:
     return tuple((n - 1) // 2 for n in shape[1:])
 
 
+def period(field: Field) -> int:
+    """Positions after which the windows repeat: the lcm of the strides' denominators."""
+    return math.lcm(*(Fraction(s).denominator for s in field.stride)) if field.stride else 1
+
+
+def field_positions(field: Field, shape: Shape) -> tuple[tuple[tuple[int, ...], ...], bool]:
+    """The centre and the next positions of one period (at most MAX_PERIOD), and whether
+    the whole period fits."""
+    first, q = centre(shape), period(field)
+    count = min(q, MAX_PERIOD, *(n - c for n, c in zip(shape[1:], first)))
+    return tuple(tuple(c + j for c in first) for j in range(count)), count == q
+
+
 def measure_fields(graph: nx.MultiDiGraph, fields: dict[str, Field], nodes: Sequence[str],
                    scale: float = 1e-3, seed: int = 0) -> list[FieldCheck]:
-    """The input-gradient support of the centre element of each node.
+    """The input-gradient support of output elements of each node (see `FieldCheck`).
 
     One forward of `field_model` (of `prefix_graph`: only what the nodes need) at batch
     1 on positive inputs (uniform in [0.5, 1.5], times `scale`, so that bounded
     activations such as relu6 stay in their linear part after many residual additions);
-    then, per node, the gradient of the node's channels at the centre position, weighted
-    by positive random numbers (a plain sum cancels through softmax), with respect to
-    the input. The support is where the gradient, summed over channels, is nonzero.
-    A global node is measured through its local inputs, every position of them seeded
-    at once (a linear layer or global pool mixes them all), which spares running large
-    classifiers. The network must have one input with spatial axes.
+    then, per node and position, the gradient of the node's channels at that position,
+    weighted by positive random numbers (a plain sum cancels through a channel softmax),
+    with respect to the input. The support is where the gradient, summed over channels, is
+    nonzero. A global node is measured through its local inputs, every position of them
+    seeded at once (a linear layer or global pool mixes them all), which spares running
+    large classifiers. The network must have one input with spatial axes.
     """
     (inp,) = graph.graph["inputs"].values()
     in_shape = graph.nodes[inp]["layer"].out_shape
+    spatial = in_shape[1:]
     sources = {node: (_local_inputs(graph, fields, node) if fields[node].is_global else [node])
                for node in nodes}
     if not all(sources.values()):
         raise ValueError("a global node whose inputs are all global has no local field to measure")
     needed = list(dict.fromkeys(s for node in nodes for s in sources[node]))
     gen = torch.Generator().manual_seed(seed)
-    model = field_model(prefix_graph(graph, needed))
+    model = field_model(prefix_graph(graph, needed), seed)
+    visible = visible_boxes(graph, fields, spatial)
     x = ((torch.rand(1, *in_shape, generator=gen, dtype=torch.float64) + 0.5) * scale)
     x.requires_grad_()
     outputs = model(x)
     values = dict(zip(needed, outputs if isinstance(outputs, tuple) else (outputs,)))
+
+    def support(outs: list[torch.Tensor], position: tuple[int, ...] | None) -> Box | None:
+        seeds = [_seed(out, position, gen) for out in outs]
+        (grad,) = torch.autograd.grad(outs, x, seeds, retain_graph=True, allow_unused=True)
+        return None if grad is None else _bounding_box(grad.abs().sum(dim=(0, 1)) != 0)
+
     checks = []
     for node in nodes:
-        shape, is_global = graph.nodes[node]["layer"].out_shape, fields[node].is_global
-        position = () if is_global else centre(shape)
+        field, shape = fields[node], graph.nodes[node]["layer"].out_shape
         outs = [values[s] for s in sources[node]]
-        seeds = [_seed(out, position, is_global, gen) for out in outs]
-        grads = torch.autograd.grad(outs, x, seeds, retain_graph=True, allow_unused=True)
-        measured = None if grads[0] is None else _bounding_box(grads[0].abs().sum(dim=(0, 1)) != 0)
-        static = (global_window(graph, fields, node, in_shape[1:]) if is_global
-                  else static_window(fields[node], position, in_shape[1:]))
-        checks.append(FieldCheck(node, position, is_global, static, measured))
+        if field.is_global:
+            raw = global_window(graph, fields, node, len(spatial))
+            checks.append(FieldCheck(node, True, ((),), (raw,), (clip(raw, visible[node]),),
+                                     (support(outs, None),), True))
+            continue
+        positions, whole = field_positions(field, shape)
+        raws = tuple(raw_window(field, p) for p in positions)
+        checks.append(FieldCheck(node, False, positions, raws,
+                                 tuple(clip(r, visible[node]) for r in raws),
+                                 tuple(support(outs, p) for p in positions), whole))
     return checks
 
 
@@ -500,16 +619,17 @@ def _local_inputs(graph: nx.MultiDiGraph, fields: dict[str, Field], node: str) -
     return [p for p in dict.fromkeys(graph.nodes[node]["inputs"]) if not fields[p].is_global]
 
 
-def _seed(out: torch.Tensor, position: tuple[int, ...], everywhere: bool,
+def _seed(out: torch.Tensor, position: tuple[int, ...] | None,
           gen: torch.Generator) -> torch.Tensor:
-    """Positive random weights on the channels at `position` (or at every position)."""
+    """Positive random weights on the channels at `position`, or (None) on every element:
+    weights that differ from element to element, so that no sum of them cancels (the
+    elements of a softmax add up to 1, whatever its input)."""
     seed = torch.zeros_like(out)
-    weights = torch.rand(out.shape[1], generator=gen, dtype=out.dtype) + 0.5
-    view = weights.view(-1, *([1] * (out.dim() - 2)))
-    if everywhere:
-        seed[0] = view.expand_as(out[0])
+    if position is None:
+        seed[0] = torch.rand(out.shape[1:], generator=gen, dtype=out.dtype) + 0.5
     else:
-        seed[(0, slice(None), *position)] = weights
+        seed[(0, slice(None), *position)] = (
+            torch.rand(out.shape[1], generator=gen, dtype=out.dtype) + 0.5)
     return seed
 
 
@@ -547,9 +667,6 @@ def field_nodes(graph: nx.MultiDiGraph, fields: dict[str, Field], limit: int = 6
 
 
 def _inside(field: Field, position: Sequence[int], spatial: Sequence[int]) -> bool:
-    """Whether the unclipped window of the position lies within the input."""
-    for i, r, s, p, n in zip(position, field.size, field.stride, field.padding, spatial):
-        start = math.floor(Fraction(i) * Fraction(s) - Fraction(p))
-        if start < 0 or start + r - 1 > n - 1:
-            return False
-    return True
+    """Whether the unclipped window of the position lies within the input (or whether it
+    runs into the padding)."""
+    return all(0 <= a and b < n for (a, b), n in zip(raw_window(field, position), spatial))
