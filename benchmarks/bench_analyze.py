@@ -50,7 +50,12 @@ SPEC = "specs/resnet50.net"
 INPUT_SHAPE = (3, 224, 224)
 SPEEDUP_TARGET = 100.0
 PROCESS_TARGET_S = 0.5
-BUSY_LOAD_PER_CPU = 0.5  # 1-min load average per CPU above which a run is flagged busy
+# A run is flagged busy when the 1-min load average per CPU exceeded these before it
+# started / when it ended (the benchmark itself adds up to 1 + torch's threads), or when
+# a median is this many times its minimum (the load changed while it was measured).
+BUSY_START_PER_CPU = 0.5
+BUSY_END_PER_CPU = 1.5
+UNSTABLE_SPREAD = 1.5
 
 
 # --------------------------------------------------------------------------- settings
@@ -516,13 +521,29 @@ def format_verdicts(items: list[Verdict], busy: bool) -> str:
     return "\n".join(lines)
 
 
-def busy_warning(load_at_start: float, cpus: int) -> str:
-    """A warning when other work was running: it inflates peers' threaded times most."""
-    if load_at_start <= BUSY_LOAD_PER_CPU * cpus:
+def busy_reasons(r: Results) -> list[str]:
+    """Why this run's times are not to be trusted (empty when the machine looked idle)."""
+    env, cpus = r.environment, r.environment["cpus"] or 1
+    start, end = env["load_average_1min_at_start"], env["load_average_1_5_15min_at_end"][0]
+    reasons = []
+    if start > BUSY_START_PER_CPU * cpus:
+        reasons.append(f"the 1-min load average was {start:.2f} on {cpus} CPUs at the start")
+    if end > BUSY_END_PER_CPU * cpus:
+        reasons.append(f"the 1-min load average was {end:.2f} on {cpus} CPUs at the end")
+    timings = [("netdsl analyze", r.in_process.per_variant)]
+    timings += [(p.tool, p.total) for p in r.peers if p.total is not None]
+    reasons += [f"{name}: median {_ms(t.median)} ms is {t.median / t.min:.1f}x its best"
+                for name, t in timings if t.median > UNSTABLE_SPREAD * t.min]
+    return reasons
+
+
+def busy_warning(reasons: list[str]) -> str:
+    """The warning printed after a run on a busy machine, or ``""``."""
+    if not reasons:
         return ""
-    return (f"WARNING: 1-min load average was {load_at_start:.2f} on {cpus} CPUs before the "
-            "run started: other work competes for the CPUs, so every time is inflated and "
-            "the multi-threaded peers' most (the speed-up is overstated); rerun when idle.")
+    return ("WARNING: other work competed for the CPUs (" + "; ".join(reasons) + "). Every "
+            "time is inflated, torch's multi-threaded peers' most, which overstates the "
+            "speed-up; rerun when idle, or with --torch-threads 1 and read the CPU-time ratio.")
 
 
 def environment(load_at_start: float) -> dict[str, Any]:
@@ -562,8 +583,7 @@ def format_results(r: Results) -> str:
     """The full report printed to stdout."""
     cli = (f"  CLI --format json totals: params {_n(r.cli_totals.get('params'))}, "
            f"MACs {_n(r.cli_totals.get('macs'))}")
-    warning = busy_warning(r.environment["load_average_1min_at_start"],
-                           r.environment["cpus"] or 1)
+    warning = busy_warning(busy_reasons(r))
     sections = [format_environment(r.environment), format_in_process(r.in_process),
                 format_processes(r.processes) + "\n" + cli, format_peers(r.peers, r.in_process),
                 format_verdicts(r.verdicts, bool(warning))]

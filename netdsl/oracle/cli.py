@@ -71,6 +71,8 @@ def print_checks(checks: list[Any], title: str) -> None:
             table.add_row(f"  [dim]{c.detail}[/dim]", "", "", "", "")
     failed = sum(not c.ok for c in checks)
     console = Console()
+    if not console.is_terminal:  # a file or a pipe: no wrapping of the names
+        console = Console(width=200)
     console.print(table)
     console.print(f"{len(checks) - failed} of {len(checks)} checks pass"
                   + (f", [bold red]{failed} fail[/bold red]" if failed else ""))

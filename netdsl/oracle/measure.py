@@ -301,11 +301,11 @@ def static_live_after_step(graph: nx.MultiDiGraph, batch: int = 1, itemsize: int
 
 # ------------------------------------------------------------------ receptive fields
 def window_mean(pool: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """A max pool's windows, averaged instead: the same kernel, stride, padding, dilation
-    and ceil mode, computed as a depthwise convolution with constant weights over the
+    """A max pool's windows, averaged instead (`_weighted`): the same kernel, stride,
+    padding, dilation and ceil mode, computed as a depthwise convolution over the
     zero-padded input, cropped to the max pool's output size. Its gradient reaches every
     tap of every window, where a max pool's reaches only each window's argmax."""
-    rank = x.dim() - 2
+    rank, x = x.dim() - 2, _weighted(x)
     kernel, stride, padding, dilation = (_per_axis(v, rank) for v in (
         pool.kernel_size, pool.stride or pool.kernel_size, pool.padding, pool.dilation))
     with torch.no_grad():
@@ -324,10 +324,22 @@ def window_mean(pool: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def adaptive_mean(pool: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """An adaptive max pool's windows, averaged instead."""
-    rank = x.dim() - 2
-    return (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d)[rank - 1](
-        x, pool.output_size)
+    """An adaptive max pool's windows, averaged instead (`_weighted`)."""
+    pools = (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d)
+    return pools[x.dim() - 3](_weighted(x), pool.output_size)
+
+
+def global_mean(x: torch.Tensor) -> torch.Tensor:
+    """A global max pool, averaged instead (`_weighted`)."""
+    return _weighted(x).mean(dim=tuple(range(2, x.dim())), keepdim=True)
+
+
+def _weighted(x: torch.Tensor) -> torch.Tensor:
+    """`x` times fixed positive random weights (uniform in [0.5, 1.5]), so that a mean
+    standing in for a max does not add up a softmax's outputs with equal weights (which
+    sum to a constant, whose gradient is zero)."""
+    gen = torch.Generator().manual_seed(x.numel())
+    return x * (torch.rand(x.shape, generator=gen, dtype=x.dtype) + 0.5)
 
 
 def _per_axis(value: Any, rank: int) -> tuple[int, ...]:
@@ -348,7 +360,7 @@ def _dense_gradients(model: nn.Module) -> nn.Module:
         elif isinstance(module, _ADAPTIVE_MAX):
             module.forward = partial(adaptive_mean, module)
         elif isinstance(module, ops.GlobalMaxPool):
-            module.forward = partial(ops.GlobalAvgPool.forward, module)
+            module.forward = global_mean
         elif isinstance(module, ops.SpatialPyramidPool):
             module.mode = "avg"
         elif isinstance(module, ops.Pad):
@@ -420,8 +432,8 @@ class FieldCheck:
     repeats every q positions; an integer stride every position). `raw`, `static` and
     `measured`: per position and input axis, the first and last input index seen -- the
     static window `i*stride - padding .. + size - 1` (a fractional start floored) as is
-    and clipped to what the node can see (the input, narrowed by centre crops:
-    `visible_boxes`), and the bounding box of the nonzero input gradient (None: no
+    and clipped to what the node can see at all (`visible_boxes`: the input, narrowed by
+    centre crops and by windows that drop the end of their input), and the bounding box of the nonzero input gradient (None: no
     dependence at all). For a global node there is one window: the union of its local
     inputs' windows over all their positions, which is what "sees the whole input"
     amounts to.
@@ -431,7 +443,8 @@ class FieldCheck:
     measured one starts there too; on every axis, the largest measured window equals the
     largest static one among the windows that are not clipped. A window that runs into
     the padding is clipped, and its first (or last) input index may be further in than
-    the clip: a dilation hole, or the padding of an earlier strided layer, comes first. Windows can also be smaller than `size` at some positions: a linear upsampling
+    the clip: a dilation hole, or the padding of an earlier strided layer, comes first;
+    it may even see nothing but padding (positions beyond an earlier layer's output). Windows can also be smaller than `size` at some positions: a linear upsampling
     tap of weight exactly 0, a transposed convolution's position-dependent number of taps,
     adaptive pooling's uneven windows. A global node's union must end where it ends on
     every side that does not run into the padding.
@@ -451,8 +464,8 @@ class FieldCheck:
         for pos, raw, st, me in zip(self.positions, self.raw, self.static, self.measured):
             where = "the union" if self.is_global else f"output {pos}"
             if me is None:
-                if any(s0 > s1 for s0, s1 in st):
-                    continue  # a window entirely in the padding (on some axis)
+                if raw != st:
+                    continue  # clipped: it may cover nothing but padding
                 return f"{where} depends on no input"
             for axis, ((r0, r1), (s0, s1), (m0, m1)) in enumerate(zip(raw, st, me)):
                 if m0 < s0 or m1 > s1:
@@ -498,21 +511,20 @@ def clip(box: Box, bounds: Box) -> Box:
 
 def visible_boxes(graph: nx.MultiDiGraph, fields: dict[str, Field],
                   spatial: Sequence[int]) -> dict[str, Box]:
-    """Per node, the input indices it can see at all: the whole input, narrowed by every
-    centre crop on the way (to the windows of the positions the crop keeps); a merge sees
-    what its inputs see. Beyond it, a window runs into padding, as beyond the input."""
+    """Per node, the input indices it can see at all: the union of its windows over its
+    positions, within what its inputs see. Sliding windows that drop the end of their
+    input (floor division) and centre crops narrow it; beyond it a window only covers
+    padding, as beyond the input's edges. A flat or global node sees what its inputs see."""
     full = tuple((0, n - 1) for n in spatial)
     boxes: dict[str, Box] = {}
     for node, data in graph.nodes(data=True):
-        preds, layer = data["inputs"], data["layer"]
-        seen = [boxes[p] for p in preds] or [full]
+        seen = [boxes[p] for p in data["inputs"]] or [full]
         box = tuple((min(b[a][0] for b in seen), max(b[a][1] for b in seen))
                     for a in range(len(spatial)))
-        if layer.op == "center_crop" and len(layer.in_shape) - 1 == len(spatial) \
-                and not fields[preds[0]].is_global:
-            start = layer.offsets()
-            end = tuple(o + n - 1 for o, n in zip(start, layer.size))
-            first, last = raw_window(fields[preds[0]], start), raw_window(fields[preds[0]], end)
+        shape, field = data["layer"].out_shape, fields[node]
+        if data["inputs"] and len(shape) - 1 == len(spatial) and not field.is_global:
+            first = raw_window(field, (0,) * len(spatial))
+            last = raw_window(field, tuple(n - 1 for n in shape[1:]))
             box = clip(tuple((a[0], b[1]) for a, b in zip(first, last)), box)
         boxes[node] = box
     return boxes
