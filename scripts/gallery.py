@@ -34,6 +34,8 @@ def row(path: Path) -> str:
     outputs = ", ".join(units.shape(s) for s in report.outputs.values())
     fmap = last_feature_map(report)
     rf = f"{units.axes(fmap.rf.size)} / {units.axes(fmap.rf.stride)}"
+    if not fmap.rf.exact:
+        rf = "varies (after up-sampling)"
     if fmap.rf.is_global:  # e.g. after an SE gate: the local field, and it sees everything
         rf += " (global)"
     return (f"| [`{path.stem}`](specs/{path.name}) | {inputs} | {outputs} | {t.params:,} | "

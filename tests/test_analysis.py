@@ -110,15 +110,17 @@ def test_global_after_pooling_and_se_gate():
     assert gate.is_global and out.is_global and out.size == (3, 3)
 
 
-def test_views_do_not_allocate_and_crop_saves_its_base():
+def test_views_do_not_allocate_and_crop_copies():
     r = analyze_text("network n() {\n input x: [2, 10, 10]\n"
-                     " x -> relu -> center_crop(6) -> conv(3, 3)\n}\n")
-    crop, conv = r.layers[2], r.layers[3]
-    assert crop.activation_bytes == 0
-    # relu on the image needs no gradient, so it keeps nothing; conv keeps its input, a
-    # view of the whole relu output, so the whole storage stays alive
-    assert r.layers[1].saved_for_backward_bytes == 0
-    assert conv.saved_for_backward_bytes == 2 * 10 * 10 * 4
+                     " x -> relu -> center_crop(6) -> flatten -> reshape([2, 36]) -> conv(3, 3)\n}\n")
+    relu, crop, flatten, reshape, conv = r.layers[1:]
+    assert flatten.activation_bytes == reshape.activation_bytes == 0  # views
+    # the crop is a tensor of its own: the uncropped relu output can be freed
+    assert crop.activation_bytes == 2 * 6 * 6 * 4
+    # relu on the image needs no gradient and keeps nothing; conv keeps its input, a view
+    # of the crop's storage
+    assert relu.saved_for_backward_bytes == 0
+    assert conv.saved_for_backward_bytes == 2 * 6 * 6 * 4
 
 
 def test_layers_without_gradients_keep_nothing_and_mul_keeps_per_operand():
@@ -193,7 +195,7 @@ def test_report_json_shape():
     assert set(layer) >= {"name", "op", "block", "inputs", "shape", "params", "buffers", "macs",
                           "flops", "other_ops", "activation_bytes", "saved_for_backward_bytes",
                           "rf", "source"}
-    assert set(layer["rf"]) == {"size", "stride", "padding", "global"}
+    assert set(layer["rf"]) == {"size", "stride", "padding", "global", "exact"}
     assert set(layer["source"]) == {"file", "line", "column"}
     assert d["inputs"] == {"x": [3, 8, 8]}
 

@@ -43,7 +43,7 @@ def test_json_has_the_documented_keys():
     assert len(d["layers"]) == 126
     pool = next(row for row in d["layers"] if row["op"] == "global_avgpool")
     last_stage = next(row for row in d["layers"] if row["name"] == pool["inputs"][0])
-    assert last_stage["rf"] == {"size": [899, 899], "stride": [32, 32], "padding": [449, 449],
+    assert last_stage["rf"] == {"size": [899, 899], "stride": [32, 32], "padding": [449, 449], "exact": True,
                                 "global": False}
     source = last_stage["source"]
     assert source["file"].endswith(".net") and source["line"] >= 1 and source["column"] >= 1

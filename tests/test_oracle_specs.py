@@ -56,13 +56,9 @@ REDUCED: dict[str, tuple[int, ...]] = {
 FIELD_LIMIT = {"unet": 3}
 
 #: (spec, kind) -> the static rule known to be wrong, with its reproducer in the reason.
-KNOWN: dict[tuple[str, str], str] = {
-    ("unet", "fields"): (
-        "ConvTranspose.receptive_field (and Upsample) after a strided path: output i reads "
-        "inputs on a staircase (start J*ceil((i+p-k+1)/s) - P_in, J = input jump), which "
-        "i*S - P with S = J/s does not describe; e.g. maxpool(2) -> conv_transpose(1, 2, "
-        "stride = 2) on [1, 8]: output 1 sees 0..1, static says 1..2"),
-}
+#: (The receptive fields after U-Net's up-convolutions were one: they are now marked
+#: inexact and neither printed as exact nor checked.)
+KNOWN: dict[tuple[str, str], str] = {}
 
 KINDS = ("params", "buffers", "shapes", "macs", "saved", "activation", "peak", "fields")
 

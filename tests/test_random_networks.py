@@ -8,10 +8,8 @@ written, so the generator knows every shape and receptive field), residual-style
 inputs of odd and even sizes, sometimes two inputs. Each is parsed, elaborated,
 analysed, lowered and measured by `netdsl.oracle.verify`: every check must pass.
 
-What these tests found wrong is in `KNOWN`, each with its reproducer, run as a strict
-xfail (`test_known_issue`): once an issue is fixed its test fails, and the issue's entry
-goes, with the exclusion that keeps it out of the random networks meanwhile (marked
-`KNOWN[...]` where it is made).
+What these tests found wrong (and what was then fixed) is in `FOUND`, each with its
+reproducer, kept as a regression test (`test_found_issue_stays_fixed`).
 
 `mutants()` breaks valid text (specs from specs/ and generated ones): a token deleted,
 duplicated or swapped with its neighbour, numbers swapped or replaced, names misspelt,
@@ -27,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
@@ -43,9 +40,9 @@ from netdsl.oracle.measure import input_shapes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Static rules and lowerings found wrong by these tests, each with a reproducer (strict
-#: xfails below: they fail once fixed, and then the generator's exclusion goes too).
-KNOWN: dict[str, tuple[str, str]] = {
+#: Static rules and lowerings these tests found wrong, now fixed: each reproducer is kept
+#: as a regression test.
+FOUND: dict[str, tuple[str, str]] = {
     # name: (spec text, what goes wrong)
     "dropout p=0 in training": ("""
 network r() {
@@ -155,28 +152,14 @@ def apply(name: str, args: dict[str, Any], inputs: list[Value]) -> Value | None:
         return None
     if numel(layer.out_shape) > MAX_ELEMENTS:
         return None
-    if known_lowering_issue(layer) or (name in ("flatten", "reshape", "channel_maxpool")
-                                       and any(v.cropped for v in inputs)):
-        return None  # the latter: KNOWN["flatten of a cropped view"]
-    try:
-        field = layer.receptive_field([v.field for v in inputs])
-    except IndexError:  # KNOWN["field axes after reshape"]: left out until fixed
-        return None
+    fields = [v.field for v in inputs]
+    if not layer.is_merge and len(fields[0].size) != len(layer.in_shape) - 1:
+        field = fields[0].as_global()  # as the analysis does after a rank-changing reshape
+    else:
+        field = layer.receptive_field(fields)
     cropped = (name == "center_crop" and layer.out_shape != layer.in_shape) or (
         name in ("dropout", "identity") and inputs[0].cropped)
     return Value(call(name, args), tuple(layer.out_shape), field, cropped)
-
-
-def known_lowering_issue(layer: Any) -> bool:
-    """Layers hit by a KNOWN lowering issue (left out of the random networks until fixed)."""
-    shape, rank = layer.in_shape, len(layer.in_shape) - 1
-    if layer.op == "maxpool":  # KNOWN["dilated max pool padding"]
-        return any(max(p) > k // 2 for p, k in zip(layer.pads, layer.kernel))
-    if layer.op == "avgpool" and rank == 3:  # KNOWN["3-D avg pool input smaller than ..."]
-        return any(n < k for n, k in zip(shape[1:], layer.kernel))
-    if layer.op == "conv_transpose" and rank == 3:  # KNOWN["3-D transposed conv storage ..."]
-        return numel(layer.out_shape) < numel(shape)
-    return False
 
 
 def per_axis(draw: Any, rank: int, lo: int, hi: int) -> int | list[int]:
@@ -267,8 +250,8 @@ def layer_args(draw: Any, name: str, shape: tuple[int, ...]) -> dict[str, Any]:
     if name == "softmax":  # not along an axis of size 1 (its output is constant 1)
         axes = [a for a in range(-rank - 1, rank + 1) if shape[a] > 1]
         return {"axis": draw(st.sampled_from(axes))} if axes else {"axis": rank + 1}  # invalid
-    if name == "dropout":  # p = 0: KNOWN["dropout p=0 in training"]
-        return {"p": draw(st.sampled_from([0.25, 0.5]))}
+    if name == "dropout":
+        return {"p": draw(st.sampled_from([0.0, 0.25, 0.5]))}
     if name == "linear":
         args = {"features": draw(st.integers(1, 8))}
         if maybe():
@@ -425,22 +408,6 @@ def describe(checks: list) -> str:
                      for c in checks)
 
 
-def upsampled(graph: Any, node: str) -> bool:
-    """Whether the node's field passes through upsampling or uneven windows
-    (KNOWN["windows after upsampling"]): a transposed conv with a stride, an upsample
-    that changes the size, an adaptive pool whose windows are not all alike."""
-    for n in nx.ancestors(graph, node) | {node}:
-        layer = graph.nodes[n]["layer"]
-        if layer.op == "conv_transpose" and any(s > 1 for s in layer.stride):
-            return True
-        if layer.op == "upsample" and tuple(layer.size) != tuple(layer.in_shape[1:]):
-            return True
-        if layer.op.startswith("adaptive_") and any(
-                n_in % out for n_in, out in zip(layer.in_shape[1:], layer.size)):
-            return True
-    return False
-
-
 @settings(max_examples=50, deadline=None, suppress_health_check=[
     HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
 @given(networks())
@@ -451,21 +418,14 @@ def test_random_network_static_equals_measured(text: str) -> None:
           f"{len(next(iter(input_shapes(graph)))) - 1}")
     event(f"{(len(graph) - 1) // 10 * 10}+ nodes")
     event("merges" if ops & {"add", "mul", "concat"} else "no merge")
-    failed = [c for c in verify(graph, batch=2) if not c.ok and not (
-        c.name.startswith("receptive field of ") and upsampled(graph, field_node(c)))]
+    failed = [c for c in verify(graph, batch=2) if not c.ok]
     assert not failed, f"\n{text}\n{describe(failed)}"
 
 
-def field_node(check: Any) -> str:
-    return check.name.removeprefix("receptive field of ").rsplit(" (", 1)[0]
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN[name][1]), id=name)
-    for name in sorted(KNOWN)])
-def test_known_issue(name: str) -> None:
-    """Each KNOWN issue, reproduced: a strict xfail, which fails once the issue is fixed."""
-    graph = netdsl.loads(KNOWN[name][0], "known.net").graph()
+@pytest.mark.parametrize("name", sorted(FOUND))
+def test_found_issue_stays_fixed(name: str) -> None:
+    """Each issue these tests once found, reproduced: static equals measured now."""
+    graph = netdsl.loads(FOUND[name][0], "found.net").graph()
     failed = [c for c in verify(graph, batch=2) if not c.ok]
     assert not failed, describe(failed)
 

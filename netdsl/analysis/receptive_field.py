@@ -29,7 +29,12 @@ def receptive_fields(graph: nx.MultiDiGraph) -> tuple[dict[str, Field], list[Dia
             warning = check_alignment(graph, node, data["inputs"], ins)
             if warning is not None:
                 warnings.append(warning)
-        fields[node] = layer.receptive_field(ins)
+        if ins and not layer.is_merge and len(ins[0].size) != len(layer.in_shape) - 1:
+            # a reshape moved elements between axes: the input's axes are no longer the
+            # network input's, so no window rule applies; the field is global
+            fields[node] = ins[0].as_global()
+        else:
+            fields[node] = layer.receptive_field(ins)
     return fields, warnings
 
 

@@ -22,7 +22,7 @@ from netdsl.layers.base import Field
 def rf_dict(field: Field) -> dict[str, Any]:
     """A receptive field as the JSON report's `rf` object (fractions become floats)."""
     return {"size": _plain(field.size), "stride": _plain(field.stride),
-            "padding": _plain(field.padding), "global": field.is_global}
+            "padding": _plain(field.padding), "global": field.is_global, "exact": field.exact}
 
 
 @dataclass(slots=True)

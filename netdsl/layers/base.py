@@ -50,6 +50,10 @@ class Field(NamedTuple):
     stride: tuple[Number, ...]
     padding: tuple[Number, ...]
     is_global: bool = False
+    #: False once an up-sampling layer (fractional stride) is on the path: the window then
+    #: depends on the output position, which size/stride/padding cannot describe, so the
+    #: numbers are only indicative and are not printed as a receptive field.
+    exact: bool = True
 
     @staticmethod
     def unit(rank: int) -> Field:
@@ -64,11 +68,11 @@ class Field(NamedTuple):
         size = tuple(_whole(r + (k - 1) * s) for r, k, s in zip(self.size, kernels, self.stride))
         stride = tuple(s * t for s, t in zip(self.stride, strides))
         padding = tuple(p + b * s for p, b, s in zip(self.padding, pads, self.stride))
-        return Field(size, stride, padding, self.is_global)
+        return Field(size, stride, padding, self.is_global, self.exact)
 
     def as_global(self) -> Field:
         """The same local field, marked as seeing the whole input."""
-        return Field(self.size, self.stride, self.padding, True)
+        return Field(self.size, self.stride, self.padding, True, self.exact)
 
 
 def _whole(x: Number) -> int:

@@ -176,15 +176,21 @@ class ConvTranspose(Layer):
             stride.append(_frac(Fraction(jump) / s))
             # floor(i/s - pad) is the first input read: ceil((i + p_begin - k_eff + 1) / s)
             pad.append(_frac(p + Fraction((k_eff - s - pp[0]) * jump, s)))
-        return Field(tuple(size), tuple(stride), tuple(pad), f.is_global)
+        # with a stride, the window depends on the output's phase: not exact (see Field)
+        exact = f.exact and all(s == 1 for s in self.stride)
+        return Field(tuple(size), tuple(stride), tuple(pad), f.is_global, exact)
 
     def torch_recipe(self) -> Recipe:
         rank = self.spatial_rank
         low = tuple(min(b, e) for b, e in self.pads)
+        if rank == 3:
+            # PyTorch's CPU 3-D transposed conv returns padded outputs as a narrowed view of
+            # the whole result, keeping it alive: crop (a copy) here instead
+            low = (0,) * rank
         args = (self.in_shape[0], self.channels, self.kernel)
         kwargs = dict(stride=self.stride, padding=low, output_padding=self.output_padding,
                       groups=self.groups, bias=self.bias, dilation=self.dilation)
-        if is_symmetric(self.pads):
+        if is_symmetric(self.pads) and (rank < 3 or not any(b for b, _ in self.pads)):
             return recipe(f"nn.ConvTranspose{rank}d", *args, **kwargs)
         starts = tuple(b - m for (b, _), m in zip(self.pads, low))
         return recipe(f"CroppedConvTranspose{rank}d", *args, **kwargs, starts=starts,

@@ -45,7 +45,8 @@ class Merge(Layer):
                                              for f in local)))
         size = tuple(e + p + 1 for e, p in zip(ends, padding))
         stride = tuple(max(ss) for ss in zip(*(f.stride for f in local)))
-        return Field(size, stride, padding, any(f.is_global for f in fields))
+        return Field(size, stride, padding, any(f.is_global for f in fields),
+                     all(f.exact for f in fields))
 
 
 class Add(Merge):

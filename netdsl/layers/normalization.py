@@ -108,6 +108,11 @@ class Dropout(Layer):
     __slots__ = ("p",)
     is_view_in_eval = True  # at inference the module returns its input
 
+    @property
+    def is_view(self) -> bool:  # type: ignore[override]
+        """dropout(0) returns its input even while training."""
+        return self.p == 0
+
     def configure(self, args: dict[str, Any]) -> None:
         self.p = args["p"]
 

@@ -118,7 +118,12 @@ class Pool(Layer):
         divisor_safe = self.op == "maxpool" or not self.count_include_pad or all(
             b == e or (o - 1) * s - b + k <= n + min(b, e)
             for (b, e), n, k, s, o in zip(self.pads, sizes, k_eff, self.stride, outs))
-        if divisor_safe:
+        # PyTorch's own limits: padding at most half the (undilated) kernel, and (3-D
+        # average pooling) an unpadded input at least as large as the kernel
+        torch_accepts = all(b <= k // 2 for (b, _), k in zip(self.pads, self.kernel)) and (
+            self.op == "maxpool" or self.spatial_rank < 3
+            or all(n >= k for n, k in zip(sizes, self.kernel)))
+        if divisor_safe and torch_accepts:
             for ceil in (self.ceil_mode, not self.ceil_mode):
                 if symmetric_equivalent(self.pads, sizes, k_eff, self.stride, outs, ceil):
                     return ("native", ceil)
@@ -221,7 +226,9 @@ class AdaptivePool(Layer):
             size.append(math.ceil(r + (max(self.windows(axis)) - 1) * jump))
             step = Fraction(n, out) * jump
             stride.append(int(step) if step.denominator == 1 else step)
-        return Field(tuple(size), tuple(stride), f.padding, f.is_global)
+        # windows of unequal sizes (n not a multiple of out) depend on the position
+        exact = f.exact and all(n % out == 0 for n, out in zip(self.in_shape[1:], self.size))
+        return Field(tuple(size), tuple(stride), f.padding, f.is_global, exact)
 
     def describe(self) -> str:
         return f"size={_fmt(self.size)}"

@@ -71,7 +71,11 @@ class Upsample(Layer):
             # linear: source coordinate (i + 1/2)/s - 1/2, its floor is the first tap
             shift = (Fraction(1, 2) - Fraction(1, 2) / s) * jump if taps == 2 else 0
             pad.append(_simplify(p + shift))
-        return Field(tuple(size), tuple(stride), tuple(pad), f.is_global)
+        # exact only where every output reads the same pattern: no resampling, or nearest
+        # down-sampling by a whole factor
+        exact = f.exact and all(s == 1 or (self.mode == "nearest" and (1 / s).denominator == 1)
+                                for s in self.scales())
+        return Field(tuple(size), tuple(stride), tuple(pad), f.is_global, exact)
 
     def describe(self) -> str:
         return f"size={_fmt(self.size)}, {self.mode}"
@@ -86,11 +90,12 @@ class Upsample(Layer):
 class CenterCrop(Layer):
     """Crop the centre `size` of every spatial axis (U-Net's skip connections).
 
-    The crop starts at floor((n - size) / 2). A view: no new memory, nothing saved.
+    The crop starts at floor((n - size) / 2). The result is a tensor of its own (a copy),
+    not a view: a view would keep the whole input alive, and flattening a strided view
+    copies anyway. Saves nothing for backward.
     """
 
     __slots__ = ("size",)
-    is_view = True
 
     def configure(self, args: dict[str, Any]) -> None:
         self.size = args["size"]
@@ -109,13 +114,13 @@ class CenterCrop(Layer):
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         f = fields[0]
         pad = tuple(p - o * j for p, o, j in zip(f.padding, self.offsets(), f.stride))
-        return Field(f.size, f.stride, pad, f.is_global)
+        return Field(f.size, f.stride, pad, f.is_global, f.exact)
 
     def describe(self) -> str:
         return f"size={_fmt(self.size)}"
 
     def torch_recipe(self) -> Recipe:
-        return recipe("Crop", self.offsets(), self.size)
+        return recipe("Crop", self.offsets(), self.size, copy=True)
 
 
 def _simplify(x: Fraction | int) -> Fraction | int:

@@ -658,7 +658,8 @@ def _bounding_box(mask: torch.Tensor) -> tuple[tuple[int, int], ...] | None:
 
 
 def field_nodes(graph: nx.MultiDiGraph, fields: dict[str, Field], limit: int = 6) -> list[str]:
-    """Nodes worth a receptive-field check: up to `limit` spatial nodes with a local field,
+    """Nodes worth a receptive-field check (netdsl prints exact fields only, so only those
+    are checked): up to `limit` spatial nodes with a local field,
     spread evenly over those whose centre window lies inside the input (a clipped window
     says less), the last local node, and the first global node. None for a network that
     does not have exactly one input with spatial axes."""
@@ -667,13 +668,14 @@ def field_nodes(graph: nx.MultiDiGraph, fields: dict[str, Field], limit: int = 6
         return []
     spatial = graph.nodes[inputs[0]]["layer"].out_shape[1:]
     local = [n for n in graph if n not in inputs and len(graph.nodes[n]["layer"].out_shape) > 1
-             and not fields[n].is_global]
+             and not fields[n].is_global and fields[n].exact]
     inside = [n for n in local if _inside(fields[n], centre(graph.nodes[n]["layer"].out_shape),
                                           spatial)]
     picked = set(inside) if len(inside) <= limit else {
         inside[round(i * (len(inside) - 1) / (limit - 1))] for i in range(limit)}
     picked.update(local[-1:])
-    picked.update(n for n in graph if fields[n].is_global and _local_inputs(graph, fields, n))
+    picked.update(n for n in graph if fields[n].is_global and fields[n].exact
+                  and _local_inputs(graph, fields, n))
     first_global = next((n for n in graph if n in picked and fields[n].is_global), None)
     return [n for n in graph if n in picked and (not fields[n].is_global or n == first_global)]
 

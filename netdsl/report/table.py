@@ -30,6 +30,8 @@ def rf_text(rf: Field) -> str:
     """"size/stride" of the local field, with "global" when the output sees everything."""
     if not rf.size:
         return "-"
+    if not rf.exact:  # after up-sampling the window depends on the position: not printed
+        return "global (varies)" if rf.is_global else "varies"
     local = f"{units.axes(rf.size)}/{units.axes(rf.stride)}"
     return f"global ({local})" if rf.is_global else local
 
