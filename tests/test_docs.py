@@ -70,7 +70,7 @@ def test_every_stdlib_module_and_block_is_documented():
         assert missing == [], f"std.{module.stem}: blocks {missing} are not documented"
 
 
-EXAMPLES = examples(LANGUAGE)
+EXAMPLES = examples(LANGUAGE) + examples(DOCS.parent / "README.md")
 
 
 def test_language_reference_has_examples():
