@@ -348,6 +348,9 @@ def _importable(module: str) -> bool:
 
 def bench_peers(settings: Settings, torch_threads: int | None) -> list[PeerResult]:
     """Run every importable peer of ``benchmarks/peers.py`` on a freshly built ResNet-50."""
+    if not _importable("torch"):
+        print("[peers] torch not importable; peers skipped", file=sys.stderr)
+        return []
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import torch
     from peers import PEERS
@@ -492,9 +495,9 @@ def format_peers(peers: list[PeerResult], inproc: InProcess) -> str:
     """Peer timings and their params/MACs next to netdsl's."""
     head = (f"  {'tool':21s} {'build ms':>9s} {'tool ms':>9s} {'total ms':>9s} "
             f"{'x netdsl':>8s} {'cpu ms':>8s} {'params':>12s} {'vs netdsl':>9s} {'MACs':>15s} {'vs netdsl':>9s}")
-    lines = ["peers on benchmarks/reference_models.resnet50, input 1x3x224x224 (medians; "
-             "total = model construction + tool; x netdsl = total / netdsl's; cpu = process "
-             "CPU time of the total, all threads; netdsl: in-process analyze per variant)", head,
+    lines = ["peers on benchmarks/reference_models.resnet50, input 1x3x224x224 (medians; total = "
+             "model\nconstruction + tool; x netdsl = total / netdsl's; cpu = process CPU time "
+             "of the total)", head,
              f"  {'netdsl analyze':21s} {'-':>9s} {_ms(inproc.per_variant.median):>9s} "
              f"{_ms(inproc.per_variant.median):>9s} {'1':>8s} "
              f"{_ms(inproc.per_variant_cpu.median):>8s} {_n(inproc.params):>12s} "
@@ -510,9 +513,11 @@ def format_peers(peers: list[PeerResult], inproc: InProcess) -> str:
     return "\n".join(lines)
 
 
-def format_verdicts(items: list[Verdict], busy: bool) -> str:
+def format_verdicts(items: list[Verdict], busy: bool, quick: bool) -> str:
     """PASS/FAIL (or info) lines for every target; ``*`` marks a run on a busy machine."""
-    lines = ["targets" + (" (* measured on a busy machine: see the warning)" if busy else "")]
+    notes = ["--quick: too few runs to judge by"] if quick else []
+    notes += ["* measured on a busy machine: see the warning"] if busy else []
+    lines = ["targets" + (f" ({'; '.join(notes)})" if notes else "")]
     for v in items:
         value = f"{v.value:,.0f}x" if v.target.endswith("x") else f"{v.value:.3f} s"
         mark = "info" if v.passed is None else "PASS" if v.passed else "FAIL"
@@ -548,10 +553,14 @@ def busy_warning(reasons: list[str]) -> str:
 
 def environment(load_at_start: float) -> dict[str, Any]:
     """Versions and machine facts that the numbers depend on (call after the peers ran)."""
-    import torch
-
+    try:
+        import torch
+    except ImportError:
+        torch_version, threads = "not installed", 0
+    else:
+        torch_version, threads = torch.__version__, torch.get_num_threads()
     return {"python": platform.python_version(), "netdsl": netdsl.__version__,
-            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "torch": torch_version, "torch_threads": threads,
             "cpus": os.cpu_count(), "machine": platform.machine(),
             "platform": platform.platform(), "load_average_1min_at_start": load_at_start,
             "load_average_1_5_15min_at_end": list(os.getloadavg())}
@@ -586,7 +595,7 @@ def format_results(r: Results) -> str:
     warning = busy_warning(busy_reasons(r))
     sections = [format_environment(r.environment), format_in_process(r.in_process),
                 format_processes(r.processes) + "\n" + cli, format_peers(r.peers, r.in_process),
-                format_verdicts(r.verdicts, bool(warning))]
+                format_verdicts(r.verdicts, bool(warning), r.settings == QUICK)]
     return "\n\n".join(sections + ([warning] if warning else []))
 
 
