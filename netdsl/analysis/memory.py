@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from netdsl.errors import UsageError
+from netdsl.layers.base import Layer, SavedPlan
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 #: Optimizer state per parameter, in parameter-sized tensors.
@@ -48,104 +49,102 @@ def dtype_size(dtype: str) -> int:
         raise UsageError(f"unknown dtype '{dtype}'; choose one of {', '.join(DTYPE_BYTES)}") from None
 
 
+def aliases_input(layer: Layer, training: bool) -> bool:
+    """Whether a layer's output is its input's storage: views, and at inference the
+    layers that return their input (dropout)."""
+    return layer.is_view or (layer.is_view_in_eval and not training)
+
+
 def storages(graph: nx.MultiDiGraph, training: bool = False) -> dict[str, str]:
-    """The node whose allocation each node's output lives in (views resolve to their base;
-    at inference, so do layers that return their input, like dropout)."""
+    """The node whose allocation each node's output lives in."""
     base: dict[str, str] = {}
     for node, data in graph.nodes(data=True):
-        layer = data["layer"]
-        alias = layer.is_view or (layer.is_view_in_eval and not training)
+        alias = data["inputs"] and aliases_input(data["layer"], training)
         base[node] = base[data["inputs"][0]] if alias else node
     return base
-
-
-def requires_grad(graph: nx.MultiDiGraph) -> dict[str, bool]:
-    """Whether each node's output requires a gradient: it depends on some parameter
-    (network inputs do not require gradients)."""
-    out: dict[str, bool] = {}
-    for node, data in graph.nodes(data=True):
-        layer = data["layer"]
-        out[node] = layer.op != "input" and (
-            layer.counts()[0] > 0 or any(out[p] for p in data["inputs"]))
-    return out
 
 
 def tensor_bytes(graph: nx.MultiDiGraph, batch: int, itemsize: int) -> dict[str, int]:
     """Bytes of every node's output tensor (views included) for the batch."""
     scale = batch * itemsize
-    return {node: layer.counts()[4] * scale for node, layer in graph.nodes(data="layer")}
+    return {node: layer.counts().out_elements * scale for node, layer in graph.nodes(data="layer")}
 
 
 def plan_memory(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
                 optimizer: str = "sgd", params: int = 0) -> MemoryPlan:
-    """All memory figures of the graph."""
+    """All memory figures of the graph, in one walk over its nodes (and a scan of the
+    inference timeline). Architecture search runs this thousands of times."""
     if optimizer not in OPTIMIZER_STATES:
         raise UsageError(f"unknown optimizer '{optimizer}'; choose one of "
                          f"{', '.join(OPTIMIZER_STATES)}")
     if batch < 1:
         raise UsageError(f"batch must be at least 1, got {batch}")
     itemsize = dtype_size(dtype)
-    base = storages(graph)
-    sizes = tensor_bytes(graph, batch, itemsize)
-    inputs = set(graph.graph["inputs"].values())
-    activation = {n: sizes[n] if base[n] == n and n not in inputs else 0 for n in graph}
-    saved = saved_for_backward(graph, storages(graph, training=True), sizes, batch, itemsize)
-    param_bytes = params * itemsize
-    state = param_bytes * (2 + OPTIMIZER_STATES[optimizer])
-    total_saved = sum(saved.values())
-    return MemoryPlan(activation, saved, inference_peak(graph, base, activation), total_saved,
-                      param_bytes, state + total_saved + backward_transient(graph, sizes))
-
-
-def inference_peak(graph: nx.MultiDiGraph, base: dict[str, str], allocated: dict[str, int]) -> int:
-    """Largest total of live allocations over the steps of a forward pass in graph order."""
-    order = {node: i for i, node in enumerate(graph)}
-    last_use = {node: order[node] for node in graph}
-    for node, preds in graph.nodes(data="inputs"):
+    scale = batch * itemsize
+    base: dict[str, str] = {}  # where each output lives at inference
+    train_base: dict[str, str] = {}  # and while training
+    grad: dict[str, bool] = {}
+    sizes: dict[str, int] = {}
+    activation: dict[str, int] = {}
+    saved: dict[str, int] = {}
+    order: dict[str, int] = {}
+    last_use: dict[str, int] = {}
+    kept: set[str] = set()
+    transient = 0
+    for step, (node, data) in enumerate(graph.nodes(data=True)):
+        layer, preds = data["layer"], data["inputs"]
+        order[node] = last_use[node] = step
+        sizes[node] = size = layer.counts().out_elements * scale
+        if layer.op == "input":
+            base[node] = train_base[node] = node
+            grad[node] = False
+            activation[node] = saved[node] = 0
+            continue
+        base[node] = base[preds[0]] if aliases_input(layer, False) else node
+        train_base[node] = train_base[preds[0]] if aliases_input(layer, True) else node
+        activation[node] = size if base[node] == node else 0
         for p in preds:
             b = base[p]
-            last_use[b] = max(last_use[b], order[node])
-    end = len(order)
+            last_use[b] = step
+        flags = tuple(grad[p] for p in preds)
+        grad[node] = layer.counts().params > 0 or any(flags)
+        saved[node] = _saved_bytes(layer.saved_plan(flags), node, preds, train_base, sizes,
+                                   kept, batch, itemsize)
+        transient = max(transient, size + sum(sizes[p] for p in preds))
     for out in graph.graph["outputs"]:
-        last_use[base[out]] = end
-    # +bytes when a storage is made, -bytes after its last use; scan the steps in order.
-    delta = [0] * (end + 2)
-    for node in graph:
-        if allocated[node]:
-            delta[order[node]] += allocated[node]
-            delta[last_use[node] + 1] -= allocated[node]
+        last_use[base[out]] = len(order)
+    param_bytes = params * itemsize
+    total_saved = sum(saved.values())
+    state = param_bytes * (2 + OPTIMIZER_STATES[optimizer])
+    return MemoryPlan(activation, saved, _peak(activation, order, last_use), total_saved,
+                      param_bytes, state + total_saved + transient)
+
+
+def _saved_bytes(plan: SavedPlan, node: str, preds: tuple[str, ...], train_base: dict[str, str],
+                 sizes: dict[str, int], kept: set[str], batch: int, itemsize: int) -> int:
+    """Bytes a node newly keeps for backward: storages not kept already, and its extras."""
+    total = (batch * (plan.sample_elements * itemsize + plan.sample_bytes)
+             + plan.elements * itemsize + plan.bytes)
+    sources = [preds[i] for i in plan.inputs] + ([node] if plan.output else [])
+    for source in sources:
+        storage = train_base[source]
+        if storage not in kept:
+            kept.add(storage)
+            total += sizes[storage]
+    return total
+
+
+def _peak(allocated: dict[str, int], order: dict[str, int], last_use: dict[str, int]) -> int:
+    """Largest total of live allocations: +bytes when a storage is made, -bytes after its
+    last use, scanned in step order."""
+    delta = [0] * (len(order) + 2)
+    for node, size in allocated.items():
+        if size:
+            delta[order[node]] += size
+            delta[last_use[node] + 1] -= size
     peak = live = 0
     for change in delta:
         live += change
-        peak = max(peak, live)
+        if live > peak:
+            peak = live
     return peak
-
-
-def saved_for_backward(graph: nx.MultiDiGraph, base: dict[str, str], sizes: dict[str, int],
-                       batch: int, itemsize: int) -> dict[str, int]:
-    """Bytes each node newly keeps for backward (storages already kept count once)."""
-    kept: set[str] = set()
-    out: dict[str, int] = {}
-    grad = requires_grad(graph)
-    for node, data in graph.nodes(data=True):
-        total = 0
-        for item in data["layer"].saved_for(tuple(grad[p] for p in data["inputs"])):
-            if item.what == "extra":
-                count = item.elements * (batch if item.per_sample else 1)
-                total += count * (item.itemsize or itemsize)
-                continue
-            source = node if item.what == "output" else data["inputs"][item.index]
-            storage = base[source]
-            if storage not in kept:
-                kept.add(storage)
-                total += sizes[storage]
-        out[node] = total
-    return out
-
-
-def backward_transient(graph: nx.MultiDiGraph, sizes: dict[str, int]) -> int:
-    """The largest output gradient plus input gradients of one layer."""
-    worst = 0
-    for node, preds in graph.nodes(data="inputs"):
-        worst = max(worst, sizes[node] + sum(sizes[p] for p in preds))
-    return worst

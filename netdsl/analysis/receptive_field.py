@@ -24,9 +24,9 @@ def receptive_fields(graph: nx.MultiDiGraph) -> tuple[dict[str, Field], list[Dia
     warnings: list[Diagnostic] = []
     for node, data in graph.nodes(data=True):
         layer = data["layer"]
-        ins = [fields[p] for p in data["inputs"]]
+        ins = tuple(fields[p] for p in data["inputs"])
         if layer.is_merge:
-            warning = check_alignment(graph, node, data["inputs"], ins)
+            warning = check_alignment(graph, node, data["inputs"], list(ins))
             if warning is not None:
                 warnings.append(warning)
         if ins and not layer.is_merge and len(ins[0].size) != len(layer.in_shape) - 1:
@@ -34,7 +34,7 @@ def receptive_fields(graph: nx.MultiDiGraph) -> tuple[dict[str, Field], list[Dia
             # network input's, so no window rule applies; the field is global
             fields[node] = ins[0].as_global()
         else:
-            fields[node] = layer.receptive_field(ins)
+            fields[node] = layer.field_of(ins)
     return fields, warnings
 
 

@@ -144,23 +144,24 @@ def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32"
     params = sum(c.params for c in counts.values())
     memory = plan_memory(graph, batch, dtype, optimizer, params)
     fields, warnings = receptive_fields(graph)
+    activation, saved = memory.activation_bytes, memory.saved_bytes
     rows = []
     for node, data in graph.nodes(data=True):
         c, layer = counts[node], data["layer"]
         rows.append(LayerRow(node, layer.op, data["block"], data["inputs"], layer.out_shape,
                              c.params, c.buffers, c.macs * batch, 2 * c.macs * batch,
-                             c.other_ops * batch, memory.activation_bytes[node],
-                             memory.saved_bytes[node], fields[node],
+                             c.other_ops * batch, activation[node], saved[node], fields[node],
                              data["span"]))
     macs = sum(r.macs for r in rows)
     totals = Totals(params, params, sum(c.buffers for c in counts.values()), macs, 2 * macs,
                     sum(r.other_ops for r in rows), memory.param_bytes,
-                    sum(memory.activation_bytes.values()), memory.inference_peak_bytes,
+                    sum(activation.values()), memory.inference_peak_bytes,
                     memory.saved_for_backward_bytes, memory.training_peak_bytes)
-    shape_of = {n: graph.nodes[n]["layer"].out_shape for n in graph}
+    nodes = graph.nodes
     return Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
-                  {k: shape_of[v] for k, v in graph.graph["inputs"].items()},
-                  {o: shape_of[o] for o in graph.graph["outputs"]}, totals, rows, warnings)
+                  {k: nodes[v]["layer"].out_shape for k, v in graph.graph["inputs"].items()},
+                  {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]}, totals,
+                  rows, warnings)
 
 
 def _plain(values: tuple) -> list[int | float]:

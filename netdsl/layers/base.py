@@ -96,6 +96,28 @@ class Saved:
     per_sample: bool = True
 
 
+class Counts(NamedTuple):
+    """What one layer costs: elements of parameters and buffers; MACs, other ops and
+    output elements per sample."""
+
+    params: int
+    buffers: int
+    macs: int
+    other_ops: int
+    out_elements: int
+
+
+class SavedPlan(NamedTuple):
+    """A layer's saved tensors as numbers (see `Layer.saved_plan`)."""
+
+    inputs: tuple[int, ...]
+    output: bool
+    sample_elements: int  # per sample, in the activation dtype
+    sample_bytes: int  # per sample, fixed item size
+    elements: int  # not per sample, activation dtype
+    bytes: int  # not per sample, fixed item size
+
+
 SAVE_INPUT = Saved("input", 0)
 SAVE_OUTPUT = Saved("output")
 
@@ -143,7 +165,7 @@ class Example:
 class Layer:
     """A resolved layer. Subclasses implement the rules of one layer family."""
 
-    __slots__ = ("op", "in_shapes", "out_shape", "_counts", "_saved")
+    __slots__ = ("op", "in_shapes", "out_shape", "_counts", "_saved", "_fields", "_plans")
 
     #: Whether the output shares its input's storage (a view): no new memory.
     is_view: ClassVar[bool] = False
@@ -157,8 +179,40 @@ class Layer:
         self.in_shapes = in_shapes
         self.configure(args)
         self.out_shape = self.infer_shape()
-        self._counts: tuple[int, int, int, int, int] | None = None
+        self._counts: Counts | None = None
         self._saved: tuple[Saved, ...] | None = None
+        self._fields: dict[tuple[Field, ...], Field] = {}
+        self._plans: dict[tuple[bool, ...], SavedPlan] = {}
+
+    def field_of(self, fields: tuple[Field, ...]) -> Field:
+        """`receptive_field(fields)`, remembered per input fields (records are shared and
+        immutable, and re-analysed networks meet the same fields again)."""
+        out = self._fields.get(fields)
+        if out is None:
+            if len(self._fields) > 64:  # a record met in many places: keep the memo small
+                self._fields.clear()
+            out = self._fields[fields] = self.receptive_field(fields)
+        return out
+
+    def saved_plan(self, requires_grad: tuple[bool, ...]) -> SavedPlan:
+        """`saved_for(requires_grad)` reduced to numbers, once per pattern: the inputs and
+        output kept, and the extra tensors' elements (activation dtype) and bytes (fixed
+        item size), per sample and not."""
+        plan = self._plans.get(requires_grad)
+        if plan is None:
+            inputs, output, sizes = [], False, [0, 0, 0, 0]
+            for item in self.saved_for(requires_grad):
+                if item.what == "input":
+                    inputs.append(item.index)
+                elif item.what == "output":
+                    output = True
+                else:
+                    slot = (0 if item.per_sample else 2) + (item.itemsize is not None)
+                    sizes[slot] += item.elements * (item.itemsize or 1)
+                plan = self._plans[requires_grad] = SavedPlan(tuple(inputs), output, *sizes)
+            if plan is None:
+                plan = self._plans[requires_grad] = SavedPlan((), False, 0, 0, 0, 0)
+        return plan
 
     def saved_tensors(self) -> tuple[Saved, ...]:
         """`saved()`, computed once per (immutable, shared) record."""
@@ -169,15 +223,15 @@ class Layer:
     def saved_for(self, requires_grad: tuple[bool, ...]) -> tuple[Saved, ...]:
         """What autograd keeps given which inputs require gradients: nothing at all when
         neither an input nor a parameter does (e.g. a pool applied to the image)."""
-        if not self.counts()[0] and not any(requires_grad):
+        if not self.counts().params and not any(requires_grad):
             return ()
         return self.saved_tensors()
 
-    def counts(self) -> tuple[int, int, int, int, int]:
-        """(params, buffers, macs, other_ops, output elements), computed once per record."""
+    def counts(self) -> Counts:
+        """Params, buffers, MACs, other ops and output elements, computed once per record."""
         if self._counts is None:
-            self._counts = (self.params(), self.buffers(), self.macs(), self.other_ops(),
-                            numel(self.out_shape))
+            self._counts = Counts(self.params(), self.buffers(), self.macs(), self.other_ops(),
+                                  numel(self.out_shape))
         return self._counts
 
     # ---- to implement
