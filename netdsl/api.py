@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +16,24 @@ from netdsl.layers.base import Shape
 
 if TYPE_CHECKING:
     from netdsl.analysis.report import Report
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a graph is built and analysed.
+
+    An analysis allocates a few thousand small objects in one burst and makes no reference
+    cycles; with the collector running, that burst triggers collections that rescan the
+    whole heap (the caller's objects too), which made ResNet-50 analyses ~1.5x slower and
+    much less steady. The collector is restored afterwards, only if it was running.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class Spec:
@@ -34,7 +55,8 @@ class Spec:
     def graph(self, network: str | None = None, inputs: dict[str, Shape] | None = None,
               params: dict[str, Any] | None = None, **kwargs: Any) -> nx.MultiDiGraph:
         """Elaborate one network with parameter values (keywords or `params`) to the IR."""
-        return elaborate(self.program, network, {**(params or {}), **kwargs}, inputs)
+        with _collector_paused():
+            return elaborate(self.program, network, {**(params or {}), **kwargs}, inputs)
 
     def analyze(self, network: str | None = None, *, batch: int = 1, dtype: str = "float32",
                 optimizer: str = "sgd", inputs: dict[str, Shape] | None = None,
@@ -42,8 +64,9 @@ class Spec:
         """Elaborate and run every analysis; keywords other than the options are parameters."""
         from netdsl.analysis.report import analyze_graph
 
-        graph = self.graph(network, inputs, params, **kwargs)
-        return analyze_graph(graph, batch=batch, dtype=dtype, optimizer=optimizer)
+        with _collector_paused():
+            graph = self.graph(network, inputs, params, **kwargs)
+            return analyze_graph(graph, batch=batch, dtype=dtype, optimizer=optimizer)
 
 
 def load(path: str | Path) -> Spec:

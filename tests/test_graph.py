@@ -49,3 +49,23 @@ def test_nodes_carry_layer_span_block_and_inputs():
         assert node.startswith(data["block"])
         assert [u for u, _, _ in sorted(graph.in_edges(node, keys=True), key=lambda e: e[2])] \
             == list(data["inputs"])
+
+
+def test_analysis_restores_the_garbage_collector():
+    import gc
+
+    spec = netdsl.load(SPECS / "lenet5.net")
+    assert gc.isenabled()
+    spec.analyze()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        spec.analyze()
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+    try:
+        spec.graph(classes="ten")
+    except Exception:
+        pass
+    assert gc.isenabled()  # restored after an error too

@@ -94,23 +94,25 @@ def plan_memory(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
     for step, (node, data) in enumerate(graph.nodes(data=True)):
         layer, preds = data["layer"], data["inputs"]
         order[node] = last_use[node] = step
-        sizes[node] = size = layer.counts().out_elements * scale
-        if layer.op == "input":
+        counts = layer.counts()
+        sizes[node] = size = counts.out_elements * scale
+        if not preds:  # a network input: given, not computed; needs no gradient
             base[node] = train_base[node] = node
             grad[node] = False
             activation[node] = saved[node] = 0
             continue
-        base[node] = base[preds[0]] if aliases_input(layer, False) else node
+        base[node] = home = base[preds[0]] if aliases_input(layer, False) else node
         train_base[node] = train_base[preds[0]] if aliases_input(layer, True) else node
-        activation[node] = size if base[node] == node else 0
+        activation[node] = size if home == node else 0
         for p in preds:
-            b = base[p]
-            last_use[b] = step
-        flags = tuple(grad[p] for p in preds)
-        grad[node] = layer.counts().params > 0 or any(flags)
+            last_use[base[p]] = step
+        flags = tuple(map(grad.__getitem__, preds))
+        grad[node] = counts.params > 0 or True in flags
         saved[node] = _saved_bytes(layer.saved_plan(flags), node, preds, train_base, sizes,
                                    kept, batch, itemsize)
-        transient = max(transient, size + sum(sizes[p] for p in preds))
+        in_bytes = sum(map(sizes.__getitem__, preds))
+        if size + in_bytes > transient:
+            transient = size + in_bytes
     for out in graph.graph["outputs"]:
         last_use[base[out]] = len(order)
     param_bytes = params * itemsize
