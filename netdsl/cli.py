@@ -15,8 +15,12 @@ from typing import Any
 from netdsl.errors import NetdslError, UsageError
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", help="the .net file")
+def _common(parser: argparse.ArgumentParser, several: bool = False) -> None:
+    if several:
+        parser.add_argument("specs", nargs="+", metavar="spec",
+                            help="the .net file(s), analysed in one process")
+    else:
+        parser.add_argument("spec", help="the .net file")
     parser.add_argument("--network", "-n", help="which network of the file (default: its only one)")
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                         help="override a network parameter (repeatable)")
@@ -34,7 +38,7 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     analyze = sub.add_parser("analyze", help="report shapes, params, MACs, memory, receptive fields")
-    _common(analyze)
+    _common(analyze, several=True)
     analyze.add_argument("--batch", "-b", type=int, default=1, help="batch size (default 1)")
     analyze.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
     analyze.add_argument("--optimizer", default="sgd", choices=["sgd", "momentum", "adam"],
@@ -101,9 +105,17 @@ def run(args: argparse.Namespace) -> int:
         from netdsl.oracle.cli import verify_command
 
         return verify_command(args)
+    if args.command == "analyze":
+        return _analyze_all(args)
+    spec, overrides, inputs = _load(args.spec, args)
+    return _build(spec, args, overrides, inputs)
+
+
+def _load(path: str, args: argparse.Namespace) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The spec, its parameter overrides, and its input shapes (a bare --input named)."""
     import netdsl
 
-    spec = netdsl.load(args.spec)
+    spec = netdsl.load(path)
     overrides, inputs = _overrides(args)
     if "" in inputs:
         graph = spec.graph(args.network, params=overrides)
@@ -111,9 +123,47 @@ def run(args: argparse.Namespace) -> int:
         if len(names) != 1:
             raise UsageError(f"--input needs a name: the network has inputs {', '.join(names)}")
         inputs[names[0]] = inputs.pop("")
-    if args.command == "analyze":
-        return _analyze(spec, args, overrides, inputs)
-    return _build(spec, args, overrides, inputs)
+    return spec, overrides, inputs
+
+
+def _analyze_all(args: argparse.Namespace) -> int:
+    """Analyse each spec in turn; a spec with a mistake is reported and the rest go on."""
+    if args.batch < 1:
+        raise UsageError(f"--batch must be at least 1, got {args.batch}")
+    if args.depth is not None and args.depth < 1:
+        raise UsageError(f"--depth must be at least 1, got {args.depth}")
+    outputs, status = [], 0
+    for path in args.specs:
+        try:
+            spec, overrides, inputs = _load(path, args)
+            outputs.append(_analyze(spec, args, overrides, inputs))
+        except NetdslError as exc:
+            if args.traceback or len(args.specs) == 1:
+                raise
+            print(exc.render(), file=sys.stderr)
+            status = max(status, 2 if isinstance(exc, UsageError) else 1)
+    _print_outputs(outputs, args)
+    return status
+
+
+def _print_outputs(outputs: list[Any], args: argparse.Namespace) -> None:
+    """Text outputs one after another; JSON and YAML as one document (a list for several)."""
+    if args.ir or args.format in ("table", "csv"):
+        for i, text in enumerate(outputs):
+            if args.format == "csv" and i:
+                text = text.split("\n", 1)[1]  # one header for all the rows
+            sys.stdout.write(text if args.format == "csv" else text + "\n")
+        return
+    many = len(args.specs) > 1
+    data = [report.to_dict() for report in outputs]
+    if args.format == "json":
+        import json
+
+        sys.stdout.write(json.dumps(data if many else data[0], indent=2) + "\n")
+    else:
+        import yaml
+
+        sys.stdout.write(yaml.safe_dump(data if many else data[0], sort_keys=False))
 
 
 def _overrides(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, tuple[int, ...]]]:
@@ -127,37 +177,47 @@ def _overrides(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, tupl
 
 
 def _analyze(spec: Any, args: argparse.Namespace, overrides: dict[str, Any],
-             inputs: dict[str, tuple[int, ...]]) -> int:
+             inputs: dict[str, tuple[int, ...]]) -> Any:
+    """One spec's output: the IR listing, the table text, CSV text, or the Report."""
     graph = spec.graph(args.network, inputs, overrides)
     if args.ir:
         from netdsl.graph import format_ir
 
-        print(format_ir(graph))
-        return 0
-    if args.batch < 1:
-        raise UsageError(f"--batch must be at least 1, got {args.batch}")
-    if args.depth is not None and args.depth < 1:
-        raise UsageError(f"--depth must be at least 1, got {args.depth}")
+        return format_ir(graph)
     from netdsl.analysis.report import analyze_graph
 
     report = analyze_graph(graph, batch=args.batch, dtype=args.dtype, optimizer=args.optimizer)
     if args.format == "table":
-        from rich.console import Console
+        return _table_text(report, args.depth)
+    if args.format == "csv":
+        from netdsl.report.formats import to_csv
 
-        from netdsl.report.table import render_report
+        return to_csv(report)
+    return report
 
-        console = Console()
-        if console.is_terminal:
-            console.print(render_report(report, args.depth, console.width), soft_wrap=True)
-        else:  # a file or a pipe: nothing is shortened
-            Console(width=1000).print(render_report(report, args.depth), soft_wrap=True)
-        return 0
-    from netdsl.report.formats import FORMATTERS
 
-    sys.stdout.write(FORMATTERS[args.format](report))
-    if args.format == "json":
-        sys.stdout.write("\n")
-    return 0
+def _table_text(report: Any, depth: int | None) -> str:
+    """The human report, sized to the terminal (or whole, for a file or a pipe)."""
+    from rich.console import Console
+
+    from netdsl.report.table import render_report
+
+    terminal = Console()
+    width = terminal.width if terminal.is_terminal else None
+    console = Console(width=terminal.width if width else 1000, record=True,
+                      force_terminal=terminal.is_terminal, file=_Discard())
+    console.print(render_report(report, depth, width), soft_wrap=True)
+    return console.export_text(styles=terminal.is_terminal).rstrip("\n")
+
+
+class _Discard:
+    """A file that keeps nothing (the console records what it prints)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
 def _build(spec: Any, args: argparse.Namespace, overrides: dict[str, Any],

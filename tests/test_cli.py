@@ -104,3 +104,24 @@ def test_analysis_never_imports_torch():
     """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_several_specs_in_one_process(tmp_path):
+    broken = tmp_path / "broken.net"
+    broken.write_text("network b() {\n    input x: [3, 8, 8]\n    x -> rleu\n}\n")
+    result = run_cli("analyze", "specs/lenet5.net", str(broken), "specs/alexnet.net")
+    assert result.returncode == 1
+    assert result.stdout.count("\nParameters") == 2  # the two good specs are reported
+    assert f"{broken}:3:10: error: unknown name 'rleu'" in result.stderr
+    reports = json.loads(run_cli("analyze", "specs/lenet5.net", "specs/alexnet.net",
+                                 "-f", "json").stdout)
+    assert [r["totals"]["params"] for r in reports] == [61_706, 61_100_840]
+    rows = run_cli("analyze", "specs/lenet5.net", "specs/alexnet.net", "-f", "csv").stdout
+    assert rows.count("name,op,block") == 1 and "specs/alexnet.net" in rows
+
+
+def test_every_spec_analyses_in_one_command():
+    specs = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "specs").glob("*.net"))
+    result = run_cli("analyze", *specs)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\nParameters") == len(specs)
