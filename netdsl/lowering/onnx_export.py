@@ -8,6 +8,10 @@ norm uses its running statistics, dropout is the identity), with a dynamic batch
 from __future__ import annotations
 
 import importlib.util
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,24 @@ from netdsl.lowering.module import Network
 from netdsl.lowering.names import identifier, unique
 
 DEFAULT_OPSET = 18
+
+
+@contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """The exporter's own chatter (e.g. "torchvision is not installed. Skipping ...", and
+    deprecation warnings from inside torch) says nothing about the user's network."""
+    loggers = [logging.getLogger(name) for name in ("torch.onnx", "torch.export", "torch._dynamo")]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=FutureWarning)
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
 
 
 def export_onnx(model: nn.Module | None, source: Any, path: str | Path, *, batch: int = 2,
@@ -48,7 +70,7 @@ def export_onnx(model: nn.Module | None, source: Any, path: str | Path, *, batch
             options["dynamic_shapes"] = {"inputs": tuple({0: batch_dim} for _ in args)}
         else:
             options["dynamic_axes"] = {n: {0: "batch"} for n in names + outputs}
-    with torch.no_grad():
+    with torch.no_grad(), _quiet_exporter():
         program = torch.onnx.export(model, args, str(path) if not dynamo else None, **options)
     if dynamo:
         program.save(str(path))
