@@ -125,3 +125,17 @@ def test_every_spec_analyses_in_one_command():
     result = run_cli("analyze", *specs)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("\nParameters") == len(specs)
+
+
+def test_the_analyze_command_never_imports_torch():
+    code = textwrap.dedent(f"""
+        import contextlib, io, sys
+        from netdsl.cli import main
+        with contextlib.redirect_stdout(io.StringIO()):
+            for fmt in ("table", "json", "yaml", "csv"):
+                assert main(["analyze", {str(ROOT / RESNET34)!r}, "-f", fmt]) == 0
+        assert "torch" not in sys.modules
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "ok", result.stderr
