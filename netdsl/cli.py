@@ -197,17 +197,20 @@ def _analyze(spec: Any, args: argparse.Namespace, overrides: dict[str, Any],
 
 
 def _table_text(report: Any, depth: int | None) -> str:
-    """The human report, sized to the terminal (or whole, for a file or a pipe)."""
+    """The human report: styled and fitted on a terminal; whole and plain for a file or a
+    pipe (without loading rich at all: a whole `netdsl analyze` is meant to take < 0.5 s)."""
+    if not sys.stdout.isatty():
+        from netdsl.report.table import plain_report
+
+        return plain_report(report, depth)
     from rich.console import Console
 
     from netdsl.report.table import render_report
 
     terminal = Console()
-    width = terminal.width if terminal.is_terminal else None
-    console = Console(width=terminal.width if width else 1000, record=True,
-                      force_terminal=terminal.is_terminal, file=_Discard())
-    console.print(render_report(report, depth, width), soft_wrap=True)
-    return console.export_text(styles=terminal.is_terminal).rstrip("\n")
+    console = Console(width=terminal.width, record=True, force_terminal=True, file=_Discard())
+    console.print(render_report(report, depth, terminal.width), soft_wrap=True)
+    return console.export_text(styles=True).rstrip("\n")
 
 
 class _Discard:

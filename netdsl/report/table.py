@@ -9,14 +9,13 @@ the output. On a terminal narrower than the table, only the name column gives wa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-
-from rich.console import Group
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from netdsl.report import units
 
 if TYPE_CHECKING:
+    from rich.console import Group
+
     from netdsl.analysis.report import BlockRow, LayerRow, Report
     from netdsl.layers.base import Field
 
@@ -105,27 +104,44 @@ def totals_lines(report: Report) -> list[tuple[str, str]]:
     ]
 
 
-def render_report(report: Report, depth: int | None = None, width: int | None = None) -> Group:
-    """The full human report: title, table, units, totals, warnings."""
+def report_lines(report: Report, depth: int | None = None,
+                 width: int | None = None) -> list[tuple[str, str, int]]:
+    """The full human report as (style, text, bold prefix length) lines: title, table,
+    units, totals, warnings. One source for plain text (files, pipes) and the terminal."""
     header, rows = block_rows(report, depth) if depth else layer_rows(report)
-    lines = align(header, rows, width)
+    table = align(header, rows, width)
     inputs = ", ".join(f"{k} {units.shape(v)}" for k, v in report.inputs.items())
     outputs = ", ".join(units.shape(v) for v in report.outputs.values())
-    label = max(len(name) for name, _ in totals_lines(report))
-    parts: list[Any] = [
-        Text(f"{report.network} — {report.source} — batch {report.batch}, {report.dtype}",
-             style="italic"),
-        Text(lines[0], style="bold"),
-        Text("\n".join(lines[1:])),
-        Text(""),
-        Text(f"Input {inputs} -> output {outputs}. Counts: K/M/G = 10^3/10^6/10^9; memory: "
-             "KiB = 2^10, MiB = 2^20 bytes; MACs and memory for the whole batch.", style="dim"),
-        Text(""),
+    totals = totals_lines(report)
+    label = max(len(name) for name, _ in totals)
+    lines = [
+        ("italic", f"{report.network} — {report.source} — batch {report.batch}, {report.dtype}", 0),
+        ("bold", table[0], 0), *(("", line, 0) for line in table[1:]), ("", "", 0),
+        ("dim", f"Input {inputs} -> output {outputs}. Counts: K/M/G = 10^3/10^6/10^9; memory: "
+                "KiB = 2^10, MiB = 2^20 bytes; MACs and memory for the whole batch.", 0),
+        ("", "", 0),
     ]
-    for name, value in totals_lines(report):
-        parts.append(Text.assemble((name.ljust(label), "bold"), "  ", value))
-    for warning in report.warnings:
-        parts.append(Text(warning.render(), style="yellow"))
+    lines += [("", f"{name.ljust(label)}  {value}", label) for name, value in totals]
+    lines += [("yellow", line, 0) for w in report.warnings for line in w.render().splitlines()]
+    return lines
+
+
+def plain_report(report: Report, depth: int | None = None) -> str:
+    """The report as plain text (no styling, nothing shortened)."""
+    return "\n".join(text for _, text, _ in report_lines(report, depth))
+
+
+def render_report(report: Report, depth: int | None = None, width: int | None = None) -> Group:
+    """The report as rich renderables, styled, the name column fitted to `width`."""
+    from rich.console import Group
+    from rich.text import Text
+
+    parts = []
+    for style, text, bold in report_lines(report, depth, width):
+        line = Text(text, style=style)
+        if bold:
+            line.stylize("bold", 0, bold)
+        parts.append(line)
     return Group(*parts)
 
 
