@@ -43,6 +43,15 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Static rules and lowerings these tests found wrong, now fixed: each reproducer is kept
 #: as a regression test.
 FOUND: dict[str, tuple[str, str]] = {
+    "dilated taps all in the padding": ("""
+network r() {
+    input x: [1, 2, 3]
+
+    v1 = x -> center_crop(size = [1, 3])
+    v1 -> conv(channels = 1, kernel = 2, padding = same, dilation = 2)
+}
+""", "oracle: on a 1-pixel axis the dilated taps all fall in the padding, so the output "
+     "reads nothing; the largest-window rule must use windows unclipped on every axis"),
     # name: (spec text, what goes wrong)
     "dropout p=0 in training": ("""
 network r() {
