@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+import netdsl
+
 # CI (CI=true) replays the same examples every run, so that a red build always means a
 # change broke something; elsewhere hypothesis explores new examples each run.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-import netdsl
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"

@@ -467,10 +467,3 @@ def check_shape(shape: Shape) -> Shape:
         raise LayerError(
             f"the output shape {list(shape)} has more than 2**40 elements per sample (the limit)")
     return shape
-
-
-def require_rank(shape: Shape, ranks: Sequence[int], what: str) -> None:
-    """Raise unless the input has one of the given numbers of spatial axes."""
-    if len(shape) - 1 not in ranks:
-        wanted = " or ".join(f"{r + 1}" for r in ranks)
-        raise LayerError(f"{what} expects an input of rank {wanted} ([C, ...]), got {list(shape)}")
