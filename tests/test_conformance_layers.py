@@ -83,7 +83,9 @@ def measure(layer: Layer) -> dict[str, int | tuple]:
         storage = t.untyped_storage()
         if storage.data_ptr() not in owned and storage.nbytes():
             kept[storage.data_ptr()] = storage.nbytes()
-        return t
+        # a detached alias: returning `t` itself makes output -> grad_fn -> saved tensor a
+        # cycle that the collector cannot free when no backward runs (pytorch#115255)
+        return t.detach()
 
     counter = FlopCounterMode(display=False)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), counter:

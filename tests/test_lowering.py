@@ -149,7 +149,9 @@ def assert_matches_analysis(spec: netdsl.Spec, batch: int = 1) -> None:
     def pack(t: torch.Tensor) -> torch.Tensor:
         if t.untyped_storage().data_ptr() not in owned:
             kept[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
-        return t
+        # a detached alias: returning `t` itself makes output -> grad_fn -> saved tensor a
+        # cycle that the collector cannot free when no backward runs (pytorch#115255)
+        return t.detach()
 
     xs = [torch.randn(batch, *graph.nodes[n]["layer"].out_shape)
           for n in graph.graph["inputs"].values()]

@@ -169,7 +169,9 @@ def measure_saved_bytes(graph: nx.MultiDiGraph, model: nn.Module, batch: int = 2
         storage = t.untyped_storage()
         if storage.nbytes() and storage.data_ptr() not in owned:
             kept.setdefault(storage.data_ptr(), (current[0], storage))
-        return t
+        # a detached alias: returning `t` itself makes output -> grad_fn -> saved tensor a
+        # cycle that the collector cannot free when no backward runs (pytorch#115255)
+        return t.detach()
 
     torch.manual_seed(0)  # dropout masks
     with node_hooks(node_modules(graph, model), before=lambda node: current.__setitem__(0, node)), \
