@@ -14,6 +14,7 @@ import networkx as nx
 
 from netdsl.errors import LimitError, NetdslError, Note, Span, UsageError
 from netdsl.graph import fill_graph
+from netdsl.heads import DEFAULT_NAME, Head, mark_training_only, set_outputs
 from netdsl.language import syntax as ast
 from netdsl.language.evaluate import Evaluator
 from netdsl.language.loader import Program
@@ -94,6 +95,7 @@ class _Elaborator(Evaluator):
         cur = None
         result = None
         last: ast.Node | None = None
+        self.heads: list[tuple[ast.OutputDecl, Head]] = []
         for statement in net.body.statements:
             if isinstance(statement, ast.InputDecl):
                 tensor = self.declare_input(statement, env)
@@ -102,6 +104,9 @@ class _Elaborator(Evaluator):
                 # is exactly one; with several, a chain must name the one it starts from
                 cur = tensor if len(self.graph.graph["inputs"]) == 1 else None
                 env.vars["in"] = cur
+            elif isinstance(statement, ast.OutputDecl):
+                result, last = self.statement(statement, env, cur, result, last)  # checks
+                self.declare_output(statement, env, cur)
             else:
                 result, last = self.statement(statement, env, cur, result, last)
         unknown = set(self.input_shapes) - set(self.graph.graph["inputs"])
@@ -164,25 +169,69 @@ class _Elaborator(Evaluator):
         self.graph.graph["inputs"][decl.name] = tensor.node
         return tensor
 
+    def declare_output(self, decl: ast.OutputDecl, env: Env, cur: Tensor | None) -> None:
+        """`output NAME = EXPR`: bind NAME and record the head (`none`: no head)."""
+        value = self.eval_named(decl.value, env, cur, decl.name)
+        env.vars[decl.name] = value
+        kind = "training output" if decl.training else "output"
+        for other, _ in self.heads:
+            if other.name == decl.name:
+                raise self.error(f"output '{decl.name}' is declared twice", decl.name_span,
+                                 [Note("the first declaration is here", other.name_span)])
+        if value is None:
+            self.heads.append((decl, Head(decl.name, "", decl.training)))  # left out
+            return
+        if not isinstance(value, Tensor):
+            raise self.error(f"{kind} '{decl.name}' must be one tensor (or none), got "
+                             f"{value_type(value)} {show_value(value)}", decl.value.span)
+        if value.node in self.graph.graph["inputs"].values():
+            raise self.error(f"{kind} '{decl.name}' is the network input '{value.node}': an "
+                             "output must be computed by a layer", decl.value.span)
+        for other, head in self.heads:
+            if head.node == value.node:
+                raise self.error(f"{kind} '{decl.name}' is the same tensor as output "
+                                 f"'{other.name}'", decl.value.span,
+                                 [Note(f"'{other.name}' is declared here", other.name_span)])
+        self.heads.append((decl, Head(decl.name, value.node, decl.training)))
+
     def finish(self, net: ast.BlockDef, result: Any, last: ast.Node | None) -> nx.MultiDiGraph:
+        if self.heads:
+            return self.finish_heads(net, result, last)
         if not isinstance(result, Tensor):
             where = last.span if last is not None else net.span
             raise self.error(f"network '{net.name}' must end with an expression that gives a "
                              f"tensor (its output), got {value_type(result) if result is not None else 'nothing'}",
                              where)
-        self.graph.graph["outputs"] = [result.node]
+        set_outputs(self.graph, [Head(DEFAULT_NAME, result.node)], named=False)
         self.check_reachability(result.node)
         return fill_graph(self.graph, self.nodes, self.edges)
 
-    def check_reachability(self, output: str) -> None:
-        """Every node must feed the output (walk the inputs backwards from it)."""
-        live = {output}
+    def finish_heads(self, net: ast.BlockDef, result: Any, last: ast.Node | None) -> nx.MultiDiGraph:
+        """A network with `output` statements: every output is named, one is not training."""
+        if isinstance(last, ast.ExprStmt):
+            raise self.error(f"network '{net.name}' declares its outputs with `output` "
+                             "statements, so this last expression is not an output: name it "
+                             "with `output NAME = ...`", last.span)
+        heads = [head for _, head in self.heads if head.node]
+        if not any(not head.training for head in heads):
+            first = self.heads[0][0]
+            raise self.error(f"network '{net.name}' has no output that runs at inference: "
+                             "every output is `training` or none", first.span)
+        set_outputs(self.graph, heads, named=True)
+        self.check_reachability(*(head.node for head in heads))
+        mark_training_only(self.nodes, heads)
+        return fill_graph(self.graph, self.nodes, self.edges)
+
+    def check_reachability(self, *outputs: str) -> None:
+        """Every node must feed an output (walk the inputs backwards from them)."""
+        live = set(outputs)
         for node, data in reversed(self.nodes):
             if node in live:
                 live.update(data["inputs"])
         for node, data in self.nodes:
             if node not in live:
-                raise self.error(f"'{node}' is computed but never reaches the network's output",
+                where = "output" if len(outputs) == 1 else "outputs"
+                raise self.error(f"'{node}' is computed but never reaches the network's {where}",
                                  data["span"], self.scope_notes(data["block"]))
 
     def scope_notes(self, block_path: str) -> list[Note]:

@@ -116,6 +116,11 @@ class Evaluator(Calls):
             return None, st
         if isinstance(st, ast.InputDecl):
             raise self.error("inputs are declared in networks, not in blocks", st.span)
+        if isinstance(st, ast.OutputDecl):
+            if self.frames or env.parent is not self.globals:
+                raise self.error("outputs are declared at the top level of a network body, "
+                                 "not in blocks nor inside braces", st.span)
+            return None, st
         return self.eval(st.expr, env, cur), st
 
     def run_body(self, body: ast.Body, env: Env, cur: Tensor | None) -> Any:
