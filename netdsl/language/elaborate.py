@@ -75,7 +75,14 @@ def select_network(program: Program, name: str | None) -> ast.BlockDef:
     if len(nets) == 1:
         return next(iter(nets.values()))
     if not nets:
-        raise NetdslError(f"{program.path} defines no network", program.module.span)
+        blocks = [b.name for b in program.module.definitions]
+        if not blocks:
+            raise NetdslError("this file defines no network (nothing but comments and imports)",
+                              Span.of_file(program.path))
+        listed = ", ".join(blocks[:5]) + (", ..." if len(blocks) > 5 else "")
+        raise NetdslError(f"this file defines no network, only blocks ({listed}): a file of "
+                          "blocks is a library to import from a file with a network",
+                          Span.of_file(program.path))
     raise UsageError(f"{program.path} defines several networks ({', '.join(nets)}); "
                      "pick one with --network NAME")
 

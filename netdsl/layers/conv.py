@@ -198,7 +198,9 @@ class ConvTranspose(Layer):
 
     def describe(self) -> str:
         return (f"{self.channels}, k={_fmt(self.kernel)}, s={_fmt(self.stride)}, "
-                f"p={_fmt_pads(self.pads)}, op={_fmt(self.output_padding)}, g={self.groups}")
+                f"p={_fmt_pads(self.pads)}, op={_fmt(self.output_padding)}, g={self.groups}"
+                + (f", d={_fmt(self.dilation)}" if any(d != 1 for d in self.dilation) else "")
+                + ("" if self.bias else ", bias=False"))
 
 
 def resolve_padding(pad: Any, sizes: Sequence[int], k_eff: Sequence[int],

@@ -108,7 +108,9 @@ class Pool(Layer):
 
     def describe(self) -> str:
         return (f"k={_fmt(self.kernel)}, s={_fmt(self.stride)}, p={_fmt_pads(self.pads)}"
-                + (", ceil" if self.ceil_mode else ""))
+                + (f", d={_fmt(self.dilation)}" if any(d != 1 for d in self.dilation) else "")
+                + (", ceil" if self.ceil_mode else "")
+                + (", exclude pad" if self.op == "avgpool" and not self.count_include_pad else ""))
 
     def plan(self) -> tuple[Any, ...]:
         """How the pool lowers: ("native", ceil_mode) when PyTorch's symmetric padding by
