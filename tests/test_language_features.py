@@ -119,3 +119,227 @@ def test_comprehension_parses_with_and_without_condition():
     assert isinstance(first, ast.Comprehension) and first.var == "i"
     assert isinstance(first.condition, ast.Binary)
     assert isinstance(second, ast.Comprehension) and second.condition is None
+
+
+def elaborate(text: str, **params):
+    return netdsl.loads(text, "f.net").graph(params=params or None)
+
+
+def test_comprehension_values_and_condition():
+    g = elaborate("network n() {\n input x: [4]\n"
+                  " widths = [w * 2 for w in [1, 2, 3, 4] if w % 2 == 0]\n"
+                  " assert(widths == [4, 8], \"comprehension\")\n"
+                  " assert([[i, j] for i in range(2)] == [[0, 0], [1, 0]], \"outer names\")\n"
+                  " linear(sum(widths))\n}\n".replace("j]", "0]"))
+    assert g.nodes[g.graph["outputs"][0]]["layer"].out_shape == (12,)
+
+
+def test_comprehension_of_tensors_feeds_a_merge():
+    g = elaborate("network n() {\n input x: [4, 8, 8]\n"
+                  " concat([x -> conv(c, 1) for c in [2, 3, 5] if c > 2])\n}\n")
+    out = g.nodes[g.graph["outputs"][0]]
+    assert out["layer"].op == "concat" and out["layer"].out_shape == (8, 8, 8)
+    assert len(out["inputs"]) == 2
+
+
+@pytest.mark.parametrize("body, message, line", [
+    ("v = [i for i in 3]\n linear(2)", "a comprehension iterates over a list or range(), got int 3", 3),
+    ("v = [i for i in [1] if i]\n linear(2)", "expected true or false, got int 1", 3),
+    ("v = [conv(2, 1) for i in [1]]\n linear(2)", "has no input here", 3),
+    ("v = [j for i in [1]]\n linear(2)", "unknown name 'j'", 3),
+])
+def test_comprehension_errors_are_located(body: str, message: str, line: int):
+    error = error_of(f"network n() {{\n input x: [4]\n {body}\n}}\n")
+    assert message in error.message and error.span.line == line
+
+
+def test_destructuring_binds_each_item():
+    g = elaborate("network n() {\n input x: [4]\n a, b, c = [1, 2.5, \"s\"]\n"
+                  " assert(a == 1 and b == 2.5 and c == \"s\", \"unpacked\")\n linear(a)\n}\n")
+    assert g.nodes[g.graph["outputs"][0]]["layer"].out_shape == (1,)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("a, b = [1, 2, 3]", "2 names need a list of 2 items, got a list of 3"),
+    ("a, b = 4", "2 names need a list of 2 items, got int 4"),
+    ("a, a = [1, 2]", "a name is bound twice"),
+    ("a, len = [1, 2]", "'len' is reserved"),
+])
+def test_destructuring_errors(body: str, message: str):
+    error = error_of(f"network n() {{\n input x: [4]\n {body}\n linear(2)\n}}\n")
+    assert message in error.message and error.span.line == 3
+
+
+# ------------------------------------------------- several tensors from one layer
+class _Part:
+    """Built lazily (the Layer base is imported inside the fixture)."""
+
+
+@pytest.fixture
+def chunk_layer():
+    """A test-only `tchunk(n)` giving n channel parts (the real chunk/split are zoo's)."""
+    from netdsl.layers import base
+    from netdsl.layers.registry import LayerSpec, Signature
+
+    class Part(base.Layer):
+        __slots__ = ("start", "length")
+        is_view = True
+
+        def configure(self, args):
+            self.start, self.length = args["start"], args["length"]
+
+        def infer_shape(self):
+            return (self.length, *self.in_shape[1:])
+
+        def describe(self):
+            return f"start={self.start}, length={self.length}"
+
+    class Chunk(base.Layer):
+        __slots__ = ("n",)
+
+        def configure(self, args):
+            self.n = args["n"]
+            if self.in_shape[0] % self.n:
+                raise base.LayerError(f"{self.in_shape[0]} channels do not split in {self.n}", "n")
+
+        def parts(self):
+            size = self.in_shape[0] // self.n
+            return tuple(Part(self.op, {"start": i * size, "length": size}, self.in_shapes)
+                         for i in range(self.n))
+
+    REGISTRY["tchunk"] = LayerSpec("tchunk", Chunk, Signature((base.Arg("n", base.positive),)))
+    try:
+        yield
+    finally:
+        del REGISTRY["tchunk"]
+
+
+def test_parts_are_one_node_each_and_destructure_by_name(chunk_layer):
+    g = elaborate("network n() {\n input x: [8, 4, 4]\n a, b = tchunk(2)\n"
+                  " parts = x -> tchunk(4)\n"
+                  " concat(a, b -> relu, parts)\n}\n")
+    assert [g.nodes[n]["layer"].out_shape for n in ("a", "b")] == [(4, 4, 4), (4, 4, 4)]
+    assert g.nodes["a"]["inputs"] == ("x",) and g.nodes["b"]["inputs"] == ("x",)
+    chunk_nodes = [n for n in g if n.startswith("tchunk")]
+    assert chunk_nodes == ["tchunk0_0", "tchunk0_1", "tchunk0_2", "tchunk0_3"]
+    merge = g.nodes[g.graph["outputs"][0]]
+    assert merge["inputs"] == ("a", "relu0", *chunk_nodes)
+    assert merge["layer"].out_shape == (16, 4, 4)
+
+
+def test_parts_by_index_and_in_loops(chunk_layer):
+    g = elaborate("network n() {\n input x: [6, 4, 4]\n parts = tchunk(3)\n"
+                  " ys = [p -> conv(2, 1) for p in parts]\n"
+                  " add(ys[0], ys[1], ys[2] -> relu, parts[1] -> conv(2, 1))\n}\n")
+    assert g.nodes[g.graph["outputs"][0]]["layer"].out_shape == (2, 4, 4)
+    assert [n for n in g if n.startswith("parts")] == ["parts_0", "parts_1", "parts_2"]
+    assert [g.nodes[f"conv{i}"]["inputs"] for i in range(4)] == [
+        ("parts_0",), ("parts_1",), ("parts_2",), ("parts_1",)]
+
+
+@pytest.mark.parametrize("body, message", [
+    ("x -> tchunk(2) -> relu", "'->' needs a tensor on its left, got list"),
+    ("a, b, c = tchunk(2)\n a", "3 names need a list of 3 items, got a list of 2"),
+    ("concat(tchunk(2), [1])", "a branch of concat() must give a list of tensors, got a list with int 1"),
+    ("add(x -> tchunk(1))", "add() needs at least two branches, got 1"),
+])
+def test_misused_parts_are_located_errors(chunk_layer, body: str, message: str):
+    error = error_of(f"network n() {{\n input x: [8, 4, 4]\n {body}\n}}\n")
+    assert message in error.message and error.span.line == 3
+
+
+def test_a_merge_of_one_list_counts_its_tensors():
+    error = error_of("network n() {\n input x: [4, 4, 4]\n concat([x])\n}\n")
+    assert "concat() needs at least two branches, got 1" in error.message
+
+
+# ------------------------------------------------------------------------ defaults
+DEFAULTS = """
+block cbn(c) {
+    conv(c, 3, padding = 1, bias = false) -> batchnorm
+}
+
+network n(eps = 0.001) {
+    input x: [4, 8, 8]
+
+    a = batchnorm                           # before the statement: PyTorch's defaults
+    defaults batchnorm(eps = eps, momentum = 0.01)
+    b = a -> cbn(8)                         # inside a block called from here too
+    c = b -> batchnorm(momentum = 0.2)      # the call's own argument wins
+    c -> if true { defaults batchnorm(eps = 0.1)
+        batchnorm } else { identity } -> batchnorm   # braces end the inner statement
+}
+"""
+
+
+def test_defaults_apply_to_the_rest_of_the_body_and_called_blocks():
+    g = elaborate(DEFAULTS)
+    norms = [(n, d["layer"]) for n, d in g.nodes(data=True) if d["layer"].op == "batchnorm"]
+    got = [(n, layer.eps, layer.momentum) for n, layer in norms]
+    assert got == [("a", 1e-5, 0.1), ("cbn0.batchnorm0", 0.001, 0.01), ("batchnorm0", 0.001, 0.2),
+                   ("batchnorm1", 0.1, 0.01), ("batchnorm2", 0.001, 0.01)]
+    assert [layer.eps for _, layer in norms] == [1e-5, 0.001, 0.001, 0.1, 0.001]
+    assert elaborate(DEFAULTS, eps=0.01).nodes["cbn0.batchnorm0"]["layer"].eps == 0.01
+
+
+def test_defaults_take_part_in_the_block_memo():
+    text = ("block cbn() {\n batchnorm\n}\n"
+            "network n() {\n input x: [4, 8, 8]\n a = cbn\n defaults batchnorm(eps = 0.5)\n"
+            " a -> cbn\n}\n")
+    g = elaborate(text)
+    assert [g.nodes[n]["layer"].eps for n in ("a.batchnorm0", "cbn0.batchnorm0")] == [1e-5, 0.5]
+
+
+@pytest.mark.parametrize("statement, message", [
+    ("defaults batchnorm(eps = 0.1, eps = 0.2)", "argument 'eps' is given twice"),
+    ("defaults batchnorm(epsilon = 0.1)", "batchnorm() has no argument 'epsilon'; did you mean 'eps'?"),
+    ("defaults batchnrm(eps = 0.1)", "'batchnrm' is not a layer; did you mean 'batchnorm'?"),
+    ("defaults batchnorm()", "defaults batchnorm() sets nothing"),
+    ("defaults batchnorm(0.1)", "defaults take keyword arguments only"),
+    ("defaults unit(eps = 0.1)", "defaults are for layers; 'unit' is a block"),
+    ("defaults batchnorm(eps = in)", "a layer argument must be a number"),
+])
+def test_defaults_misuse_is_located(statement: str, message: str):
+    error = error_of(f"block unit() {{\n relu\n}}\nnetwork n() {{\n input x: [4]\n {statement}\n"
+                     " batchnorm\n}\n")
+    assert message in error.message and error.span.line == 6
+
+
+def test_a_default_the_layer_refuses_is_an_error_at_the_call():
+    error = error_of("network n() {\n input x: [4]\n defaults batchnorm(eps = -1)\n batchnorm\n}\n")
+    assert "eps must be positive" in error.message
+
+
+# ------------------------------------------------------------------------ `in` trap
+TRAP = """
+block unit(w) {
+    conv(w, 1) -> if in.channels > 8 { conv(in.channels, 3, padding = 1) } else { identity }
+}
+
+block fine(w) {
+    x = in
+    conv(w, 1) -> if w > 8 { conv(x.channels, 1) } else { identity }
+}
+
+network n() {
+    input x: [8, 16, 16]
+    x -> unit(16) -> unit(16) -> fine(32) -> repeat(2) { conv(in.channels, 1) }
+}
+"""
+
+
+def test_in_inside_an_if_step_warns_when_it_changes_meaning():
+    spec = netdsl.loads(TRAP, "trap.net")
+    for _ in range(2):  # memoised calls warn again: a call that warned is not replayed
+        warnings = [w for w in spec.analyze().warnings if "`in`" in w.message]
+        spans = sorted({(w.span.line, w.span.column) for w in warnings})
+        assert spans == [(3, 22), (3, 45)]  # the condition's `in` and the body's, once each
+        first = warnings[0]
+        assert "[16, 16, 16]" in first.message and "the block's input ([8, 16, 16])" in first.message
+        assert first.notes[0].span.line == 3
+
+
+def test_in_of_the_same_shape_does_not_warn():
+    spec = netdsl.loads("network n() {\n input x: [8, 4, 4]\n"
+                        " x -> relu -> if in.channels == 8 { identity } else { relu }\n}\n", "t.net")
+    assert not spec.analyze().warnings

@@ -214,6 +214,7 @@ def _analyze(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str) -> 
     params = sum(c.params for c in counts.values())
     memory = plan_memory(graph, batch, dtype, optimizer, params)
     fields, warnings = receptive_fields(graph)
+    warnings = [*graph.graph.get("warnings", ()), *warnings]  # the elaborator's first
     activation, saved = memory.activation_bytes, memory.saved_bytes
     rows = []
     for node, data in graph.nodes(data=True):

@@ -43,7 +43,8 @@ class _Frame:
 class Calls:
     """Calling layers and blocks (part of `Evaluator`)."""
 
-    def _call(self, e: ast.Call, env: Env, cur: Tensor | None, hint: str | None = None) -> Any:
+    def _call(self, e: ast.Call, env: Env, cur: Tensor | None,
+              hint: str | tuple[str, ...] | None = None) -> Any:
         if e.name in ("assert", "fail") and e.name not in self.blocks:
             return self.check(e, env)
         if e.name in BUILTINS and e.name not in self.blocks:
@@ -69,8 +70,9 @@ class Calls:
 
     def apply(self, name: str, e: ast.Node, name_span: Span, args: Sequence[ast.Node],
               kwargs: Sequence[ast.Keyword], env: Env, cur: Tensor | None,
-              hint: str | None) -> Any:
-        """Call a block or a layer (or `identity`) on `cur`."""
+              hint: str | tuple[str, ...] | None) -> Any:
+        """Call a block or a layer (or `identity`) on `cur`; `hint` names the node (a tuple:
+        the names of a destructuring, for a layer's parts)."""
         block = self.blocks.get(name)
         if block is not None:
             return self.call_block(block, e, name_span, args, kwargs, env, cur, hint)
@@ -95,15 +97,21 @@ class Calls:
 
     def call_layer(self, spec: LayerSpec, e: ast.Node, name_span: Span, args: Sequence[ast.Node],
                    kwargs: Sequence[ast.Keyword], env: Env, cur: Tensor | None,
-                   hint: str | None) -> Tensor:
+                   hint: str | tuple[str, ...] | None) -> Any:
         keywords = self.keyword_values(kwargs, env)
+        defaults = self.layer_defaults.get(spec.name)
+        if defaults:  # `defaults` in effect; the call's own arguments win
+            positional_names = () if spec.signature.variadic_inputs else spec.signature.names()
+            given = {n for n, _ in zip(positional_names, args)} | set(keywords)
+            keywords = {**{k: v for k, v in defaults.items() if k not in given}, **keywords}
         if spec.signature.variadic_inputs:
-            if len(args) < 2:
-                raise self.error(f"{spec.name}() needs at least two branches, got {len(args)}",
-                                 name_span)
-            # each branch is applied to the merge's input, which it sees as `in`
+            # each branch is applied to the merge's input, which it sees as `in`; a branch
+            # that gives a list of tensors (`concat(parts)`) adds each of them
             branch_env = Env(env, {"in": cur}) if cur is not None else env
-            inputs = [self.branch(a, branch_env, cur, spec.name) for a in args]
+            inputs, args = self.branches(args, branch_env, cur, spec.name)
+            if len(inputs) < 2:
+                raise self.error(f"{spec.name}() needs at least two branches, got {len(inputs)}",
+                                 name_span)
             positional: list[Any] = []
         else:
             inputs = [self.need_input(cur, spec.name + "()", name_span)]
@@ -113,14 +121,39 @@ class Calls:
             layer = create(spec, positional, keywords, shapes)
         except LayerError as exc:
             raise self.layer_error(exc, spec, name_span, args, kwargs, shapes) from None
-        return self.add_node(layer, inputs, name_span, hint)
+        parts = layer.parts() if hasattr(layer, "parts") else None
+        if parts is not None:
+            return self.add_parts(layer, parts, inputs, name_span, hint)
+        return self.add_node(layer, inputs, name_span, hint if isinstance(hint, str) else None)
 
-    def branch(self, e: ast.Node, env: Env, cur: Tensor | None, merge: str) -> Tensor:
-        value = self.eval(e, env, cur)
-        if not isinstance(value, Tensor):
-            raise self.error(f"a branch of {merge}() must give a tensor, got {value_type(value)} "
-                             f"{show_value(value)}", e.span)
-        return value
+    def add_parts(self, layer: Any, parts: Sequence[Any], inputs: Sequence[Tensor],
+                  span: Span, hint: str | tuple[str, ...] | None) -> list[Tensor]:
+        """A layer that gives several tensors (`chunk`, `split`): one node per part, named
+        `NAME_0`, `NAME_1`, ... or after the names of a destructuring (`a, b = chunk(2)`)."""
+        if isinstance(hint, tuple) and len(hint) == len(parts):
+            names: list[str | None] = list(hint)
+        else:
+            base = self.scope.fresh(layer.op, hint if isinstance(hint, str) else None)
+            local = base[len(self.scope.prefix):]
+            names = [f"{local}_{i}" for i in range(len(parts))]
+        return [self.add_node(part, inputs, span, name) for part, name in zip(parts, names)]
+
+    def branches(self, args: Sequence[ast.Node], env: Env, cur: Tensor | None,
+                 merge: str) -> tuple[list[Tensor], list[ast.Node]]:
+        """The tensors of a merge's branches, and the syntax each came from (for notes)."""
+        inputs: list[Tensor] = []
+        sources: list[ast.Node] = []
+        for a in args:
+            value = self.eval(a, env, cur)
+            items = value if isinstance(value, list) and value else [value]
+            for item in items:
+                if not isinstance(item, Tensor):
+                    what = "a list of tensors, got a list with" if isinstance(value, list) else "a tensor, got"
+                    raise self.error(f"a branch of {merge}() must give {what} {value_type(item)} "
+                                     f"{show_value(item)}", a.span)
+                inputs.append(item)
+                sources.append(a)
+        return inputs, sources
 
     def argument(self, e: ast.Node, env: Env) -> Any:
         value = self.eval(e, env, None)
@@ -160,22 +193,27 @@ class Calls:
 
     def call_block(self, block: ast.BlockDef, e: ast.Node, name_span: Span,
                    args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
-                   cur: Tensor | None, hint: str | None) -> Any:
+                   cur: Tensor | None, hint: str | tuple[str, ...] | None) -> Any:
         if len(self.frames) >= MAX_CALL_DEPTH:
             raise self.error(f"block calls are nested more than {MAX_CALL_DEPTH} deep "
                              f"(is '{block.name}' recursive?)", name_span, kind=LimitError)
         inner = Env(self.globals, {"in": cur})
         self.bind_block_args(block, name_span, args, kwargs, env, inner)
         outer_scope = self.scope
-        scope_path = outer_scope.fresh(block.name, hint)
+        scope_path = outer_scope.fresh(block.name, hint if isinstance(hint, str) else None)
         self.scope_spans[scope_path] = name_span
         bound = dict(inner.vars)  # the body's assignments add to inner.vars; keep the inputs
         key = memo.call_key(block, bound)
+        if key is not None and self.layer_defaults:  # the body's layers depend on them too
+            defaults = {f"defaults {n}": sorted(v.items()) for n, v in self.layer_defaults.items()}
+            extra = memo.call_key(block, defaults)
+            key = (key, extra) if extra is not None else None
         template = self.program.templates.get(key) if key is not None else None
         if template is not None and len(self.frames) + template.depth < MAX_CALL_DEPTH:
             self.check_room(len(template.nodes), name_span)
             return memo.instantiate(template, scope_path, bound, self.nodes, self.edges)
         start, entry_depth, deepest = len(self.nodes), len(self.frames), self.deepest
+        warned = len(self.warnings)
         self.scope = Scope(scope_path)
         self.frames.append(_Frame(block.name, name_span))
         self.deepest = len(self.frames)
@@ -186,7 +224,7 @@ class Calls:
             self.frames.pop()
             self.scope, self.blocks = outer_scope, outer_blocks
             depth, self.deepest = self.deepest - entry_depth, max(deepest, self.deepest)
-        if key is not None:
+        if key is not None and len(self.warnings) == warned:  # a replay would not warn
             template = memo.record(scope_path, self.nodes[start:], result, bound, depth)
             if template is not None:
                 if len(self.program.templates) >= MAX_TEMPLATES:

@@ -202,6 +202,8 @@ class _Elaborator(Evaluator):
         self.heads.append((decl, Head(decl.name, value.node, decl.training)))
 
     def finish(self, net: ast.BlockDef, result: Any, last: ast.Node | None) -> nx.MultiDiGraph:
+        if self.warnings:
+            self.graph.graph["warnings"] = list(self.warnings)
         if self.heads:
             return self.finish_heads(net, result, last)
         if not isinstance(result, Tensor):

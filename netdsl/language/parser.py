@@ -259,12 +259,10 @@ class _ToSyntax(Transformer):
                               self._token_span(name))
 
     def defaults_stmt(self, meta, name, args):
+        positional = tuple(a for a in (args or ()) if not isinstance(a, ast.Keyword))
         keywords = tuple(a for a in (args or ()) if isinstance(a, ast.Keyword))
-        if len(keywords) != len(args or ()):
-            first = next(a for a in args if not isinstance(a, ast.Keyword))
-            raise NetdslError("defaults take keyword arguments only: "
-                              f"`defaults {name}(name = value)`", first.span)
-        return ast.Defaults(self._span(meta), str(name), self._token_span(name), keywords)
+        return ast.Defaults(self._span(meta), str(name), self._token_span(name), positional,
+                            keywords)
 
     def expr_stmt(self, meta, expr):
         return ast.ExprStmt(self._span(meta), expr)

@@ -175,6 +175,7 @@ class Defaults(Node):
 
     name: str
     name_span: Span
+    args: tuple[Node, ...]  # an error: defaults are keywords
     kwargs: tuple[Keyword, ...]
 
 
