@@ -211,8 +211,11 @@ def test_generated_model_matches_in_both_modes(tmp_path: Path):
     assert "if self.training:" in path.read_text(encoding="utf-8")
 
 
-def test_onnx_keeps_every_inference_output_by_name(tmp_path: Path):
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
+def test_onnx_keeps_every_inference_output_by_name(tmp_path: Path, dynamo: bool):
     pytest.importorskip("onnx")
+    if dynamo:
+        pytest.importorskip("onnxscript", reason="the dynamo exporter needs onnxscript")
     import onnx
     from onnx.reference import ReferenceEvaluator
 
@@ -222,7 +225,7 @@ def test_onnx_keeps_every_inference_output_by_name(tmp_path: Path):
     x = torch.randn(2, 3, 16, 16)
     for training_heads, names in ((False, ["p4", "logits"]), (True, ["aux", "p4", "logits"])):
         path = export_onnx(model, HEADS, tmp_path / "heads.onnx", training_heads=training_heads,
-                           dynamo=False)
+                           dynamo=dynamo)
         assert [o.name for o in onnx.load(str(path)).graph.output] == names
         got = ReferenceEvaluator(str(path)).run(None, {"image": x.numpy()})
         model.training_heads = training_heads
