@@ -13,6 +13,7 @@ from netdsl.language import memo
 from netdsl.language import syntax as ast
 from netdsl.language.choices import same_value
 from netdsl.language.decisions import Decision
+from netdsl.language.display import layer_message, suggest
 from netdsl.language.values import (
     BUILTINS,
     MAX_CALL_DEPTH,
@@ -27,7 +28,6 @@ from netdsl.language.values import (
 )
 from netdsl.layers import REGISTRY, LayerError, LayerSpec, create
 from netdsl.layers.base import Shape
-from netdsl.layers.registry import suggest
 
 #: Memoised block calls kept per loaded spec before the cache is cleared.
 MAX_TEMPLATES = 20_000
@@ -159,7 +159,9 @@ class Calls:
         if spec.signature.variadic_inputs and len(args) > 1:
             notes = [Note(f"branch {i + 1} gives {list(shape)}", a.span)
                      for i, (a, shape) in enumerate(zip(args, shapes))]
-        message = exc.message if exc.message.startswith(spec.name) else f"{spec.name}(): {exc.message}"
+        message = layer_message(exc)
+        if not message.startswith(spec.name):
+            message = f"{spec.name}(): {message}"
         return self.error(message, span, notes)
 
     def call_block(self, block: ast.BlockDef, e: ast.Node, name_span: Span,

@@ -18,6 +18,7 @@ from netdsl.graph import fill_graph
 from netdsl.language import syntax as ast
 from netdsl.language.choices import Fixed, fit, show_domain
 from netdsl.language.decisions import DecisionSource
+from netdsl.language.display import layer_message, suggest
 from netdsl.language.evaluate import Evaluator
 from netdsl.language.loader import Program
 from netdsl.language.values import (
@@ -35,7 +36,6 @@ from netdsl.language.values import (
 from netdsl.layers import LayerError
 from netdsl.layers.base import Shape, check_shape
 from netdsl.layers.io import Input
-from netdsl.layers.registry import suggest
 
 
 class Override:
@@ -187,7 +187,7 @@ class _Elaborator(Evaluator):
         try:
             check_shape(shape)
         except LayerError as exc:
-            raise self.error(f"input '{decl.name}': {exc.message.replace('the output shape', 'shape')}",
+            raise self.error(f"input '{decl.name}': {layer_message(exc).replace('the output shape', 'shape')}",
                              decl.shape.span, kind=LimitError) from None
         tensor = self.add_node(Input(tuple(shape)), (), decl.span, decl.name, root=True)
         self.graph.graph["inputs"][decl.name] = tensor.node

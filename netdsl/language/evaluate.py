@@ -22,6 +22,7 @@ from netdsl.language.choices import (
     show_domain,
 )
 from netdsl.language.decisions import Decision, DecisionSource, Defaults, Domain
+from netdsl.language.display import suggest
 from netdsl.language.loader import Program
 from netdsl.language.values import (
     BINARY,
@@ -42,7 +43,6 @@ from netdsl.language.values import (
     tensor_attribute,
     value_type,
 )
-from netdsl.layers.registry import suggest
 
 
 class Evaluator(Calls):
