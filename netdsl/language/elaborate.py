@@ -8,6 +8,7 @@ block call opens a scope, so node names follow the block path (`stage1.basic0.co
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import networkx as nx
@@ -16,6 +17,10 @@ from netdsl.errors import LimitError, NetdslError, Note, Span, UsageError
 from netdsl.graph import fill_graph
 from netdsl.heads import DEFAULT_NAME, Head, mark_training_only, set_outputs
 from netdsl.language import syntax as ast
+from netdsl.language.choices import Fixed, fit, show_domain
+from netdsl.language.context import Context
+from netdsl.language.decisions import DecisionSource
+from netdsl.language.display import layer_message, suggest
 from netdsl.language.evaluate import Evaluator
 from netdsl.language.loader import Program
 from netdsl.language.values import (
@@ -33,7 +38,6 @@ from netdsl.language.values import (
 from netdsl.layers import LayerError
 from netdsl.layers.base import Shape, check_shape
 from netdsl.layers.io import Input
-from netdsl.layers.registry import suggest
 
 
 class Override:
@@ -47,15 +51,25 @@ class Override:
 
 def elaborate(program: Program, network: str | None = None,
               overrides: dict[str, Any] | None = None,
-              input_shapes: dict[str, Shape] | None = None) -> nx.MultiDiGraph:
-    """Build the graph of one network of `program` with the given parameter values."""
+              input_shapes: dict[str, Shape] | None = None,
+              decisions: DecisionSource | Mapping[str, Any] | None = None,
+              memoize: bool = True) -> nx.MultiDiGraph:
+    """Build the graph of one network of `program` with the given parameter values.
+
+    `decisions` answers the search decisions elaboration reaches (a `DecisionSource`, or
+    a mapping of decision names to values); without it each takes its default. The
+    decisions reached, with their values, are `graph.graph["decisions"]`. `memoize=False`
+    interprets every block call afresh (the memo must never change the graph).
+    """
     definition = select_network(program, network)
     # Each level of block nesting costs about a dozen Python frames; MAX_CALL_DEPTH is
     # the documented limit, so Python's own must not be reached first.
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 40 * MAX_CALL_DEPTH + 2000))
     try:
-        return _Elaborator(program).network(definition, overrides or {}, input_shapes or {})
+        source = Fixed(decisions) if isinstance(decisions, Mapping) else decisions
+        ctx = Context(program, definition, input_shapes, source, memoize)
+        return _Elaborator(ctx).network(overrides or {})
     except RecursionError:
         raise LimitError(f"network '{definition.name}' nests expressions too deeply to evaluate",
                          definition.span) from None
@@ -89,37 +103,35 @@ def select_network(program: Program, name: str | None) -> ast.BlockDef:
 
 
 class _Elaborator(Evaluator):
-    """Elaborates one network: parameters, inputs, body, output, reachability."""
+    """Elaborates one network: parameters, inputs, body, output, reachability (the state
+    is the `Context`; this class adds the network level to the evaluator's rules)."""
 
     # ----------------------------------------------------------------- network
-    def network(self, net: ast.BlockDef, overrides: dict[str, Any],
-                input_shapes: dict[str, Shape]) -> nx.MultiDiGraph:
-        self.network_name = net.name
-        self.graph.graph.update(network=net.name, source=self.program.path)
-        env = Env(self.globals)
+    def network(self, overrides: dict[str, Any]) -> nx.MultiDiGraph:
+        ctx = self.ctx
+        net = ctx.network
+        env = Env(ctx.globals)
         self.bind_network_params(net, env, overrides)
-        self.input_shapes = dict(input_shapes)
         cur = None
         result = None
         last: ast.Node | None = None
-        self.heads: list[tuple[ast.OutputDecl, Head]] = []
         for statement in net.body.statements:
             if isinstance(statement, ast.InputDecl):
                 tensor = self.declare_input(statement, env)
                 env.vars[statement.name] = tensor
                 # `in` (and chains that start with a call) mean the input only while there
                 # is exactly one; with several, a chain must name the one it starts from
-                cur = tensor if len(self.graph.graph["inputs"]) == 1 else None
+                cur = tensor if len(self.ctx.graph.graph["inputs"]) == 1 else None
                 env.vars["in"] = cur
             elif isinstance(statement, ast.OutputDecl):
                 result, last = self.statement(statement, env, cur, result, last)  # checks
                 self.declare_output(statement, env, cur)
             else:
                 result, last = self.statement(statement, env, cur, result, last)
-        unknown = set(self.input_shapes) - set(self.graph.graph["inputs"])
+        unknown = set(self.ctx.input_shapes) - set(self.ctx.graph.graph["inputs"])
         if unknown:
             raise UsageError(f"network '{net.name}' has no input '{sorted(unknown)[0]}'"
-                             f"{suggest(sorted(unknown)[0], list(self.graph.graph['inputs']))}")
+                             f"{suggest(sorted(unknown)[0], list(self.ctx.graph.graph['inputs']))}")
         return self.finish(net, result, last)
 
     def bind_network_params(self, net: ast.BlockDef, env: Env, overrides: dict[str, Any]) -> None:
@@ -135,6 +147,9 @@ class _Elaborator(Evaluator):
         for param in net.params:
             if param.name in overrides:
                 env.vars[param.name] = self.override_value(param, overrides[param.name], env)
+            elif param.default is not None and self.is_decision(param.default):
+                env.vars[param.name] = self.check_type(
+                    param, self.decision(param.default, env, "", param.name), param.default.span)
             elif param.default is not None:
                 env.vars[param.name] = self.check_type(param, self.eval(param.default, env, None),
                                                        param.default.span)
@@ -144,6 +159,8 @@ class _Elaborator(Evaluator):
 
     def override_value(self, param: ast.Param, given: Any, env: Env) -> Any:
         override = given if isinstance(given, Override) else Override(given, "the API")
+        if param.default is not None and self.is_decision(param.default):
+            return self.override_decision(param, override, env)
         declared = param.type or (value_type(self.eval(param.default, env, None))
                                   if param.default is not None else None)
         value = override.value
@@ -154,10 +171,21 @@ class _Elaborator(Evaluator):
                 [Note(f"'{param.name}' is declared here", param.span)])
         return float(value) if declared == "float" else value
 
+    def override_decision(self, param: ast.Param, override: Override, env: Env) -> Any:
+        """A value bound from outside to a decision parameter: it must lie in the domain."""
+        assert isinstance(param.default, ast.Call)
+        domain, _, _ = self.decision_parts(param.default, env)
+        value = fit(domain, override.value)
+        if not domain.contains(value):
+            raise UsageError(f"parameter '{param.name}' is {show_domain(domain)}, but "
+                             f"{override.origin} gives {show_value(value)}", override.span,
+                             [Note(f"'{param.name}' is declared here", param.span)])
+        return self.check_type(param, value, override.span or param.span)
+
     def declare_input(self, decl: ast.InputDecl, env: Env) -> Tensor:
-        if decl.name in self.graph.graph["inputs"]:
+        if decl.name in self.ctx.graph.graph["inputs"]:
             raise self.error(f"input '{decl.name}' is declared twice", decl.span)
-        shape = self.input_shapes.get(decl.name)
+        shape = self.ctx.input_shapes.get(decl.name)
         if shape is None:
             value = self.eval(decl.shape, env, None)
             if not isinstance(value, list) or not all(is_int(v) for v in value):
@@ -170,10 +198,10 @@ class _Elaborator(Evaluator):
         try:
             check_shape(shape)
         except LayerError as exc:
-            raise self.error(f"input '{decl.name}': {exc.message.replace('the output shape', 'shape')}",
+            raise self.error(f"input '{decl.name}': {layer_message(exc).replace('the output shape', 'shape')}",
                              decl.shape.span, kind=LimitError) from None
         tensor = self.add_node(Input(tuple(shape)), (), decl.span, decl.name, root=True)
-        self.graph.graph["inputs"][decl.name] = tensor.node
+        self.ctx.graph.graph["inputs"][decl.name] = tensor.node
         return tensor
 
     def declare_output(self, decl: ast.OutputDecl, env: Env, cur: Tensor | None) -> None:
@@ -181,63 +209,64 @@ class _Elaborator(Evaluator):
         value = self.eval_named(decl.value, env, cur, decl.name)
         env.vars[decl.name] = value
         kind = "training output" if decl.training else "output"
-        for other, _ in self.heads:
+        for other, _ in self.ctx.heads:
             if other.name == decl.name:
                 raise self.error(f"output '{decl.name}' is declared twice", decl.name_span,
                                  [Note("the first declaration is here", other.name_span)])
         if value is None:
-            self.heads.append((decl, Head(decl.name, "", decl.training)))  # left out
+            self.ctx.heads.append((decl, Head(decl.name, "", decl.training)))  # left out
             return
         if not isinstance(value, Tensor):
             raise self.error(f"{kind} '{decl.name}' must be one tensor (or none), got "
                              f"{value_type(value)} {show_value(value)}", decl.value.span)
-        if value.node in self.graph.graph["inputs"].values():
+        if value.node in self.ctx.graph.graph["inputs"].values():
             raise self.error(f"{kind} '{decl.name}' is the network input '{value.node}': an "
                              "output must be computed by a layer", decl.value.span)
-        for other, head in self.heads:
+        for other, head in self.ctx.heads:
             if head.node == value.node:
                 raise self.error(f"{kind} '{decl.name}' is the same tensor as output "
                                  f"'{other.name}'", decl.value.span,
                                  [Note(f"'{other.name}' is declared here", other.name_span)])
-        self.heads.append((decl, Head(decl.name, value.node, decl.training)))
+        self.ctx.heads.append((decl, Head(decl.name, value.node, decl.training)))
 
     def finish(self, net: ast.BlockDef, result: Any, last: ast.Node | None) -> nx.MultiDiGraph:
-        if self.warnings:
-            self.graph.graph["warnings"] = list(self.warnings)
-        if self.heads:
+        if self.ctx.warnings:
+            self.ctx.graph.graph["warnings"] = list(self.ctx.warnings)
+        if self.ctx.heads:
             return self.finish_heads(net, result, last)
         if not isinstance(result, Tensor):
             where = last.span if last is not None else net.span
             raise self.error(f"network '{net.name}' must end with an expression that gives a "
                              f"tensor (its output), got {value_type(result) if result is not None else 'nothing'}",
                              where)
-        set_outputs(self.graph, [Head(DEFAULT_NAME, result.node)], named=False)
+        set_outputs(self.ctx.graph, [Head(DEFAULT_NAME, result.node)], named=False)
         self.check_reachability(result.node)
-        return fill_graph(self.graph, self.nodes, self.edges)
+        return fill_graph(self.ctx.graph, self.ctx.nodes, self.ctx.edges)
 
     def finish_heads(self, net: ast.BlockDef, result: Any, last: ast.Node | None) -> nx.MultiDiGraph:
         """A network with `output` statements: every output is named, one is not training."""
+        ctx = self.ctx
         if isinstance(last, ast.ExprStmt):
             raise self.error(f"network '{net.name}' declares its outputs with `output` "
                              "statements, so this last expression is not an output: name it "
                              "with `output NAME = ...`", last.span)
-        heads = [head for _, head in self.heads if head.node]
+        heads = [head for _, head in ctx.heads if head.node]
         if not any(not head.training for head in heads):
-            first = self.heads[0][0]
+            first = ctx.heads[0][0]
             raise self.error(f"network '{net.name}' has no output that runs at inference: "
                              "every output is `training` or none", first.span)
-        set_outputs(self.graph, heads, named=True)
+        set_outputs(ctx.graph, heads, named=True)
         self.check_reachability(*(head.node for head in heads))
-        mark_training_only(self.nodes, heads)
-        return fill_graph(self.graph, self.nodes, self.edges)
+        mark_training_only(ctx.nodes, heads)
+        return fill_graph(ctx.graph, ctx.nodes, ctx.edges)
 
     def check_reachability(self, *outputs: str) -> None:
         """Every node must feed an output (walk the inputs backwards from them)."""
         live = set(outputs)
-        for node, data in reversed(self.nodes):
+        for node, data in reversed(self.ctx.nodes):
             if node in live:
                 live.update(data["inputs"])
-        for node, data in self.nodes:
+        for node, data in self.ctx.nodes:
             if node not in live:
                 where = "output" if len(outputs) == 1 else "outputs"
                 raise self.error(f"'{node}' is computed but never reaches the network's {where}",
@@ -249,8 +278,8 @@ class _Elaborator(Evaluator):
         notes = []
         for i in range(1, len(parts) + 1):
             prefix = ".".join(parts[:i])
-            if prefix in self.scope_spans:
-                notes.append(Note(f"'{prefix}' is the block call here", self.scope_spans[prefix]))
+            if prefix in self.ctx.scope_spans:
+                notes.append(Note(f"'{prefix}' is the block call here", self.ctx.scope_spans[prefix]))
         return notes
 
 

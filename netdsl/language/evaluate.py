@@ -11,20 +11,27 @@ from collections.abc import Sequence
 from typing import Any
 
 from netdsl.errors import Diagnostic, LimitError, NetdslError, Note, Span
-from netdsl.graph import new_graph
 from netdsl.language import syntax as ast
-from netdsl.language.calls import Calls, _Frame
-from netdsl.language.loader import Program
+from netdsl.language.calls import Calls
+from netdsl.language.choices import (
+    DomainError,
+    fit,
+    make_domain,
+    show_domain,
+)
+from netdsl.language.context import Context
+from netdsl.language.decisions import Decision, Domain
+from netdsl.language.display import suggest
+from netdsl.language.resolve import BLOCK, BUILTIN, CHECK, DECISION, LAYER, LOCAL
 from netdsl.language.values import (
     BINARY,
     BUILTINS,
-    CONSTANTS,
     MAX_REPEAT,
     MISSING,
     PARAM_TYPES,
     TENSOR_ATTRIBUTES,
+    Callee,
     Env,
-    Scope,
     Tensor,
     ValueError_,
     article,
@@ -35,7 +42,9 @@ from netdsl.language.values import (
     value_type,
 )
 from netdsl.layers import REGISTRY
-from netdsl.layers.registry import suggest
+
+#: Callees that are functions of values, not layers: they cannot be chain steps.
+VALUE_FUNCTIONS = (BUILTIN, CHECK, DECISION)
 
 
 class _IfEnv(Env):
@@ -52,18 +61,9 @@ class _IfEnv(Env):
 class Evaluator(Calls):
     """Interprets bodies and expressions; collects nodes and edges for the graph."""
 
-    def __init__(self, program: Program) -> None:
-        self.program = program
-        self.network_name = ""
-        self.graph = new_graph()
-        self.nodes: list[tuple[str, dict[str, Any]]] = []
-        self.edges: list[tuple[str, str, int]] = []
-        self.frames: list[_Frame] = []
-        self.deepest = 0  # deepest block nesting reached (for memoised calls' depth)
-        self.scope_spans: dict[str, Span] = {}  # block path -> the call that opened it
-        self.blocks = program.blocks  # the namespace of the module being evaluated
-        self.scope = Scope("")
-        self.globals = Env(None, dict(CONSTANTS))
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.names = ctx.names
         self.dispatch = {
             ast.Literal: self._literal, ast.Name: self._name, ast.InputRef: self._input_ref,
             ast.ListExpr: self._list, ast.Index: self._index, ast.Attr: self._attr,
@@ -72,11 +72,6 @@ class Evaluator(Calls):
             ast.Repeat: self._repeat, ast.Body: self._body_value,
             ast.Comprehension: self._comprehension,
         }
-        # `defaults layer(key = value)` in effect: layer name -> keyword values; dynamic
-        # (a block called from there sees them too), restored when the body ends
-        self.layer_defaults: dict[str, dict[str, Any]] = {}
-        self.warnings: list[Diagnostic] = []  # found while elaborating (graph "warnings")
-        self.warned: set[Span] = set()
 
     # ------------------------------------------------------------------ errors
     def error(self, message: str, span: Span | None, notes: Sequence[Note] = (),
@@ -88,9 +83,9 @@ class Evaluator(Calls):
         """Innermost call first; a run of identical calls (recursion) is shown once."""
         notes: list[Note] = []
         repeats = 0
-        for i in range(len(self.frames) - 1, -1, -1):
-            caller = f"'{self.frames[i - 1].block}'" if i > 0 else f"network '{self.network_name}'"
-            note = Note(f"in block '{self.frames[i].block}' called from {caller}", self.frames[i].span)
+        for i in range(len(self.ctx.frames) - 1, -1, -1):
+            caller = f"'{self.ctx.frames[i - 1].block}'" if i > 0 else f"network '{self.ctx.network.name}'"
+            note = Note(f"in block '{self.ctx.frames[i].block}' called from {caller}", self.ctx.frames[i].span)
             if notes and notes[-1] == note:
                 repeats += 1
                 continue
@@ -141,7 +136,7 @@ class Evaluator(Calls):
         if isinstance(st, ast.InputDecl):
             raise self.error("inputs are declared in networks, not in blocks", st.span)
         if isinstance(st, ast.OutputDecl):
-            if self.frames or env.parent is not self.globals:
+            if self.ctx.frames or env.parent is not self.ctx.globals:
                 raise self.error("outputs are declared at the top level of a network body, "
                                  "not in blocks nor inside braces", st.span)
             return None, st
@@ -170,8 +165,8 @@ class Evaluator(Calls):
         """`defaults layer(key = value)`: from here to the end of the body, and in every
         block called from there, the layer's arguments default to these values."""
         spec = REGISTRY.get(st.name)
-        if spec is None or st.name in self.blocks:
-            what = "a block" if st.name in self.blocks else "not a layer"
+        if spec is None or st.name in self.ctx.program.blocks:
+            what = "a block" if st.name in self.ctx.program.blocks else "not a layer"
             raise self.error(f"defaults are for layers; '{st.name}' is {what}"
                              f"{suggest(st.name, list(REGISTRY)) if spec is None else ''}",
                              st.name_span)
@@ -182,7 +177,7 @@ class Evaluator(Calls):
             raise self.error(f"defaults {st.name}() sets nothing: give keyword arguments",
                              st.name_span)
         names = spec.signature.names()
-        values = dict(self.layer_defaults.get(st.name, {}))
+        values = dict(self.ctx.layer_defaults.get(st.name, {}))
         given: set[str] = set()
         for kw in st.kwargs:
             if kw.name not in names or spec.signature.variadic_inputs and kw.name != "axis":
@@ -192,15 +187,15 @@ class Evaluator(Calls):
                 raise self.error(f"argument '{kw.name}' is given twice", kw.span)
             given.add(kw.name)
             values[kw.name] = self.argument(kw.value, env)
-        self.layer_defaults = {**self.layer_defaults, st.name: values}
+        self.ctx.layer_defaults = {**self.ctx.layer_defaults, st.name: values}
 
     def run_body(self, body: ast.Body, env: Env, cur: Tensor | None) -> Any:
         """Run a body's statements; its value is that of its last expression."""
-        saved_defaults = self.layer_defaults  # `defaults` statements end with their body
+        saved_defaults = self.ctx.layer_defaults  # `defaults` statements end with their body
         try:
             return self._run_statements(body, env, cur)
         finally:
-            self.layer_defaults = saved_defaults
+            self.ctx.layer_defaults = saved_defaults
 
     def _run_statements(self, body: ast.Body, env: Env, cur: Tensor | None) -> Any:
         result, last = None, None
@@ -213,10 +208,12 @@ class Evaluator(Calls):
 
     def eval_named(self, e: ast.Node, env: Env, cur: Tensor | None, hint: str) -> Any:
         """Evaluate an assignment's value; a single call takes the variable's name."""
+        if self.is_decision(e):
+            return self.decision(e, env, self.ctx.scope.prefix, hint)
         if isinstance(e, ast.Call):
             return self._call(e, env, cur, hint)
-        if isinstance(e, ast.Name) and env.lookup(e.id) is MISSING:
-            return self.apply(e.id, e, e.span, (), (), env, cur, hint)
+        if isinstance(e, ast.Name):
+            return self._name(e, env, cur, hint)
         return self.eval(e, env, cur)
 
     # -------------------------------------------------------------- expressions
@@ -243,23 +240,36 @@ class Evaluator(Calls):
     def warn_in_rebound(self, e: ast.InputRef, binder: _IfEnv) -> None:
         """The RegNet trap: inside `-> if ... { }`, `in` is the value on the left of the
         arrow, not the enclosing input, and here the two differ in shape."""
-        if e.span in self.warned:
+        ctx = self.ctx
+        if e.span in ctx.warned:
             return
-        self.warned.add(e.span)
+        ctx.warned.add(e.span)
         cur = binder.vars["in"]
-        where = "the block's input" if self.frames else "the network's input"
-        self.warnings.append(Diagnostic(
+        where = "the block's input" if ctx.frames else "the network's input"
+        ctx.warnings.append(Diagnostic(
             f"here `in` is the value on the left of `->` ({list(cur.shape)}), not {where} "
             f"({list(binder.outer.shape)}): inside `-> if` braces `in` changes meaning; name the "
             "value you mean (`x = in` before the chain, or `y = ...` for the left side) and use "
             "the name", e.span, [Note("the `if` applied to that value", binder.where),
                                  *self.call_notes()]))
 
-    def _name(self, e: ast.Name, env: Env, cur: Tensor | None) -> Any:
+    def _name(self, e: ast.Name, env: Env, cur: Tensor | None, hint: str | None = None) -> Any:
+        target = self.names[e]
+        if target.kind is not LOCAL:  # a block or a layer (or identity): apply it to `cur`
+            return self.apply(target, e, e.id, e.span, (), (), env, cur, hint)
         value = env.lookup(e.id)
-        if value is not MISSING:
-            return value
-        return self.apply(e.id, e, e.span, (), (), env, cur, None)
+        if type(value) is Callee and cur is not None:  # a block or layer passed as a value
+            return self.apply_callee(value, e, e.span, (), (), env, cur, hint)
+        return value
+
+    def value_of(self, e: ast.Node, env: Env) -> Any:
+        """An argument's value: a bare block or layer name is passed as a value (`act =
+        relu`), to be applied where the block it is passed to uses it."""
+        if type(e) is ast.Name:
+            target = self.names[e]
+            if target.kind is BLOCK or target.kind is LAYER:
+                return Callee(e.id, target.kind, target.ref)
+        return self.eval(e, env, None)
 
     def _list(self, e: ast.ListExpr, env: Env, cur: Tensor | None) -> list:
         return [self.eval(item, env, None) for item in e.items]
@@ -342,8 +352,8 @@ class Evaluator(Calls):
     def step(self, e: ast.Node, env: Env, cur: Tensor) -> Any:
         """A chain step: it must take `cur` as its input (not name another value)."""
         if isinstance(e, ast.Name):
-            bound = env.lookup(e.id)
-            if bound is not MISSING:
+            bound = env.lookup(e.id) if self.names[e].kind is LOCAL else MISSING
+            if bound is not MISSING and type(bound) is not Callee:
                 raise self.error(f"'{e.id}' is a {value_type(bound)}, not a layer or block: it "
                                  "cannot take an input", e.span)
         elif isinstance(e, (ast.Literal, ast.InputRef, ast.ListExpr, ast.Binary, ast.Unary,
@@ -354,8 +364,7 @@ class Evaluator(Calls):
             for sub in e.steps:
                 cur = self.step(sub, env, cur)
             return cur
-        elif isinstance(e, ast.Call) and e.name not in self.blocks and (
-                e.name in BUILTINS or e.name in ("assert", "fail")):
+        elif isinstance(e, ast.Call) and self.names[e].kind in VALUE_FUNCTIONS:
             raise self.error(f"{e.name}() is a function of values, not a layer: it cannot be "
                              "a chain step", e.name_span)
         return self.eval(e, env, cur)
@@ -407,16 +416,75 @@ class Evaluator(Calls):
             raise self.error(f"a loop of {count} iterations is past the limit of {MAX_REPEAT}",
                              span, kind=LimitError)
 
+    # ---------------------------------------------------------------- decisions
+    def is_decision(self, e: ast.Node) -> bool:
+        """Whether `e` is a decision expression (`choice(...)` and the like)."""
+        return type(e) is ast.Call and self.names[e].kind is DECISION
+
+    def decision_parts(self, e: ast.Call, env: Env) -> tuple[Domain, Any, str | None]:
+        """A decision call's domain, default and `name =` (None when not given)."""
+        args = [self.eval(a, env, None) for a in e.args]
+        keywords: dict[str, Any] = {}
+        spans: dict[str | int, Span] = {i: a.span for i, a in enumerate(e.args)}
+        for kw in e.kwargs:
+            if kw.name in keywords:
+                raise self.error(f"argument '{kw.name}' is given twice", kw.span)
+            keywords[kw.name] = self.eval(kw.value, env, None)
+            spans[kw.name] = kw.value.span
+        default_given = "default" in keywords
+        default, name = keywords.pop("default", None), keywords.pop("name", None)
+        try:
+            domain = make_domain(e.name, args, keywords)
+        except DomainError as exc:
+            raise self.error(exc.message, spans.get(exc.arg, e.span)) from None
+        if name is not None and (not isinstance(name, str) or not name.isidentifier()):
+            raise self.error(f"a decision's name is a word like \"kernel\", got {show_value(name)}",
+                             spans["name"])
+        if not default_given:
+            return domain, domain.first(), name
+        default = fit(domain, default)
+        if not domain.contains(default):
+            raise self.error(f"the default {show_value(default)} is not in {show_domain(domain)}",
+                             spans["default"])
+        return domain, default, name
+
+    def decision(self, e: ast.Call, env: Env, prefix: str, var: str | None) -> Any:
+        """The value of a decision taken under `prefix` (a block path and a dot, or "")."""
+        domain, default, name = self.decision_parts(e, env)
+        if name is None and var is None:
+            raise self.error(f"this {e.name}() has no name: assign it to a variable (`kernel = "
+                             f"{e.name}(...)`), make it a parameter's default, or name it with "
+                             f'{e.name}(..., name = "kernel")', e.span)
+        return self.ask(Decision(prefix + (name or var or ""), domain, default, e.span))
+
+    def ask(self, decision: Decision) -> Any:
+        """The value of a reached decision: asked of the source once, checked, recorded."""
+        known = self.ctx.decided.get(decision.name)
+        if known is not None:
+            if known[0].domain != decision.domain:
+                raise self.error(f"decision '{decision.name}' is reached again with another "
+                                 f"domain, {show_domain(decision.domain)}", decision.span,
+                                 [Note(f"first reached with {show_domain(known[0].domain)}",
+                                       known[0].span)])
+            return known[1]
+        value = fit(decision.domain, self.ctx.source.decide(decision))
+        if not decision.domain.contains(value):
+            raise self.error(f"decision '{decision.name}' is given {show_value(value)}, which is "
+                             f"not in {show_domain(decision.domain)}", decision.span)
+        self.ctx.decided[decision.name] = (decision, value)
+        self.ctx.reached.append((decision, value))
+        return value
+
     # -------------------------------------------------------------------- graph
     def add_node(self, layer: Any, inputs: Sequence[Tensor], span: Span, hint: str | None,
                  root: bool = False) -> Tensor:
         # Nodes and edges are collected here and added to the graph in bulk at the end.
         self.check_room(1, span)
-        name = self.scope.fresh(layer.op, hint)
+        name = self.ctx.scope.fresh(layer.op, hint)
         preds = tuple(t.node for t in inputs)
-        self.nodes.append((name, {"layer": layer, "span": span, "block": self.scope.path,
+        self.ctx.nodes.append((name, {"layer": layer, "span": span, "block": self.ctx.scope.path,
                                   "inputs": preds}))
-        self.edges.extend((p, name, position) for position, p in enumerate(preds))
+        self.ctx.edges.extend((p, name, position) for position, p in enumerate(preds))
         return Tensor(name, layer.out_shape)
 
 
