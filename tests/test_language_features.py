@@ -343,3 +343,73 @@ def test_in_of_the_same_shape_does_not_warn():
     spec = netdsl.loads("network n() {\n input x: [8, 4, 4]\n"
                         " x -> relu -> if in.channels == 8 { identity } else { relu }\n}\n", "t.net")
     assert not spec.analyze().warnings
+
+
+# ------------------------------------------------------------- layers as values
+LAYER_VALUES = """
+block cna(c, norm = batchnorm, act = relu) {
+    conv(c, 3, padding = 1, bias = false) -> norm -> act
+}
+
+block deeper(norm) {
+    cna(8, norm = norm(momentum = 0.01)) -> norm
+}
+
+network n() {
+    input x: [3, 16, 16]
+
+    x -> cna(8, norm = batchnorm(eps = 0.001), act = hardswish)
+      -> cna(8, act = leaky_relu(0.2))
+      -> deeper(batchnorm(0.002))
+}
+"""
+
+
+def test_partially_applied_layers_are_passed_and_completed_where_used():
+    g = elaborate(LAYER_VALUES)
+    norms = {n: (d["layer"].eps, d["layer"].momentum) for n, d in g.nodes(data=True)
+             if d["layer"].op == "batchnorm"}
+    assert norms == {"cna0.batchnorm0": (0.001, 0.1), "cna1.batchnorm0": (1e-5, 0.1),
+                     "deeper0.cna0.batchnorm0": (0.002, 0.01), "deeper0.batchnorm0": (0.002, 0.1)}
+    assert g.nodes["cna0.hardswish0"]["layer"].op == "hardswish"
+    assert g.nodes["cna1.leaky_relu0"]["layer"].slope == 0.2
+
+
+def test_layer_values_take_part_in_the_memo():
+    from netdsl.language.elaborate import elaborate as run
+
+    spec = netdsl.loads(LAYER_VALUES, "lv.net")
+    memoised = [(n, d["layer"].describe()) for n, d in spec.graph().nodes(data=True)]
+    fresh = [(n, d["layer"].describe()) for n, d in run(spec.program, memoize=False).nodes(data=True)]
+    assert memoised == fresh
+
+
+def test_scoped_defaults_sit_under_a_layer_value_and_a_call():
+    g = elaborate("block f(norm) {\n norm -> norm(momentum = 0.3)\n}\n"
+                  "network n() {\n input x: [4]\n defaults batchnorm(eps = 0.5, momentum = 0.2)\n"
+                  " f(batchnorm(eps = 0.25))\n}\n")
+    got = [(d["layer"].eps, d["layer"].momentum) for _, d in g.nodes(data=True)
+           if d["layer"].op == "batchnorm"]
+    assert got == [(0.25, 0.2), (0.25, 0.3)]
+
+
+@pytest.mark.parametrize("call, message, line", [
+    ("f(batchnorm(epsilon = 0.1))", "batchnorm() has no argument 'epsilon'; did you mean 'eps'?", 9),
+    ("f(batchnorm(0.1, 0.1, 1))", "batchnorm() takes at most 2 positional argument(s), got 3", 9),
+    ("f(batchnorm(0.1, eps = 0.2))", "batchnorm() got argument 'eps' twice", 9),
+    ("f(concat(x))", "concat() passed as a value takes keyword arguments only", 9),
+    ("f(batchnorm(eps = -1))", "eps must be positive", 2),
+    ("g(batchnorm(eps = 0.1))", "argument 'features' expected an integer, got layer batchnorm(eps = 0.1)", 5),
+])
+def test_layer_value_misuse_is_located(call: str, message: str, line: int):
+    error = error_of("block f(norm) {\n relu -> norm\n}\nblock g(k) {\n linear(k)\n}\n"
+                     f"network n() {{\n input x: [4]\n {call}\n}}\n")
+    assert message in error.message and error.span.line == line
+
+
+def test_a_bad_value_in_a_layer_value_notes_where_it_was_made():
+    error = error_of("block f(norm) {\n relu -> norm\n}\n"
+                     "network n() {\n input x: [4]\n f(batchnorm(eps = -1))\n}\n")
+    assert "eps must be positive" in error.message and error.span.line == 2
+    assert error.notes[0].message == "the layer value batchnorm(eps = -1) was made here"
+    assert error.notes[0].span.line == 6

@@ -96,7 +96,32 @@ class Calls:
         """Call a block or layer that was passed as a value."""
         if callee.kind == "block":
             return self.call_block(callee.ref, e, name_span, args, kwargs, env, cur, hint)
-        return self.call_layer(callee.ref, e, name_span, args, kwargs, env, cur, hint)
+        return self.call_layer(callee.ref, e, name_span, args, kwargs, env, cur, hint, callee)
+
+    def partial_layer(self, spec: LayerSpec, name: str, e: ast.Call, env: Env,
+                      base: Callee | None = None) -> Callee:
+        """A layer call where no input exists (an argument: `norm = batchnorm(eps = 0.001)`):
+        the layer as a value, its arguments given so far kept (checked by name here, by
+        value where it is applied)."""
+        if spec.signature.variadic_inputs and e.args:
+            raise self.error(f"{spec.name}() passed as a value takes keyword arguments only "
+                             "(its branches are given where it is applied)", e.args[0].span)
+        args = (*(base.args if base else ()), *(self.argument(a, env) for a in e.args))
+        names = spec.signature.names()
+        if len(args) > len(names):
+            raise self.error(f"{spec.name}() takes at most {len(names)} positional argument(s), "
+                             f"got {len(args)}", e.args[-1].span)
+        keywords = dict(base.kwargs) if base else {}
+        taken = set(names[:len(args)])
+        for kw, value in zip(e.kwargs, self.keyword_values(e.kwargs, env).values()):
+            if kw.name not in names:
+                raise self.error(f"{spec.name}() has no argument '{kw.name}'"
+                                 f"{suggest(kw.name, names)}", kw.span)
+            if kw.name in taken:
+                raise self.error(f"{spec.name}() got argument '{kw.name}' twice", kw.span)
+            keywords[kw.name] = value
+        return Callee(base.name if base else name, "layer", spec, args, tuple(keywords.items()),
+                      e.span)
 
     def need_input(self, cur: Tensor | None, name: str, span: Span) -> Tensor:
         if cur is None:
@@ -106,12 +131,15 @@ class Calls:
 
     def call_layer(self, spec: LayerSpec, e: ast.Node, name_span: Span, args: Sequence[ast.Node],
                    kwargs: Sequence[ast.Keyword], env: Env, cur: Tensor | None,
-                   hint: str | tuple[str, ...] | None) -> Any:
+                   hint: str | tuple[str, ...] | None, callee: Callee | None = None) -> Any:
         keywords = self.keyword_values(kwargs, env)
+        before = callee.args if callee is not None else ()  # a layer value's own arguments
+        if callee is not None and callee.kwargs:
+            keywords = {**dict(callee.kwargs), **keywords}  # the call's own win
         defaults = self.ctx.layer_defaults.get(spec.name)
         if defaults:  # `defaults` in effect; the call's own arguments win
             positional_names = () if spec.signature.variadic_inputs else spec.signature.names()
-            given = {n for n, _ in zip(positional_names, args)} | set(keywords)
+            given = {n for n, _ in zip(positional_names, (*before, *args))} | set(keywords)
             keywords = {**{k: v for k, v in defaults.items() if k not in given}, **keywords}
         if spec.signature.variadic_inputs:
             # each branch is applied to the merge's input, which it sees as `in`; a branch
@@ -124,12 +152,16 @@ class Calls:
             positional: list[Any] = []
         else:
             inputs = [self.need_input(cur, spec.name + "()", name_span)]
-            positional = [self.argument(a, env) for a in args]
+            positional = [*before, *(self.argument(a, env) for a in args)]
         shapes = tuple(t.shape for t in inputs)
         try:
             layer = create(spec, positional, keywords, shapes)
         except LayerError as exc:
-            raise self.layer_error(exc, spec, name_span, args, kwargs, shapes) from None
+            error = self.layer_error(exc, spec, name_span, args, kwargs, shapes)
+            if callee is not None and callee.span is not None:
+                error.notes.insert(0, Note(f"the layer value {callee!r} was made here",
+                                           callee.span))
+            raise error from None
         parts = layer.parts() if hasattr(layer, "parts") else None
         if parts is not None:
             return self.add_parts(layer, parts, inputs, name_span, hint)

@@ -269,6 +269,14 @@ class Evaluator(Calls):
             target = self.names[e]
             if target.kind is BLOCK or target.kind is LAYER:
                 return Callee(e.id, target.kind, target.ref)
+        elif type(e) is ast.Call:  # a layer given some arguments: `batchnorm(eps = 0.001)`
+            target = self.names[e]
+            if target.kind is LAYER:
+                return self.partial_layer(target.ref, e.name, e, env)
+            if target.kind is LOCAL:
+                value = env.lookup(e.name)
+                if type(value) is Callee and value.kind == "layer":
+                    return self.partial_layer(value.ref, e.name, e, env, value)
         return self.eval(e, env, None)
 
     def _list(self, e: ast.ListExpr, env: Env, cur: Tensor | None) -> list:

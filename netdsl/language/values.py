@@ -32,14 +32,20 @@ class Tensor:
 
 
 class Callee:
-    """A block or a layer as a value (`unit(act = relu)`): applied where it is used."""
+    """A block or a layer as a value (`unit(act = relu)`): applied where it is used. A
+    layer may come with arguments already given (`norm = batchnorm(eps = 0.001)`), which
+    the call that applies it completes or overrides."""
 
-    __slots__ = ("name", "kind", "ref")
+    __slots__ = ("name", "kind", "ref", "args", "kwargs", "span")
 
-    def __init__(self, name: str, kind: str, ref: Any) -> None:
+    def __init__(self, name: str, kind: str, ref: Any, args: tuple = (),
+                 kwargs: tuple[tuple[str, Any], ...] = (), span: Any = None) -> None:
         self.name = name  # as written
         self.kind = kind  # "block" or "layer"
         self.ref = ref  # the BlockDef or the LayerSpec
+        self.args = args  # positional argument values given already
+        self.kwargs = kwargs  # keyword argument values given already, in order
+        self.span = span  # where the arguments were given (None: a bare name)
 
     @property
     def dsl_type(self) -> str:
@@ -47,13 +53,19 @@ class Callee:
         return self.kind
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is Callee and other.ref is self.ref
+        return (type(other) is Callee and other.ref is self.ref and other.args == self.args
+                and other.kwargs == self.kwargs)
 
     def __hash__(self) -> int:
         return id(self.ref)
 
     def __repr__(self) -> str:
-        return self.name
+        if not self.args and not self.kwargs:
+            return self.name
+        from netdsl.language.display import show
+
+        given = [show(a) for a in self.args] + [f"{k} = {show(v)}" for k, v in self.kwargs]
+        return f"{self.name}({', '.join(given)})"
 
 
 def tensor_attribute(t: Tensor, name: str) -> Any:
