@@ -413,3 +413,50 @@ def test_a_bad_value_in_a_layer_value_notes_where_it_was_made():
     assert "eps must be positive" in error.message and error.span.line == 2
     assert error.notes[0].message == "the layer value batchnorm(eps = -1) was made here"
     assert error.notes[0].span.line == 6
+
+
+def test_an_unused_part_is_dropped_and_a_step_can_take_one_part(chunk_layer):
+    g = elaborate("network n() {\n input x: [8, 4, 4]\n a, b = tchunk(2)\n"
+                  " c = x -> tchunk(4)[3] -> relu\n concat(b, c)\n}\n")
+    assert "a" not in g and "b" in g
+    assert [n for n in g if n.startswith("tchunk")] == ["tchunk0_3"]
+    assert g.nodes[g.graph["outputs"][0]]["layer"].out_shape == (6, 4, 4)
+    error = error_of("network n() {\n input x: [8, 4, 4]\n x -> tchunk(2)[2]\n}\n")
+    assert "index 2 is out of range for a list of 2" in error.message
+
+
+SHUFFLE = """
+block shuffle_unit() {
+    a, b = chunk(2)
+    concat(a, b -> conv(b.channels, 1, bias = false) -> batchnorm -> relu
+                -> depthwise_conv(3, padding = 1, bias = false) -> batchnorm
+                -> conv(b.channels, 1, bias = false) -> batchnorm -> relu)
+        -> channel_shuffle(2)
+}
+
+block grouped(widths) {
+    parts = split(widths)
+    concat([p -> conv(p.channels, 3, padding = 1) for p in parts])
+}
+
+network shuffle() {
+    input x: [3, 16, 16]
+
+    y = x -> conv(8, 3, padding = 1) -> relu -> shuffle_unit -> shuffle_unit -> grouped([2, 6])
+    output features = y
+    training output aux = y -> chunk(2)[1] -> global_avgpool -> flatten -> linear(4)
+    output logits = y -> global_avgpool -> flatten -> linear(10)
+}
+"""
+
+
+@pytest.mark.skipif("chunk" not in REGISTRY or "channel_shuffle" not in REGISTRY,
+                    reason="chunk, split and channel_shuffle are the zoo layers (not merged yet)")
+def test_oracle_on_parts_comprehensions_and_several_outputs():
+    from netdsl.oracle import verify
+
+    g = elaborate(SHUFFLE)
+    assert "shuffle_unit0.a" in g and "grouped0.parts_1" in g and "chunk0_0" not in g
+    checks = verify(g)
+    assert [(c.name, c.static, c.measured, c.detail) for c in checks if not c.ok] == []
+    assert any(c.name.startswith("outputs in evaluation") for c in checks)

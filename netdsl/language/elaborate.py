@@ -35,7 +35,7 @@ from netdsl.language.values import (
     show_value,
     value_type,
 )
-from netdsl.layers import LayerError
+from netdsl.layers import REGISTRY, LayerError
 from netdsl.layers.base import Shape, check_shape
 from netdsl.layers.io import Input
 
@@ -266,6 +266,13 @@ class _Elaborator(Evaluator):
         for node, data in reversed(self.ctx.nodes):
             if node in live:
                 live.update(data["inputs"])
+        unused = {node for node, data in self.ctx.nodes if node not in live
+                  and _is_part(data["layer"])}
+        if unused:  # a part of a split nobody uses (`a, b = chunk(2)`, b unused): a view,
+            # nothing is computed; it is dropped rather than an error
+            ctx = self.ctx
+            ctx.nodes[:] = [(n, d) for n, d in ctx.nodes if n not in unused]
+            ctx.edges[:] = [edge for edge in ctx.edges if edge[1] not in unused]
         for node, data in self.ctx.nodes:
             if node not in live:
                 where = "output" if len(outputs) == 1 else "outputs"
@@ -282,6 +289,12 @@ class _Elaborator(Evaluator):
                 notes.append(Note(f"'{prefix}' is the block call here", self.ctx.scope_spans[prefix]))
         return notes
 
+
+
+def _is_part(layer: Any) -> bool:
+    """Whether a layer is one part of a layer that gives several tensors (chunk, split)."""
+    spec = REGISTRY.get(layer.op)
+    return spec is not None and hasattr(spec.kind, "parts") and type(layer) is not spec.kind
 
 
 __all__ = ["MAX_LIST", "Override", "elaborate", "select_network"]

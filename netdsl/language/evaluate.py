@@ -299,7 +299,10 @@ class Evaluator(Calls):
         return out
 
     def _index(self, e: ast.Index, env: Env, cur: Tensor | None) -> Any:
-        target = self.eval(e.target, env, None)
+        return self.take(e, self.eval(e.target, env, None), env)
+
+    def take(self, e: ast.Index, target: Any, env: Env) -> Any:
+        """`target[index]` with the target's value known."""
         index = self.eval(e.index, env, None)
         if not isinstance(target, list):
             raise self.error(f"cannot index {value_type(target)} {show_value(target)}", e.target.span)
@@ -364,6 +367,9 @@ class Evaluator(Calls):
             if bound is not MISSING and type(bound) is not Callee:
                 raise self.error(f"'{e.id}' is a {value_type(bound)}, not a layer or block: it "
                                  "cannot take an input", e.span)
+        elif isinstance(e, ast.Index) and isinstance(e.target, (ast.Call, ast.Name)):
+            # a step that gives several tensors, one of them taken: `x -> chunk(2)[1]`
+            return self.take(e, self.step(e.target, env, cur), env)
         elif isinstance(e, (ast.Literal, ast.InputRef, ast.ListExpr, ast.Binary, ast.Unary,
                             ast.Index, ast.Attr)):
             raise self.error("a chain step must be a layer, a block, a merge, or "
