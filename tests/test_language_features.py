@@ -238,7 +238,7 @@ def test_parts_by_index_and_in_loops(chunk_layer):
 
 
 @pytest.mark.parametrize("body, message", [
-    ("x -> tchunk(2) -> relu", "'->' needs a tensor on its left, got list"),
+    ("x -> tchunk(2) -> relu", "got list [[4, 4, 4], [4, 4, 4]]: a list of 2 tensors; take one with [i]"),
     ("a, b, c = tchunk(2)\n a", "3 names need a list of 3 items, got a list of 2"),
     ("concat(tchunk(2), [1])", "a branch of concat() must give a list of tensors, got a list with int 1"),
     ("add(x -> tchunk(1))", "add() needs at least two branches, got 1"),

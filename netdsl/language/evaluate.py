@@ -355,8 +355,12 @@ class Evaluator(Calls):
         value = self.eval(e.steps[0], env, cur)
         for step in e.steps[1:]:
             if not isinstance(value, Tensor):
+                hint = ""
+                if isinstance(value, list) and value and all(isinstance(v, Tensor) for v in value):
+                    hint = (f": a list of {len(value)} tensors; take one with [i] (`-> chunk(2)[0]`)"
+                            " or name them (`a, b = ...`)")
                 raise self.error(f"'->' needs a tensor on its left, got {value_type(value)} "
-                                 f"{show_value(value)}", step.span)
+                                 f"{show_value(value)}{hint}", step.span)
             value = self.step(step, env, value)
         return value
 
