@@ -227,6 +227,8 @@ def show_value(value: Any) -> str:
     """A value as the DSL would print it (tensors by shape)."""
     if isinstance(value, Tensor):
         return f"{list(value.shape)}"
+    if isinstance(value, list) and any(isinstance(v, Tensor) for v in value):
+        return "[" + ", ".join(show_value(v) for v in value) + "]"  # tensors by shape
     return show(value)
 
 
