@@ -112,6 +112,8 @@ def report_lines(report: Report, depth: int | None = None,
     table = align(header, rows, width)
     inputs = ", ".join(f"{k} {units.shape(v)}" for k, v in report.inputs.items())
     outputs = ", ".join(units.shape(v) for v in report.outputs.values())
+    if report.heads:  # named outputs: each by name
+        outputs = ", ".join(f"{h.name} {units.shape(h.shape)}" for h in report.heads)
     totals = totals_lines(report)
     label = max(len(name) for name, _ in totals)
     lines = [
