@@ -460,3 +460,46 @@ def test_oracle_on_parts_comprehensions_and_several_outputs():
     checks = verify(g)
     assert [(c.name, c.static, c.measured, c.detail) for c in checks if not c.ok] == []
     assert any(c.name.startswith("outputs in evaluation") for c in checks)
+
+
+# ------------------------------------------------------------------- memo vs none
+REPEATED = """
+block halves() {
+    both = [in -> conv(in.channels, 1), in -> relu]      # a block giving a list of tensors
+    both
+}
+
+block pair(norm = batchnorm) {
+    a, b = halves
+    add(a -> norm, b)
+}
+
+network repeated() {
+    input x: [4, 8, 8]
+
+    defaults batchnorm(eps = 0.01)
+    y = x -> pair -> pair(batchnorm(momentum = 0.3)) -> pair
+    training output aux = y -> pair -> global_avgpool -> flatten -> linear(3)
+    output main = y -> pair(norm = relu) -> pair
+}
+"""
+
+
+def _nodes(graph):
+    return [(n, d["layer"].op, d["layer"].describe(), d["inputs"], d["block"],
+             d.get("train_only", False)) for n, d in graph.nodes(data=True)]
+
+
+@pytest.mark.parametrize("text", [REPEATED, DEFAULTS, LAYER_VALUES, TRAP],
+                         ids=["repeated", "defaults", "layer-values", "trap"])
+def test_memoised_elaboration_equals_the_memo_off(text: str):
+    from netdsl.language.elaborate import elaborate as run
+
+    spec = netdsl.loads(text, "memo.net")
+    for _ in range(2):  # the second load of templates replays them
+        on, off = spec.graph(), run(spec.program, memoize=False)
+        assert _nodes(on) == _nodes(off)
+        assert {k: v for k, v in on.graph.items() if k != "warnings"} == \
+            {k: v for k, v in off.graph.items() if k != "warnings"}
+        assert [w.render() for w in on.graph.get("warnings", ())] == \
+            [w.render() for w in off.graph.get("warnings", ())]
