@@ -353,10 +353,12 @@ def chain_spec(n: int, unrolled: bool) -> str:
     steps = ("conv(8, 3, padding = 1)", "batchnorm", "relu")
     head = "network chain() {\n    input x: [8, 16, 16]\n    x\n"
     if unrolled:
-        body = "".join(f"        -> {steps[i % 3]}\n" for i in range(n))
-    else:
-        body = (f"        -> repeat({n // 3}) {{ {' -> '.join(steps)} }}\n"
-                + "".join(f"        -> {steps[i]}\n" for i in range(n % 3)))
+        return head + "".join(f"        -> {steps[i % 3]}\n" for i in range(n)) + "}\n"
+    unit, units = " -> ".join(steps), n // 3
+    outer, inner = divmod(units, 1000)  # a loop runs at most 10,000 times (the limit)
+    body = f"        -> repeat({outer}) {{ repeat(1000) {{ {unit} }} }}\n" if outer else ""
+    body += f"        -> repeat({inner}) {{ {unit} }}\n" if inner else ""
+    body += "".join(f"        -> {steps[i]}\n" for i in range(n % 3))
     return head + body + "}\n"
 
 
