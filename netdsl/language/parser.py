@@ -39,7 +39,8 @@ _TOKEN_NAMES = {
 
 #: Words that can never be names. The contextual lexer would otherwise read a keyword
 #: as a NAME wherever the keyword itself cannot appear, and errors would land late.
-RESERVED = fastparse.KEYWORDS
+RESERVED = frozenset({"import", "block", "network", "input", "if", "else", "for", "in", "repeat",
+                      "and", "or", "not", "true", "false", "output", "training", "defaults"})
 
 
 #: Brackets ( [ { may nest this deep (a documented limit).
@@ -286,8 +287,18 @@ def _last_position(text: str) -> tuple[int, int]:
     return len(lines), len(lines[-1]) + 1
 
 
+#: Unit suffixes of number literals (`600M`, `4GiB`).
+_SUFFIXES = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "K": 10**3, "M": 10**6, "G": 10**9}
+
+
 def _number(text: str) -> int | float:
-    return float(text) if any(c in text for c in ".eE") else int(text)
+    digits = text.rstrip("KMGiB")
+    value = float(digits) if any(c in digits for c in ".eE") else int(digits)
+    if digits == text:
+        return value
+    scaled = value * _SUFFIXES[text[len(digits):]]
+    # 1.5M is the integer 1500000; an overflowing float stays a float (a later range error)
+    return int(scaled) if isinstance(scaled, int) or scaled.is_integer() else scaled
 
 
 _BINARY_OPS = {
@@ -351,6 +362,22 @@ class _ToSyntax(Transformer):
     def input_decl(self, meta, name, shape):
         return ast.InputDecl(self._span(meta), str(name), shape)
 
+    def require_stmt(self, meta, expr):
+        return ast.Require(self._span(meta), expr)
+
+    def unpack(self, meta, *parts):
+        return ast.Unpack(self._span(meta), tuple(str(n) for n in parts[:-1]), parts[-1])
+
+    def output_decl(self, meta, training, name, value):
+        return ast.OutputDecl(self._span(meta), str(name), value, training is not None,
+                              self._token_span(name))
+
+    def defaults_stmt(self, meta, name, args):
+        positional = tuple(a for a in (args or ()) if not isinstance(a, ast.Keyword))
+        keywords = tuple(a for a in (args or ()) if isinstance(a, ast.Keyword))
+        return ast.Defaults(self._span(meta), str(name), self._token_span(name), positional,
+                            keywords)
+
     def expr_stmt(self, meta, expr):
         return ast.ExprStmt(self._span(meta), expr)
 
@@ -404,6 +431,9 @@ class _ToSyntax(Transformer):
 
     def list(self, meta, *items):
         return ast.ListExpr(self._span(meta), tuple(i for i in items if i is not None))
+
+    def comprehension(self, meta, item, var, items, condition):
+        return ast.Comprehension(self._span(meta), item, str(var), items, condition)
 
     def if_expr(self, meta, condition, then, otherwise):
         return ast.If(self._span(meta), condition, then, otherwise)
