@@ -33,7 +33,7 @@ REQUIRE = "require"
 TOKEN = re.compile(r"""
  ([\t \f]+|\#[^\n]*)                            # 1: ignored: blanks, a comment
 |(\\[\t \f]*\r?\n)                              # 2: ignored: a line continuation
-|((?:\r?\n[\t \f]*(?:\#[^\n]*(?=\n))?)*->)      # 3: '->', maybe on a following line
+|((?:(?:\r?\n[\t \f]*(?:\#[^\n]*)?)*\r?\n[\t \f]*)?->)  # 3: '->', maybe on a later line
 |((?:\r?\n[\t \f]*(?:\#[^\n]*)?)+)              # 4: newline(s), blank and comment lines
 |([A-Za-z_][A-Za-z0-9_]*)                       # 5: a name or a keyword
 |(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?:KiB|MiB|GiB|K|M|G)?)  # 6: a number, maybe `600M`
@@ -638,7 +638,7 @@ def parse_text(text: str, path: str) -> ast.Module:
 
 #: SHA-256 of the grammar this parser implements (grammars/netdsl.lark). A changed grammar
 #: makes every file go through Lark until this parser learns the change (a test fails).
-GRAMMAR_SHA256 = "efe20742282c5c4b1ff876b62c5a1827f2ed1429ea806a3746bcd1c4b2bf5520"
+GRAMMAR_SHA256 = "72ef3d10258d1cb5579e60a9c006e8538b5ccab2bec5106f606a173a03bb321d"
 
 
 def grammar_sha256() -> str:
