@@ -167,6 +167,8 @@ def _print_outputs(outputs: list[Any], args: argparse.Namespace) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, tuple[int, ...]]]:
+    if not (args.params_file or args.sets or args.inputs):
+        return {}, {}  # netdsl.overrides imports yaml (~20 ms): only when there is work for it
     from netdsl.overrides import parse_inputs, parse_params_file, parse_set
 
     overrides: dict[str, Any] = {}
