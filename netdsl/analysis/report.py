@@ -187,7 +187,7 @@ def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32"
 
 def add_heads(report: Report, graph: nx.MultiDiGraph) -> None:
     """The report's heads, training-only marks and the totals of inference alone."""
-    from netdsl.heads import eval_graph, feeders, heads, training_only
+    from netdsl.heads import eval_graph, feeders, has_training_heads, heads, training_only
 
     rows = {row.name: row for row in report.layers}
     dropped = training_only(graph)
@@ -204,7 +204,7 @@ def add_heads(report: Report, graph: nx.MultiDiGraph) -> None:
                                     tuple(fed[head.name]), own,
                                     sum(rows[n].params for n in own),
                                     sum(rows[n].macs for n in own)))
-    if dropped:
+    if has_training_heads(graph):
         report.inference_totals = _analyze(eval_graph(graph), report.batch, report.dtype,
                                            report.optimizer).totals
 

@@ -127,10 +127,10 @@ def inference_head_checks(graph: nx.MultiDiGraph, model: Any, batch: int) -> lis
     import torch
 
     from netdsl.analysis.report import analyze_graph
-    from netdsl.heads import eval_graph, heads, training_only
+    from netdsl.heads import eval_graph, has_training_heads, heads
     from netdsl.oracle import measure as m
 
-    if not training_only(graph):
+    if not has_training_heads(graph):
         return []
     sub = eval_graph(graph)
     model.training_heads = False
