@@ -21,17 +21,18 @@ def test_table_states_units_and_totals():
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for text in ("Params", "MACs", "Act. MiB", "Saved MiB", "RF size/stride", "21,797,672",
-                 "3,663,761,408", "K/M/G = 10^3/10^6/10^9", "MiB = 2^20 bytes", "Inference peak",
-                 "Training peak", "899/32"):
+                 "3,663,761,408", "K/M/G = 10^3/10^6/10^9", "MiB = 2^20 B", "B = bytes",
+                 "Inference peak", "Training peak", "899/32", "Estimated total size"):
         assert text in out, text
 
 
 def test_depth_rolls_up_by_block():
     full = json.loads(run_cli("analyze", RESNET34, "-f", "json").stdout)["layers"]
-    out = run_cli("analyze", RESNET34, "--depth", "1").stdout
-    tops = {row["name"].split(".")[0] for row in full}
-    assert "Block" in out and all(name in out for name in tops)
-    assert not any(row["name"] in out for row in full if row["name"].count(".") >= 2)
+    tops = list(dict.fromkeys(row["name"].split(".")[0] for row in full))
+    out = run_cli("analyze", RESNET34, "--depth", "1").stdout.splitlines()
+    assert [line.split()[0] for line in out[2:2 + len(tops)]] == tops and not out[2 + len(tops)]
+    stages = next(line for line in out if line.startswith("resnet_stages0"))
+    assert "21.28 M" in stages  # the params of every layer under the block
 
 
 def test_json_has_the_documented_keys():
@@ -54,8 +55,10 @@ def test_yaml_equals_json_and_csv_has_a_row_per_layer():
     y = yaml.safe_load(run_cli("analyze", RESNET34, "-f", "yaml").stdout)
     assert y == j
     rows = list(csv.DictReader(io.StringIO(run_cli("analyze", RESNET34, "-f", "csv").stdout)))
-    assert len(rows) == len(j["layers"])
-    assert sum(int(r["params"]) for r in rows) == 21_797_672
+    layers = [r for r in rows if r["kind"] == "layer"]
+    assert len(layers) == len(j["layers"]) and [r["kind"] for r in rows[-1:]] == ["total"]
+    assert sum(int(r["params"]) for r in layers) == 21_797_672 == int(rows[-1]["params"])
+    assert {r["rf_exact"] for r in layers} == {"True"}
 
 
 def test_ir_lists_one_line_per_node():
@@ -116,8 +119,12 @@ def test_several_specs_in_one_process(tmp_path):
     reports = json.loads(run_cli("analyze", "specs/lenet5.net", "specs/alexnet.net",
                                  "-f", "json").stdout)
     assert [r["totals"]["params"] for r in reports] == [61_706, 61_100_840]
-    rows = run_cli("analyze", "specs/lenet5.net", "specs/alexnet.net", "-f", "csv").stdout
-    assert rows.count("name,op,block") == 1 and "specs/alexnet.net" in rows
+    text = run_cli("analyze", "specs/lenet5.net", "specs/alexnet.net", "-f", "csv").stdout
+    assert text.count("name,op,block") == 1 and "specs/alexnet.net" in text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    totals = {r["network"]: int(r["params"]) for r in rows if r["kind"] == "total"}
+    assert totals == {"lenet5": 61_706, "alexnet": 61_100_840}
+    assert {r["network"] for r in rows if r["kind"] == "layer"} == {"lenet5", "alexnet"}
 
 
 def test_every_spec_analyses_in_one_command():
