@@ -60,7 +60,7 @@ FIELD_LIMIT = {"unet": 3}
 #: inexact and neither printed as exact nor checked.)
 KNOWN: dict[tuple[str, str], str] = {}
 
-KINDS = ("params", "buffers", "shapes", "macs", "saved", "activation", "peak", "fields")
+KINDS = ("params", "buffers", "shapes", "macs", "saved", "activation", "peak", "fields", "total")
 
 
 def kind(check: Check) -> str:
@@ -68,7 +68,7 @@ def kind(check: Check) -> str:
     name = check.name
     for word, k in (("params", "params"), ("buffers", "buffers"), ("shapes", "shapes"),
                     ("MACs", "macs"), ("saved", "saved"), ("activation", "activation"),
-                    ("peak", "peak"), ("receptive field", "fields")):
+                    ("peak", "peak"), ("receptive field", "fields"), ("total size", "total")):
         if name.startswith(word) or word in name.split(" (")[0]:
             return k
     raise AssertionError(f"unclassified check {name!r}")
