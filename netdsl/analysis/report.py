@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import asdict, dataclass, field
-from fractions import Fraction
 from typing import Any
 
 import networkx as nx
@@ -20,73 +19,12 @@ import networkx as nx
 from netdsl.analysis.counts import count
 from netdsl.analysis.memory import dtype_size, plan_memory
 from netdsl.analysis.receptive_field import receptive_fields
-from netdsl.analysis.rollup import BlockRow, rollup
-from netdsl.errors import Diagnostic, Span, UnknownLayerError
-from netdsl.layers.base import Field
+from netdsl.analysis.rollup import rollup
+from netdsl.analysis.rows import BlockRow, LayerRow, Totals, rf_dict
+from netdsl.errors import Diagnostic, UnknownLayerError
 from netdsl.report import formats, table
 
 __all__ = ["BlockRow", "LayerRow", "Report", "Totals", "analyze_graph", "rf_dict"]
-
-
-def rf_dict(field: Field) -> dict[str, Any]:
-    """A receptive field as the JSON report's `rf` object (fractions become floats)."""
-    return {"size": _plain(field.size), "stride": _plain(field.stride),
-            "padding": _plain(field.padding), "global": field.is_global, "exact": field.exact}
-
-
-@dataclass(slots=True)
-class LayerRow:
-    """One node of the graph with everything the analyses say about it."""
-
-    name: str
-    op: str
-    block: str
-    inputs: tuple[str, ...]
-    shape: tuple[int, ...]
-    params: int
-    buffers: int
-    macs: int
-    flops: int
-    other_ops: int
-    activation_bytes: int
-    saved_for_backward_bytes: int
-    rf: Field
-    source: Span
-
-    def to_dict(self) -> dict[str, Any]:
-        """As one entry of the JSON report's `layers`."""
-        out = {k: getattr(self, k) for k in ("name", "op", "block", "params", "buffers", "macs",
-                                             "flops", "other_ops", "activation_bytes",
-                                             "saved_for_backward_bytes")}
-        out.update(inputs=list(self.inputs), shape=list(self.shape), rf=rf_dict(self.rf),
-                   source=self.source.to_dict())
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    """Whole-network figures (bytes for the report's batch and dtype).
-
-    `estimated_total_bytes` is torchinfo's "estimated total size" made exact:
-    `input_bytes + param_bytes + activation_bytes`, the inputs, the parameters and every
-    layer's output at once (each storage once; buffers, gradients and optimizer state
-    not included). It bounds the memory of an inference forward that keeps everything;
-    `inference_peak_bytes` (live activations only) is what a forward really needs on top
-    of the weights and inputs, `training_peak_bytes` what one training step needs.
-    """
-
-    params: int
-    buffers: int
-    macs: int
-    flops: int
-    other_ops: int
-    param_bytes: int
-    activation_bytes: int
-    inference_peak_bytes: int
-    saved_for_backward_bytes: int
-    training_peak_bytes: int
-    input_bytes: int
-    estimated_total_bytes: int
 
 
 @dataclass(repr=False)
@@ -210,7 +148,3 @@ def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32"
     return Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
                   inputs, {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]},
                   totals, rows, warnings)
-
-
-def _plain(values: tuple) -> list[int | float]:
-    return [float(v) if isinstance(v, Fraction) else v for v in values]

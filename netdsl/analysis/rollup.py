@@ -3,38 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
-from netdsl.layers.base import Field
-
-if TYPE_CHECKING:
-    from netdsl.analysis.report import LayerRow
-
-
-@dataclass(frozen=True, slots=True)
-class BlockRow:
-    """A roll-up of the layers under one block path prefix (or one layer, when the
-    layer's own name is no longer than the prefix)."""
-
-    name: str
-    layers: int
-    shape: tuple[int, ...]
-    params: int
-    macs: int
-    activation_bytes: int
-    saved_for_backward_bytes: int
-    rf: Field
-
-    def to_dict(self) -> dict[str, Any]:
-        """As one entry of the JSON report's `blocks` (`--depth N`)."""
-        from netdsl.analysis.report import rf_dict
-
-        return {"name": self.name, "layers": self.layers, "shape": list(self.shape),
-                "params": self.params, "macs": self.macs,
-                "activation_bytes": self.activation_bytes,
-                "saved_for_backward_bytes": self.saved_for_backward_bytes,
-                "rf": rf_dict(self.rf)}
+from netdsl.analysis.rows import BlockRow, LayerRow
 
 
 def prefix(name: str, depth: int) -> str:
