@@ -21,16 +21,17 @@ from typing import Any
 from netdsl.errors import TORCH_CPU_INSTALL, NetdslError, UsageError
 from netdsl.overrides import Selection, add_spec_arguments, select
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 netdsl: a declarative language for convolutional networks, and a compiler that analyses
 them statically and lowers them to PyTorch.
 
-  netdsl analyze specs/resnet50.net    shapes, params, MACs, memory, receptive fields
-  netdsl build specs/resnet50.net -o model.py    a standalone PyTorch model
+  netdsl analyze specs/resnet50.net              shapes, params, MACs, memory, fields
+  netdsl build specs/resnet50.net -o model.py    a standalone PyTorch model file
   netdsl verify specs/resnet18.net --input 3x64x64    every number against PyTorch
 
-`netdsl COMMAND --help` shows a command's options. Analysis needs no PyTorch; build
-(weights, ONNX) and verify do: """ + TORCH_CPU_INSTALL
+`netdsl COMMAND --help` shows a command's options. Analysis and the model's source need
+no PyTorch; weights, ONNX and verify do. For the CPU wheel (no CUDA downloads):
+  {TORCH_CPU_INSTALL}"""
 
 DTYPES = ("float32", "float16", "bfloat16")
 

@@ -7,10 +7,13 @@ Each function takes the graph IR (`Spec.graph(...)`) and, where it runs one, the
 - `measure_params` / `measure_buffers`: `numel` of the parameters and buffers;
 - `measure_macs`: `FlopCounterMode` total FLOPs // 2 for one sample (`flops = 2 * macs`);
 - `measure_saved_bytes`: the bytes autograd keeps for backward in train mode
-  (`saved_tensors_hooks`; each distinct storage once; parameters and buffers excluded;
-  the network inputs do not require gradients, as training data does not);
+  (`SavedTensors`: `saved_tensors_hooks`, each distinct storage once, parameters and
+  buffers excluded; the network inputs do not require gradients, as training data does
+  not); `training_forward` measures MACs and saved bytes of any module and inputs at once
+  (the layer conformance and lowering tests use it: one measuring helper);
 - `measure_inference_memory`: live tensor bytes in eval mode under `no_grad`, tracked
-  storage by storage in a `TorchDispatchMode` (see `LiveTensors`);
+  storage by storage in a `TorchDispatchMode` (see `LiveTensors`); `measure_total_size`
+  adds the inputs and parameters to every output storage (the estimated total size);
 - `measure_fields`: the receptive field of a node as the support of the input gradient
   of its centre element and the next ones (one period of the window pattern), in float64
   with positive weights and max pooling made a mean (`field_model`), judged by the rule
