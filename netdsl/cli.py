@@ -13,6 +13,7 @@ named in the list; the options that choose a spec are `netdsl.overrides.add_spec
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shutil
 import sys
 from collections.abc import Callable, Sequence
@@ -266,6 +267,8 @@ def _save_model(graph: Any, args: argparse.Namespace) -> None:
     except ImportError:
         raise UsageError(f"--weights and --onnx need PyTorch; for the CPU wheel: "
                          f"{TORCH_CPU_INSTALL}") from None
+    if args.onnx and importlib.util.find_spec("onnx") is None:
+        raise UsageError("--onnx needs the onnx package: pip install onnx onnxscript")
     from netdsl.lowering.module import build, residual_batchnorms
 
     if args.zero_init_residual and not residual_batchnorms(graph):

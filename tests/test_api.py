@@ -6,6 +6,8 @@ import csv
 import inspect
 import io
 import json
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -13,7 +15,7 @@ import yaml
 
 import netdsl
 from netdsl.report.table import DROP_ORDER, layout, tree_rows
-from tests.conftest import SPECS
+from tests.conftest import ROOT, SPECS
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +112,14 @@ def test_columns_give_way_in_the_stated_order(resnet18):
     assert previous == ["Saved MiB", "% params", "RF", "Act. MiB", "Op", "% MACs"][:len(previous)]
     header = layout(resnet18, width=60).lines[0].split()
     assert header[:2] == ["Layer", "Output"] and {"Params", "MACs"} <= set(header)
+
+
+def test_build_without_torch_names_the_cpu_wheel():
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "import netdsl\n"
+            "try:\n    netdsl.build('specs/lenet5.net')\n"
+            "except ModuleNotFoundError as e:\n    print(e.name, '|', e)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT)
+    assert result.stdout.startswith("torch | netdsl.build needs PyTorch"), result.stderr
+    assert "--index-url https://download.pytorch.org/whl/cpu" in result.stdout
