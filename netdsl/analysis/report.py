@@ -112,8 +112,9 @@ class Report:
         return (f"<Report {self.network} ({self.source}): {len(self.layers)} layers, "
                 f"{t.params:,} params, {t.macs:,} MACs, batch {self.batch}, {self.dtype}>")
 
-    def __rich__(self) -> Any:
-        return table.render_report(self)
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        """The styled table, fitted to the console (rich's protocol)."""
+        yield table.render_report(self, None, options.max_width)
 
     def _repr_html_(self) -> str:
         return table.report_html(self)
