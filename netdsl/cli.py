@@ -107,6 +107,16 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The names `netdsl.draw.cli` was written against; new code uses `netdsl.overrides`.
+def _common(parser: argparse.ArgumentParser, several: bool = False) -> None:
+    add_spec_arguments(parser, several)
+
+
+def _load(path: str, args: argparse.Namespace) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    chosen = select(path, args)
+    return chosen.spec, chosen.params, chosen.inputs
+
+
 def _version() -> str:
     from netdsl import __version__
 
