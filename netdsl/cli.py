@@ -67,6 +67,9 @@ def make_parser() -> argparse.ArgumentParser:
                        help="weight initialisation (default: PyTorch's)")
     build.add_argument("--zero-init-residual", action="store_true",
                        help="zero the last batch norm of every residual branch")
+    from netdsl.draw.cli import add_parser as add_draw_parser
+
+    add_draw_parser(sub)
     return parser
 
 
@@ -107,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         return verify_command(args)
     if args.command == "analyze":
         return _analyze_all(args)
+    if args.command == "draw":
+        return args.handler(args)
     spec, overrides, inputs = _load(args.spec, args)
     return _build(spec, args, overrides, inputs)
 

@@ -85,6 +85,8 @@ class Report:
     totals: Totals
     layers: list[LayerRow]
     warnings: list[Diagnostic] = field(default_factory=list)
+    #: the analysed graph (for `draw`); not part of the report's data
+    graph: nx.MultiDiGraph | None = field(default=None, repr=False, compare=False)
 
     def layer(self, name: str) -> LayerRow:
         """The row of the node called `name`."""
@@ -121,6 +123,13 @@ class Report:
         from netdsl.report.table import report_html
 
         return report_html(self)
+
+    def draw(self, **options: Any) -> Any:
+        """The analysed graph as a picture (`netdsl.draw.draw_report`: depth, color,
+        direction); needs the graph, which `analyze_graph` keeps on the report."""
+        from netdsl.draw import draw_report
+
+        return draw_report(self, self.graph, **options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +170,7 @@ def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32"
     return Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
                   {k: nodes[v]["layer"].out_shape for k, v in graph.graph["inputs"].items()},
                   {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]}, totals,
-                  rows, warnings)
+                  rows, warnings, graph)
 
 
 def _plain(values: tuple) -> list[int | float]:

@@ -97,11 +97,13 @@ def draw_spec(spec: Spec, network: str | None = None, *, inputs: dict[str, Any] 
     return Drawing(build_model(captured, report, options), captured.error)
 
 
-def draw_report(report: Report, graph: nx.MultiDiGraph, *, depth: int | None = None,
+def draw_report(report: Report, graph: nx.MultiDiGraph | None, *, depth: int | None = None,
                 color: str | None = None, direction: str = "TB",
                 fold_runs: bool = False) -> Drawing:
     """The picture of an analysed graph (boxes are labelled with block names only: the
     call arguments are known to `draw_spec`, which elaborates again)."""
+    if graph is None:
+        raise UsageError("this report keeps no graph to draw; draw the spec (Spec.draw)")
     options = check_options(depth, color, direction)
     options.fold_runs = fold_runs
     return Drawing(build_model(Capture(graph), report, options))

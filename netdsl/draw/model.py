@@ -112,9 +112,11 @@ def _group_runs(graph: nx.MultiDiGraph, blocks: dict[str, Block], options: Optio
     """Consecutive sibling calls with the same label and the same layers (ops and shapes)
     become members of one run box, `× N`."""
     signature: dict[str, tuple] = {}
+    under: dict[str, set[str]] = {}  # block path -> the nodes inside it
     for name, data in graph.nodes(data=True):
         for path in _prefixes(data["block"]):
             signature.setdefault(path, ())
+            under.setdefault(path, set()).add(name)
             layer = data["layer"]
             signature[path] += ((data["block"][len(path):], layer.op, layer.describe(),
                                  layer.out_shape),)
@@ -127,7 +129,8 @@ def _group_runs(graph: nx.MultiDiGraph, blocks: dict[str, Block], options: Optio
         while i < len(children):
             j = i + 1
             key = (children[i].label, signature[children[i].path])
-            while j < len(children) and (children[j].label, signature[children[j].path]) == key:
+            while (j < len(children) and (children[j].label, signature[children[j].path]) == key
+                   and _feeds(graph, under[children[j - 1].path], under[children[j].path])):
                 j += 1
             if j - i >= 2:
                 run = Block(f"r{children[i].id}", children[i].path + "*", children[i].label,
@@ -143,6 +146,11 @@ def _group_runs(graph: nx.MultiDiGraph, blocks: dict[str, Block], options: Optio
         if path in runs:
             blocks[runs[path].path] = runs[path]
         blocks[path] = block
+
+
+def _feeds(graph: nx.MultiDiGraph, first: set[str], second: set[str]) -> bool:
+    """Whether a call's nodes consume the previous call's (a chain, not parallel branches)."""
+    return any(p in first for n in second for p in graph.nodes[n]["inputs"])
 
 
 def _prefixes(block: str) -> list[str]:

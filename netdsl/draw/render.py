@@ -156,13 +156,13 @@ def to_dot(model: dict[str, Any]) -> str:
             if hidden(b["parent"]):
                 continue
             if block_id in collapsed:
-                label = f"▸ {b['label']}\\n{b['layers']} layers · {b['shape']}"
+                label = f"▸ {b['label']}\n{b['layers']} layers · {b['shape']}"
                 lines.append(f"{indent}{block_id} [label={_quote(label)}, penwidth=2"
                              f"{_fill(b)}];")
                 continue
             lines.append(f"{indent}subgraph cluster_{block_id} {{")
             style = "dashed,rounded" if b["kind"] == "run" else "rounded"
-            lines.append(f"{indent}  label={_quote(b['label'] if b['kind'] != 'run' else b['label'])}; "
+            lines.append(f"{indent}  label={_quote(b['label'])}; "
                          f'style="{style}"; color="#9aa5b8";')
             emit(block_id, indent + "  ")
             lines.append(f"{indent}}}")

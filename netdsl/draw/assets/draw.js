@@ -204,7 +204,7 @@ var NETDSL = (function () {
     s.push('<rect x="' + n.x + '" y="' + n.y + '" width="' + n.width + '" height="' + n.height +
       '" rx="6" fill="' + (b.shade !== undefined ? shade(b.shade) : "#eef2f8") + '" stroke="#2b3a55" stroke-width="1.6"' +
       (b.kind === "run" ? ' stroke-dasharray="5,3"' : "") + "/>");
-    s.push(textLines(n, lines, true));
+    s.push(textLines(n, lines, true, b.shade > 0.6));
     s.push("</g>");
     return s.join("");
   }
@@ -217,7 +217,7 @@ var NETDSL = (function () {
     s.push('<rect x="' + n.x + '" y="' + n.y + '" width="' + n.width + '" height="' + n.height +
       '" rx="' + (item.kind === "message" ? 2 : 4) + '" fill="' + fill(item) + '" stroke="' + stroke +
       '" stroke-width="' + wide + '"' + (item.branch && !item.failed ? ' stroke-dasharray="4,2"' : "") + "/>");
-    s.push(textLines(n, nodeLines(item), item.kind !== "message"));
+    s.push(textLines(n, nodeLines(item), item.kind !== "message", item.shade > 0.6));
     if (item.peak) {
       s.push('<text x="' + (n.x + n.width + 4) + '" y="' + (n.y + 12) + '" font-size="' + SMALL +
         '" fill="#6a1b9a" font-weight="bold">◆ inference peak</text>');
@@ -226,11 +226,12 @@ var NETDSL = (function () {
     return s.join("");
   }
 
-  function textLines(n, lines, boldFirst) {
+  function textLines(n, lines, boldFirst, dark) {
     var s = [];
     for (var i = 0; i < lines.length; i++) {
       s.push('<text x="' + (n.x + 8) + '" y="' + (n.y + 6 + LINE * (i + 1) - 3) + '"' +
-        (i === 0 && boldFirst ? ' font-weight="bold"' : ' fill="#333"') +
+        (dark ? ' fill="white"' : i === 0 && boldFirst ? "" : ' fill="#333"') +
+        (i === 0 && boldFirst ? ' font-weight="bold"' : "") +
         ' xml:space="preserve">' + esc(lines[i]) + "</text>");
     }
     return s.join("");
