@@ -4,7 +4,8 @@ DevTools Protocol (a websocket, from Python: no npm, no driver binary to match).
 For every spec in specs/: the page logs no console error, every node is drawn, no two
 node boxes overlap, no edge runs through a node box, clicking a block's title collapses it
 (fewer nodes drawn, the box drawn as one) and clicking the collapsed box expands it again;
-a screenshot is written to docs/images/draw/ (the README gallery embeds some).
+a screenshot of each is written to build/draw-gallery/ (docs/images/draw/ keeps copies of
+the README's).
 
 Chromium: Debian's `chromium` package (.ci/run installs it when missing). Without it
 these tests are skipped, saying so; with CI=true a missing browser is a failure.
@@ -32,7 +33,10 @@ from netdsl.draw import draw_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.net"))
-GALLERY = ROOT / "docs" / "images" / "draw"
+GALLERY = ROOT / "build" / "draw-gallery"  # the README's pictures are copies of some
+#: The README's pictures: spec, drawing options.
+README_PICTURES = {"resnet18": {"depth": 4, "color": "macs"},
+                   "unet": {"color": "activation", "direction": "TB"}}
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -89,8 +93,8 @@ class Page:
         """Wait until the picture has finished `count` layouts."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = self.eval("[document.getElementById('netdsl-picture').dataset.renders,"
-                              " document.getElementById('netdsl-picture').dataset.ready]")
+            state = self.eval("(() => { const e = document.getElementById('netdsl-picture');"
+                              " return e ? [e.dataset.renders, e.dataset.ready] : [null]; })()")
             if state[0] is not None and int(state[0]) >= count and state[1] == "1":
                 return
             time.sleep(0.05)
@@ -102,10 +106,10 @@ class Page:
             self.send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left",
                       clickCount=1)
 
-    def screenshot(self, path: Path) -> None:
+    def screenshot(self, path: Path, max_height: int = 3000) -> None:
         size = self.eval("[document.documentElement.scrollWidth,"
                          " document.documentElement.scrollHeight]")
-        width, height = min(size[0], 2400), min(size[1], 3000)
+        width, height = min(size[0], 2400), min(size[1], max_height)
         shot = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True,
                          clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1})
         path.write_bytes(base64.b64decode(shot["data"]))
@@ -246,7 +250,7 @@ def test_error_picture_in_browser(browser: tuple[subprocess.Popen, int], tmp_pat
     """A spec with a mistake: the nodes up to it, the failing call and the message drawn."""
     spec = netdsl.loads("network broken() {\n    input x: [3, 32, 32]\n"
                         "    x -> conv(8, 3) -> add(conv(8, 3), conv(9, 3, padding = 1)) -> relu\n}\n",
-                        str(tmp_path / "broken.net"))
+                        "broken.net")
     drawing = draw_spec(spec)
     assert drawing.error is not None
     drawing.save(tmp_path / "broken.html")
@@ -261,6 +265,22 @@ def test_error_picture_in_browser(browser: tuple[subprocess.Popen, int], tmp_pat
         assert "add() got branches of different shapes" in text
         GALLERY.mkdir(parents=True, exist_ok=True)
         page.screenshot(GALLERY / "error.png")
+        assert page.errors == []
+    finally:
+        close_page(page)
+
+
+@pytest.mark.parametrize("name", list(README_PICTURES))
+def test_readme_pictures(browser: tuple[subprocess.Popen, int], tmp_path: Path, name: str) -> None:
+    """The pictures of the README (build/draw-gallery/readme-NAME.png), checked like the rest."""
+    drawing = draw_spec(netdsl.load(SPECS[0].parent / f"{name}.net"), **README_PICTURES[name])
+    drawing.save(tmp_path / f"{name}.html")
+    page = open_page(browser[1], (tmp_path / f"{name}.html").as_uri())
+    try:
+        page.wait_renders(1)
+        check_picture(page.eval(_GEOMETRY))
+        GALLERY.mkdir(parents=True, exist_ok=True)
+        page.screenshot(GALLERY / f"readme-{name}.png", max_height=1500)
         assert page.errors == []
     finally:
         close_page(page)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 import networkx as nx
@@ -70,10 +71,11 @@ def build_model(capture: Capture, report: Report | None, options: Options) -> di
     peak = _peak_node(graph, rows) if report else None
     nodes = [_node(ids[name], name, data, rows.get(name), node_block[name], name == peak)
              for name, data in graph.nodes(data=True)]
+    position = {name: i for i, name in enumerate(graph.nodes)}
     edges = [{"src": ids[u], "dst": ids[v], "label": units.shape(graph.nodes[u]["layer"].out_shape)}
-             for u, v, _ in sorted(graph.edges(keys=True), key=lambda e: (ids[e[1]], e[2]))]
+             for u, v, _ in sorted(graph.edges(keys=True), key=lambda e: (position[e[1]], e[2]))]
     model: dict[str, Any] = {
-        "title": f"{graph.graph['network']}  ({graph.graph['source']})",
+        "title": f"{graph.graph['network']}  ({PurePath(graph.graph['source']).name})",
         "direction": options.direction,
         "nodes": nodes, "edges": edges,
         "blocks": [_block_json(b, graph, rows, ids) for b in blocks.values()],
@@ -355,6 +357,6 @@ def _members(model: dict[str, Any], block_id: str) -> list[str]:
 
 
 def _metric_text(metric: str, v: float) -> str:
-    if metric in ("activation", "saved"):
-        return f"{units.count(int(v))}B"
+    if metric in ("activation", "saved"):  # bytes in binary units, as in the report
+        return f"{v / units.MIB:,.2f} MiB" if v >= units.MIB / 100 else f"{v / 1024:,.1f} KiB"
     return units.count(int(v))

@@ -75,16 +75,20 @@ _PAGE = """<!DOCTYPE html>
 <title>{title}</title>
 <style>
 body {{ margin: 0; font-family: DejaVu Sans Mono, Menlo, Consolas, monospace; background: #fff; }}
-#netdsl-bar {{ position: sticky; top: 0; background: #f4f6fa; border-bottom: 1px solid #ccd;
-  padding: 4px 10px; font-size: 12px; white-space: pre-wrap; min-height: 1.4em; z-index: 1; }}
-#netdsl-info {{ color: #223; }}
+#netdsl-bar {{ background: #f4f6fa; border-bottom: 1px solid #ccd; padding: 4px 10px;
+  font-size: 12px; color: #445; }}
+#netdsl-info {{ position: fixed; right: 8px; bottom: 8px; max-width: 60%; padding: 6px 10px;
+  background: rgba(255, 255, 250, 0.96); border: 1px solid #aab; border-radius: 4px;
+  font-size: 12px; white-space: pre-wrap; color: #223; pointer-events: none; z-index: 1; }}
+#netdsl-info:empty {{ display: none; }}
 svg.netdsl g.node:hover rect, svg.netdsl g.collapsed:hover rect {{ stroke: #1565c0; stroke-width: 2.4; }}
 svg.netdsl text.toggle:hover {{ text-decoration: underline; }}
-@media print {{ #netdsl-bar {{ display: none; }} }}
+@media print {{ #netdsl-bar, #netdsl-info {{ display: none; }} }}
 </style>
 </head>
 <body>
-<div id="netdsl-bar"><span id="netdsl-info">{hint}</span></div>
+<div id="netdsl-bar">{hint}</div>
+<div id="netdsl-info"></div>
 <div id="netdsl-picture"></div>
 <script>{elk}</script>
 <script>{draw}</script>
