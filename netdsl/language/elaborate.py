@@ -8,6 +8,7 @@ block call opens a scope, so node names follow the block path (`stage1.basic0.co
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import networkx as nx
@@ -15,6 +16,10 @@ import networkx as nx
 from netdsl.errors import LimitError, NetdslError, Note, Span, UsageError
 from netdsl.graph import fill_graph
 from netdsl.language import syntax as ast
+from netdsl.language.choices import Fixed, fit, show_domain
+from netdsl.language.context import Context
+from netdsl.language.decisions import DecisionSource
+from netdsl.language.display import layer_message, suggest
 from netdsl.language.evaluate import Evaluator
 from netdsl.language.loader import Program
 from netdsl.language.values import (
@@ -32,7 +37,6 @@ from netdsl.language.values import (
 from netdsl.layers import LayerError
 from netdsl.layers.base import Shape, check_shape
 from netdsl.layers.io import Input
-from netdsl.layers.registry import suggest
 
 
 class Override:
@@ -46,15 +50,25 @@ class Override:
 
 def elaborate(program: Program, network: str | None = None,
               overrides: dict[str, Any] | None = None,
-              input_shapes: dict[str, Shape] | None = None) -> nx.MultiDiGraph:
-    """Build the graph of one network of `program` with the given parameter values."""
+              input_shapes: dict[str, Shape] | None = None,
+              decisions: DecisionSource | Mapping[str, Any] | None = None,
+              memoize: bool = True) -> nx.MultiDiGraph:
+    """Build the graph of one network of `program` with the given parameter values.
+
+    `decisions` answers the search decisions elaboration reaches (a `DecisionSource`, or
+    a mapping of decision names to values); without it each takes its default. The
+    decisions reached, with their values, are `graph.graph["decisions"]`. `memoize=False`
+    interprets every block call afresh (the memo must never change the graph).
+    """
     definition = select_network(program, network)
     # Each level of block nesting costs about a dozen Python frames; MAX_CALL_DEPTH is
     # the documented limit, so Python's own must not be reached first.
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 40 * MAX_CALL_DEPTH + 2000))
     try:
-        return _Elaborator(program).network(definition, overrides or {}, input_shapes or {})
+        source = Fixed(decisions) if isinstance(decisions, Mapping) else decisions
+        ctx = Context(program, definition, input_shapes, source, memoize)
+        return _Elaborator(ctx).network(overrides or {})
     except RecursionError:
         raise LimitError(f"network '{definition.name}' nests expressions too deeply to evaluate",
                          definition.span) from None
@@ -81,16 +95,15 @@ def select_network(program: Program, name: str | None) -> ast.BlockDef:
 
 
 class _Elaborator(Evaluator):
-    """Elaborates one network: parameters, inputs, body, output, reachability."""
+    """Elaborates one network: parameters, inputs, body, output, reachability (the state
+    is the `Context`; this class adds the network level to the evaluator's rules)."""
 
     # ----------------------------------------------------------------- network
-    def network(self, net: ast.BlockDef, overrides: dict[str, Any],
-                input_shapes: dict[str, Shape]) -> nx.MultiDiGraph:
-        self.network_name = net.name
-        self.graph.graph.update(network=net.name, source=self.program.path)
-        env = Env(self.globals)
+    def network(self, overrides: dict[str, Any]) -> nx.MultiDiGraph:
+        ctx = self.ctx
+        net = ctx.network
+        env = Env(ctx.globals)
         self.bind_network_params(net, env, overrides)
-        self.input_shapes = dict(input_shapes)
         cur = None
         result = None
         last: ast.Node | None = None
@@ -100,14 +113,14 @@ class _Elaborator(Evaluator):
                 env.vars[statement.name] = tensor
                 # `in` (and chains that start with a call) mean the input only while there
                 # is exactly one; with several, a chain must name the one it starts from
-                cur = tensor if len(self.graph.graph["inputs"]) == 1 else None
+                cur = tensor if len(self.ctx.graph.graph["inputs"]) == 1 else None
                 env.vars["in"] = cur
             else:
                 result, last = self.statement(statement, env, cur, result, last)
-        unknown = set(self.input_shapes) - set(self.graph.graph["inputs"])
+        unknown = set(self.ctx.input_shapes) - set(self.ctx.graph.graph["inputs"])
         if unknown:
             raise UsageError(f"network '{net.name}' has no input '{sorted(unknown)[0]}'"
-                             f"{suggest(sorted(unknown)[0], list(self.graph.graph['inputs']))}")
+                             f"{suggest(sorted(unknown)[0], list(self.ctx.graph.graph['inputs']))}")
         return self.finish(net, result, last)
 
     def bind_network_params(self, net: ast.BlockDef, env: Env, overrides: dict[str, Any]) -> None:
@@ -123,6 +136,9 @@ class _Elaborator(Evaluator):
         for param in net.params:
             if param.name in overrides:
                 env.vars[param.name] = self.override_value(param, overrides[param.name], env)
+            elif param.default is not None and self.is_decision(param.default):
+                env.vars[param.name] = self.check_type(
+                    param, self.decision(param.default, env, "", param.name), param.default.span)
             elif param.default is not None:
                 env.vars[param.name] = self.check_type(param, self.eval(param.default, env, None),
                                                        param.default.span)
@@ -132,6 +148,8 @@ class _Elaborator(Evaluator):
 
     def override_value(self, param: ast.Param, given: Any, env: Env) -> Any:
         override = given if isinstance(given, Override) else Override(given, "the API")
+        if param.default is not None and self.is_decision(param.default):
+            return self.override_decision(param, override, env)
         declared = param.type or (value_type(self.eval(param.default, env, None))
                                   if param.default is not None else None)
         value = override.value
@@ -142,10 +160,21 @@ class _Elaborator(Evaluator):
                 [Note(f"'{param.name}' is declared here", param.span)])
         return float(value) if declared == "float" else value
 
+    def override_decision(self, param: ast.Param, override: Override, env: Env) -> Any:
+        """A value bound from outside to a decision parameter: it must lie in the domain."""
+        assert isinstance(param.default, ast.Call)
+        domain, _, _ = self.decision_parts(param.default, env)
+        value = fit(domain, override.value)
+        if not domain.contains(value):
+            raise UsageError(f"parameter '{param.name}' is {show_domain(domain)}, but "
+                             f"{override.origin} gives {show_value(value)}", override.span,
+                             [Note(f"'{param.name}' is declared here", param.span)])
+        return self.check_type(param, value, override.span or param.span)
+
     def declare_input(self, decl: ast.InputDecl, env: Env) -> Tensor:
-        if decl.name in self.graph.graph["inputs"]:
+        if decl.name in self.ctx.graph.graph["inputs"]:
             raise self.error(f"input '{decl.name}' is declared twice", decl.span)
-        shape = self.input_shapes.get(decl.name)
+        shape = self.ctx.input_shapes.get(decl.name)
         if shape is None:
             value = self.eval(decl.shape, env, None)
             if not isinstance(value, list) or not all(is_int(v) for v in value):
@@ -158,10 +187,10 @@ class _Elaborator(Evaluator):
         try:
             check_shape(shape)
         except LayerError as exc:
-            raise self.error(f"input '{decl.name}': {exc.message.replace('the output shape', 'shape')}",
+            raise self.error(f"input '{decl.name}': {layer_message(exc).replace('the output shape', 'shape')}",
                              decl.shape.span, kind=LimitError) from None
         tensor = self.add_node(Input(tuple(shape)), (), decl.span, decl.name, root=True)
-        self.graph.graph["inputs"][decl.name] = tensor.node
+        self.ctx.graph.graph["inputs"][decl.name] = tensor.node
         return tensor
 
     def finish(self, net: ast.BlockDef, result: Any, last: ast.Node | None) -> nx.MultiDiGraph:
@@ -170,17 +199,17 @@ class _Elaborator(Evaluator):
             raise self.error(f"network '{net.name}' must end with an expression that gives a "
                              f"tensor (its output), got {value_type(result) if result is not None else 'nothing'}",
                              where)
-        self.graph.graph["outputs"] = [result.node]
+        self.ctx.graph.graph["outputs"] = [result.node]
         self.check_reachability(result.node)
-        return fill_graph(self.graph, self.nodes, self.edges)
+        return fill_graph(self.ctx.graph, self.ctx.nodes, self.ctx.edges)
 
     def check_reachability(self, output: str) -> None:
         """Every node must feed the output (walk the inputs backwards from it)."""
         live = {output}
-        for node, data in reversed(self.nodes):
+        for node, data in reversed(self.ctx.nodes):
             if node in live:
                 live.update(data["inputs"])
-        for node, data in self.nodes:
+        for node, data in self.ctx.nodes:
             if node not in live:
                 raise self.error(f"'{node}' is computed but never reaches the network's output",
                                  data["span"], self.scope_notes(data["block"]))
@@ -191,8 +220,8 @@ class _Elaborator(Evaluator):
         notes = []
         for i in range(1, len(parts) + 1):
             prefix = ".".join(parts[:i])
-            if prefix in self.scope_spans:
-                notes.append(Note(f"'{prefix}' is the block call here", self.scope_spans[prefix]))
+            if prefix in self.ctx.scope_spans:
+                notes.append(Note(f"'{prefix}' is the block call here", self.ctx.scope_spans[prefix]))
         return notes
 
 

@@ -11,20 +11,27 @@ from collections.abc import Sequence
 from typing import Any
 
 from netdsl.errors import LimitError, NetdslError, Note, Span
-from netdsl.graph import new_graph
 from netdsl.language import syntax as ast
-from netdsl.language.calls import Calls, _Frame
-from netdsl.language.loader import Program
+from netdsl.language.calls import Calls
+from netdsl.language.choices import (
+    DomainError,
+    fit,
+    make_domain,
+    show_domain,
+)
+from netdsl.language.context import Context
+from netdsl.language.decisions import Decision, Domain
+from netdsl.language.display import suggest
+from netdsl.language.resolve import BLOCK, BUILTIN, CHECK, DECISION, LAYER, LOCAL
 from netdsl.language.values import (
     BINARY,
     BUILTINS,
-    CONSTANTS,
     MAX_REPEAT,
     MISSING,
     PARAM_TYPES,
     TENSOR_ATTRIBUTES,
+    Callee,
     Env,
-    Scope,
     Tensor,
     ValueError_,
     article,
@@ -34,24 +41,17 @@ from netdsl.language.values import (
     tensor_attribute,
     value_type,
 )
-from netdsl.layers.registry import suggest
+
+#: Callees that are functions of values, not layers: they cannot be chain steps.
+VALUE_FUNCTIONS = (BUILTIN, CHECK, DECISION)
 
 
 class Evaluator(Calls):
     """Interprets bodies and expressions; collects nodes and edges for the graph."""
 
-    def __init__(self, program: Program) -> None:
-        self.program = program
-        self.network_name = ""
-        self.graph = new_graph()
-        self.nodes: list[tuple[str, dict[str, Any]]] = []
-        self.edges: list[tuple[str, str, int]] = []
-        self.frames: list[_Frame] = []
-        self.deepest = 0  # deepest block nesting reached (for memoised calls' depth)
-        self.scope_spans: dict[str, Span] = {}  # block path -> the call that opened it
-        self.blocks = program.blocks  # the namespace of the module being evaluated
-        self.scope = Scope("")
-        self.globals = Env(None, dict(CONSTANTS))
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.names = ctx.names
         self.dispatch = {
             ast.Literal: self._literal, ast.Name: self._name, ast.InputRef: self._input_ref,
             ast.ListExpr: self._list, ast.Index: self._index, ast.Attr: self._attr,
@@ -70,9 +70,9 @@ class Evaluator(Calls):
         """Innermost call first; a run of identical calls (recursion) is shown once."""
         notes: list[Note] = []
         repeats = 0
-        for i in range(len(self.frames) - 1, -1, -1):
-            caller = f"'{self.frames[i - 1].block}'" if i > 0 else f"network '{self.network_name}'"
-            note = Note(f"in block '{self.frames[i].block}' called from {caller}", self.frames[i].span)
+        for i in range(len(self.ctx.frames) - 1, -1, -1):
+            caller = f"'{self.ctx.frames[i - 1].block}'" if i > 0 else f"network '{self.ctx.network.name}'"
+            note = Note(f"in block '{self.ctx.frames[i].block}' called from {caller}", self.ctx.frames[i].span)
             if notes and notes[-1] == note:
                 repeats += 1
                 continue
@@ -130,10 +130,12 @@ class Evaluator(Calls):
 
     def eval_named(self, e: ast.Node, env: Env, cur: Tensor | None, hint: str) -> Any:
         """Evaluate an assignment's value; a single call takes the variable's name."""
+        if self.is_decision(e):
+            return self.decision(e, env, self.ctx.scope.prefix, hint)
         if isinstance(e, ast.Call):
             return self._call(e, env, cur, hint)
-        if isinstance(e, ast.Name) and env.lookup(e.id) is MISSING:
-            return self.apply(e.id, e, e.span, (), (), env, cur, hint)
+        if isinstance(e, ast.Name):
+            return self._name(e, env, cur, hint)
         return self.eval(e, env, cur)
 
     # -------------------------------------------------------------- expressions
@@ -152,11 +154,23 @@ class Evaluator(Calls):
                              "with several inputs: name the input instead)", e.span)
         return value
 
-    def _name(self, e: ast.Name, env: Env, cur: Tensor | None) -> Any:
+    def _name(self, e: ast.Name, env: Env, cur: Tensor | None, hint: str | None = None) -> Any:
+        target = self.names[e]
+        if target.kind is not LOCAL:  # a block or a layer (or identity): apply it to `cur`
+            return self.apply(target, e, e.id, e.span, (), (), env, cur, hint)
         value = env.lookup(e.id)
-        if value is not MISSING:
-            return value
-        return self.apply(e.id, e, e.span, (), (), env, cur, None)
+        if type(value) is Callee and cur is not None:  # a block or layer passed as a value
+            return self.apply_callee(value, e, e.span, (), (), env, cur, hint)
+        return value
+
+    def value_of(self, e: ast.Node, env: Env) -> Any:
+        """An argument's value: a bare block or layer name is passed as a value (`act =
+        relu`), to be applied where the block it is passed to uses it."""
+        if type(e) is ast.Name:
+            target = self.names[e]
+            if target.kind is BLOCK or target.kind is LAYER:
+                return Callee(e.id, target.kind, target.ref)
+        return self.eval(e, env, None)
 
     def _list(self, e: ast.ListExpr, env: Env, cur: Tensor | None) -> list:
         return [self.eval(item, env, None) for item in e.items]
@@ -223,8 +237,8 @@ class Evaluator(Calls):
     def step(self, e: ast.Node, env: Env, cur: Tensor) -> Any:
         """A chain step: it must take `cur` as its input (not name another value)."""
         if isinstance(e, ast.Name):
-            bound = env.lookup(e.id)
-            if bound is not MISSING:
+            bound = env.lookup(e.id) if self.names[e].kind is LOCAL else MISSING
+            if bound is not MISSING and type(bound) is not Callee:
                 raise self.error(f"'{e.id}' is a {value_type(bound)}, not a layer or block: it "
                                  "cannot take an input", e.span)
         elif isinstance(e, (ast.Literal, ast.InputRef, ast.ListExpr, ast.Binary, ast.Unary,
@@ -235,8 +249,7 @@ class Evaluator(Calls):
             for sub in e.steps:
                 cur = self.step(sub, env, cur)
             return cur
-        elif isinstance(e, ast.Call) and e.name not in self.blocks and (
-                e.name in BUILTINS or e.name in ("assert", "fail")):
+        elif isinstance(e, ast.Call) and self.names[e].kind in VALUE_FUNCTIONS:
             raise self.error(f"{e.name}() is a function of values, not a layer: it cannot be "
                              "a chain step", e.name_span)
         return self.eval(e, env, cur)
@@ -284,16 +297,75 @@ class Evaluator(Calls):
             raise self.error(f"a loop of {count} iterations is past the limit of {MAX_REPEAT}",
                              span, kind=LimitError)
 
+    # ---------------------------------------------------------------- decisions
+    def is_decision(self, e: ast.Node) -> bool:
+        """Whether `e` is a decision expression (`choice(...)` and the like)."""
+        return type(e) is ast.Call and self.names[e].kind is DECISION
+
+    def decision_parts(self, e: ast.Call, env: Env) -> tuple[Domain, Any, str | None]:
+        """A decision call's domain, default and `name =` (None when not given)."""
+        args = [self.eval(a, env, None) for a in e.args]
+        keywords: dict[str, Any] = {}
+        spans: dict[str | int, Span] = {i: a.span for i, a in enumerate(e.args)}
+        for kw in e.kwargs:
+            if kw.name in keywords:
+                raise self.error(f"argument '{kw.name}' is given twice", kw.span)
+            keywords[kw.name] = self.eval(kw.value, env, None)
+            spans[kw.name] = kw.value.span
+        default_given = "default" in keywords
+        default, name = keywords.pop("default", None), keywords.pop("name", None)
+        try:
+            domain = make_domain(e.name, args, keywords)
+        except DomainError as exc:
+            raise self.error(exc.message, spans.get(exc.arg, e.span)) from None
+        if name is not None and (not isinstance(name, str) or not name.isidentifier()):
+            raise self.error(f"a decision's name is a word like \"kernel\", got {show_value(name)}",
+                             spans["name"])
+        if not default_given:
+            return domain, domain.first(), name
+        default = fit(domain, default)
+        if not domain.contains(default):
+            raise self.error(f"the default {show_value(default)} is not in {show_domain(domain)}",
+                             spans["default"])
+        return domain, default, name
+
+    def decision(self, e: ast.Call, env: Env, prefix: str, var: str | None) -> Any:
+        """The value of a decision taken under `prefix` (a block path and a dot, or "")."""
+        domain, default, name = self.decision_parts(e, env)
+        if name is None and var is None:
+            raise self.error(f"this {e.name}() has no name: assign it to a variable (`kernel = "
+                             f"{e.name}(...)`), make it a parameter's default, or name it with "
+                             f'{e.name}(..., name = "kernel")', e.span)
+        return self.ask(Decision(prefix + (name or var or ""), domain, default, e.span))
+
+    def ask(self, decision: Decision) -> Any:
+        """The value of a reached decision: asked of the source once, checked, recorded."""
+        known = self.ctx.decided.get(decision.name)
+        if known is not None:
+            if known[0].domain != decision.domain:
+                raise self.error(f"decision '{decision.name}' is reached again with another "
+                                 f"domain, {show_domain(decision.domain)}", decision.span,
+                                 [Note(f"first reached with {show_domain(known[0].domain)}",
+                                       known[0].span)])
+            return known[1]
+        value = fit(decision.domain, self.ctx.source.decide(decision))
+        if not decision.domain.contains(value):
+            raise self.error(f"decision '{decision.name}' is given {show_value(value)}, which is "
+                             f"not in {show_domain(decision.domain)}", decision.span)
+        self.ctx.decided[decision.name] = (decision, value)
+        self.ctx.reached.append((decision, value))
+        return value
+
     # -------------------------------------------------------------------- graph
     def add_node(self, layer: Any, inputs: Sequence[Tensor], span: Span, hint: str | None,
                  root: bool = False) -> Tensor:
         # Nodes and edges are collected here and added to the graph in bulk at the end.
         self.check_room(1, span)
-        name = self.scope.fresh(layer.op, hint)
+        name = self.ctx.scope.fresh(layer.op, hint)
         preds = tuple(t.node for t in inputs)
-        self.nodes.append((name, {"layer": layer, "span": span, "block": self.scope.path,
+        self.ctx.nodes.append((name, {"layer": layer, "span": span, "block": self.ctx.scope.path,
                                   "inputs": preds}))
-        self.edges.extend((p, name, position) for position, p in enumerate(preds))
+        self.ctx.edges.extend((p, name, position) for position, p in enumerate(preds))
         return Tensor(name, layer.out_shape)
 
 
