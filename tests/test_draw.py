@@ -184,3 +184,13 @@ def test_cli_draw(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert "broken.net:3:24: error: add() got branches" in err and "drawn up to the error" in err
     assert (tmp_path / "b.html").exists()
+
+
+def test_search_decisions_are_drawn_as_chosen() -> None:
+    text = ("block unit(kernel = choice([3, 5])) {\n    conv(8, kernel, padding = kernel // 2) -> relu\n}\n"
+            "network n(width = choice([16, 32])) {\n    input x: [3, 16, 16]\n"
+            "    x -> conv(width, 3) -> unit() -> flatten -> linear(2)\n}\n")
+    spec = netdsl.loads(text, "space.net")
+    model = draw_spec(spec, decisions={"width": 32, "unit0.kernel": 5}).model
+    args = {n["name"]: n["args"] for n in model["nodes"]}
+    assert args["conv0"].startswith("32, k=3") and args["unit0.conv0"].startswith("8, k=5")

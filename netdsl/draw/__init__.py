@@ -83,12 +83,14 @@ def check_options(depth: int | None, color: str | None, direction: str) -> Optio
 def draw_spec(spec: Spec, network: str | None = None, *, inputs: dict[str, Any] | None = None,
               params: dict[str, Any] | None = None, depth: int | None = None,
               color: str | None = None, direction: str = "TB", fold_runs: bool = False,
-              batch: int = 1, dtype: str = "float32", optimizer: str = "sgd") -> Drawing:
+              batch: int = 1, dtype: str = "float32", optimizer: str = "sgd",
+              decisions: Any = None) -> Drawing:
     """The picture of one network of a spec; a mistake in the spec is drawn, not raised
-    (it is kept in `Drawing.error`)."""
+    (it is kept in `Drawing.error`). `decisions` answers search decisions (a
+    `DecisionSource` or a mapping of names to values), as in `Spec.graph`."""
     options = check_options(depth, color, direction)
     options.fold_runs = fold_runs
-    captured = capture(spec.program, network, params, inputs)
+    captured = capture(spec.program, network, params, inputs, decisions)
     report = None
     if captured.error is None:
         from netdsl.analysis.report import analyze_graph

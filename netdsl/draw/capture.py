@@ -5,14 +5,13 @@ The drawing needs two things the analyses do not: the argument values of each bl
 (boxes are labelled `stage("basic", 128, 2, stride = 2)`), and, when elaboration stops at
 a mistake, the nodes made up to that point and the inputs of the call that failed. This
 subclass of the elaborator records both; the core stays unaware of drawing. Memoised
-calls are switched off here (a template would skip the nested calls' records).
+calls are switched off here (a replayed template would skip the nested calls' records).
 """
 
 from __future__ import annotations
 
-import copy
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +20,9 @@ import networkx as nx
 from netdsl.errors import NetdslError, Span
 from netdsl.graph import fill_graph, new_graph
 from netdsl.language import syntax as ast
+from netdsl.language.choices import Fixed
+from netdsl.language.context import Context
+from netdsl.language.decisions import DecisionSource
 from netdsl.language.elaborate import _Elaborator, select_network
 from netdsl.language.loader import Program
 from netdsl.language.values import MAX_CALL_DEPTH, Env, Tensor, show_value
@@ -43,37 +45,37 @@ class Capture:
     failed_block: str = ""
 
 
-class _NoMemo(dict):
-    """A template cache that never keeps anything (so every call is interpreted)."""
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        pass
-
-
 class _Recording(_Elaborator):
     """The elaborator, also keeping each block call's label and the failing call's inputs."""
 
-    def __init__(self, program: Program) -> None:
-        super().__init__(program)
-        self.labels: list[str] = []  # one per block call, in the order of scope_spans
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.labels: dict[str, str] = {}  # block path -> the call with its values
         self.failed_inputs: tuple[str, ...] | None = None
         self.failed_block: str | None = None
         self._branches: list[list[Tensor]] = []
+        self._written: tuple[int, list[str]] = (0, [])  # the call being bound: how written
 
-    def bind_block_args(self, block: ast.BlockDef, name_span: Span, args: Sequence[ast.Node],
-                        kwargs: Sequence[ast.Keyword], env: Env, inner: Env) -> None:
-        super().bind_block_args(block, name_span, args, kwargs, env, inner)
-        # call_block records the call's span right after binding, so the labels line up
-        # with scope_spans; the label shows what was written: positional, then keywords
-        shown = [show_value(inner.vars[p.name]) for p in block.params[:len(args)]]
-        shown += [f"{kw.name} = {show_value(inner.vars[kw.name])}" for kw in kwargs]
-        self.labels.append(f"{block.name}({', '.join(shown)})")
+    def block_arguments(self, block: ast.BlockDef, args: Sequence[ast.Node],
+                        kwargs: Sequence[ast.Keyword], env: Env) -> dict[str, tuple[Any, Span]]:
+        given = super().block_arguments(block, args, kwargs, env)
+        self._written = (len(args), [kw.name for kw in kwargs])  # bind_block_args is next
+        return given
 
-    def apply(self, name: str, e: ast.Node, name_span: Span, args: Sequence[ast.Node],
-              kwargs: Sequence[ast.Keyword], env: Env, cur: Tensor | None,
-              hint: str | None) -> Any:
+    def bind_block_args(self, block: ast.BlockDef, name_span: Span,
+                        given: dict[str, tuple[Any, Span]], inner: Env, scope_path: str) -> None:
+        super().bind_block_args(block, name_span, given, inner, scope_path)
+        # the label shows what was written, with values: positional, then keywords
+        positional, keywords = self._written
+        shown = [show_value(inner.vars[p.name]) for p in block.params[:positional]]
+        shown += [f"{name} = {show_value(inner.vars[name])}" for name in keywords]
+        self.labels[scope_path] = f"{block.name}({', '.join(shown)})"
+
+    def apply(self, target: Any, e: ast.Node, name: str, name_span: Span,
+              args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
+              cur: Tensor | None, hint: str | None) -> Any:
         try:
-            return super().apply(name, e, name_span, args, kwargs, env, cur, hint)
+            return super().apply(target, e, name, name_span, args, kwargs, env, cur, hint)
         except NetdslError:
             self._note_failure([cur] if cur is not None else [])
             raise
@@ -101,41 +103,43 @@ class _Recording(_Elaborator):
         """Keep the innermost failing call's inputs (outer calls re-raise the same error)."""
         if self.failed_inputs is None:
             self.failed_inputs = tuple(t.node for t in inputs)
-            self.failed_block = self.scope.path
+            self.failed_block = self.ctx.scope.path
 
 
 def capture(program: Program, network: str | None = None,
             overrides: dict[str, Any] | None = None,
-            input_shapes: dict[str, Shape] | None = None) -> Capture:
+            input_shapes: dict[str, Shape] | None = None,
+            decisions: DecisionSource | Mapping[str, Any] | None = None) -> Capture:
     """Elaborate for drawing; a mistake in the spec is kept in the capture, not raised.
 
-    Errors that leave nothing to draw (no such network, a bad override) are raised."""
+    `decisions` answers search decisions as in `Spec.graph`. Errors that leave nothing to
+    draw (no such network, a bad override) are raised."""
     definition = select_network(program, network)
-    program = copy.copy(program)
-    program.templates = _NoMemo()
-    recorder = _Recording(program)
+    source = Fixed(decisions) if isinstance(decisions, Mapping) else decisions
+    # memo off: a replayed template would skip its nested calls' labels
+    ctx = Context(program, definition, input_shapes, source, memoize=False)
+    recorder = _Recording(ctx)
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 40 * MAX_CALL_DEPTH + 2000))
     try:
-        graph = recorder.network(definition, overrides or {}, input_shapes or {})
+        graph = recorder.network(overrides or {})
         error = None
     except NetdslError as exc:
-        if not recorder.nodes:
+        if not ctx.nodes:
             raise
-        graph, error = _partial(recorder), exc
+        graph, error = _partial(ctx), exc
     except RecursionError:
         raise NetdslError(f"network '{definition.name}' nests expressions too deeply to draw",
                           definition.span) from None
     finally:
         sys.setrecursionlimit(limit)
-    calls = dict(zip(recorder.scope_spans, recorder.labels))
-    return Capture(graph, calls, dict(recorder.scope_spans), error,
+    return Capture(graph, dict(recorder.labels), dict(ctx.scope_spans), error,
                    recorder.failed_inputs or (), recorder.failed_block or "")
 
 
-def _partial(recorder: _Recording) -> nx.MultiDiGraph:
+def _partial(ctx: Context) -> nx.MultiDiGraph:
     """The nodes made before the error, as a graph (no outputs)."""
     graph = new_graph()
-    graph.graph.update(recorder.graph.graph)
+    graph.graph.update(ctx.graph.graph)
     graph.graph["outputs"] = []
-    return fill_graph(graph, recorder.nodes, recorder.edges)
+    return fill_graph(graph, ctx.nodes, ctx.edges)
