@@ -194,3 +194,17 @@ def test_search_decisions_are_drawn_as_chosen() -> None:
     model = draw_spec(spec, decisions={"width": 32, "unit0.kernel": 5}).model
     args = {n["name"]: n["args"] for n in model["nodes"]}
     assert args["conv0"].startswith("32, k=3") and args["unit0.conv0"].startswith("8, k=5")
+
+
+def test_wheel_ships_the_layout_engine_and_its_license(tmp_path: Path) -> None:
+    """`pip install netdsl` brings ELK, the renderer and ELK's license (package data)."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path), str(ROOT)], check=True, timeout=300)
+    names = zipfile.ZipFile(next(tmp_path.glob("netdsl-*.whl"))).namelist()
+    for asset in ("elk.bundled.js", "draw.js", "LICENSE-elkjs.md"):
+        assert f"netdsl/draw/assets/{asset}" in names
+    assert "netdsl/draw/cli.py" in names
