@@ -208,3 +208,22 @@ def test_wheel_ships_the_layout_engine_and_its_license(tmp_path: Path) -> None:
     for asset in ("elk.bundled.js", "draw.js", "LICENSE-elkjs.md"):
         assert f"netdsl/draw/assets/{asset}" in names
     assert "netdsl/draw/cli.py" in names
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "tests" / "golden" / "errors").glob("*.net")),
+                         ids=lambda p: p.stem)
+def test_every_error_spec_is_drawn_or_refused(path: Path) -> None:
+    """Each spec of the error gallery: a picture that marks the mistake and quotes it, or,
+    when it does not even load, the error itself."""
+    from netdsl.errors import NetdslError
+
+    try:
+        spec = netdsl.load(path)
+    except NetdslError:
+        return  # a syntax error or an import cycle: nothing was elaborated
+    drawing = draw_spec(spec)
+    assert drawing.error is not None
+    assert any(n.get("failed") for n in drawing.model["nodes"])
+    message = next(n for n in drawing.model["nodes"] if n["kind"] == "message")
+    assert message["text"][0] == drawing.error.render().splitlines()[0]
+    assert drawing.dot().count("->") >= 1

@@ -95,7 +95,12 @@ def draw_spec(spec: Spec, network: str | None = None, *, inputs: dict[str, Any] 
     if captured.error is None:
         from netdsl.analysis.report import analyze_graph
 
-        report = analyze_graph(captured.graph, batch=batch, dtype=dtype, optimizer=optimizer)
+        try:
+            report = analyze_graph(captured.graph, batch=batch, dtype=dtype, optimizer=optimizer)
+        except UsageError:
+            raise
+        except NetdslError as exc:  # an analysis refuses the graph: draw it, marked, unnumbered
+            captured.error = exc
     return Drawing(build_model(captured, report, options), captured.error)
 
 
