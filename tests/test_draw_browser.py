@@ -1,7 +1,8 @@
 """The interactive HTML in a real browser: headless Chromium driven over the Chrome
 DevTools Protocol (a websocket, from Python: no npm, no driver binary to match).
 
-For every spec in specs/: the page logs no console error, every node is drawn, no two
+For every spec in specs/: the page logs no console error and fetches nothing but its own
+file, every node is drawn, no two
 node boxes overlap, no edge runs through a node box, clicking a block's title collapses it
 (fewer nodes drawn, the box drawn as one) and clicking the collapsed box expands it again;
 a screenshot of each is written to build/draw-gallery/ (docs/images/draw/ keeps copies of
@@ -57,6 +58,8 @@ class Page:
         self.ws = websocket.create_connection(ws_url, timeout=60, suppress_origin=True)
         self.next_id = 0
         self.errors: list[str] = []
+        self.requests: list[str] = []  # every URL the page asked for
+        self.send("Network.enable")
         self.send("Runtime.enable")
         self.send("Log.enable")
         self.send("Page.enable")
@@ -74,7 +77,9 @@ class Page:
 
     def _event(self, message: dict[str, Any]) -> None:
         method, params = message.get("method"), message.get("params", {})
-        if method == "Runtime.exceptionThrown":
+        if method == "Network.requestWillBeSent":
+            self.requests.append(params["request"]["url"])
+        elif method == "Runtime.exceptionThrown":
             self.errors.append(json.dumps(params["exceptionDetails"])[:500])
         elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
             self.errors.append(" ".join(str(a.get("value", a.get("description")))
@@ -145,11 +150,14 @@ def browser() -> Iterator[tuple[subprocess.Popen, int]]:
 
 
 def open_page(port: int, url: str) -> Page:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/json/new?{url}", method="PUT")
+    """A new tab, listening (errors, requests) before it navigates to `url`."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/json/new?about:blank",
+                                     method="PUT")
     with urllib.request.urlopen(request, timeout=30) as response:
         target = json.loads(response.read())
     page = Page(target["webSocketDebuggerUrl"])
     page.target_id, page.port = target["id"], port  # type: ignore[attr-defined]
+    page.send("Page.navigate", url=url)
     return page
 
 
@@ -242,6 +250,8 @@ def test_spec_in_browser(browser: tuple[subprocess.Popen, int], tmp_path: Path,
             again = page.eval(_GEOMETRY)
             assert {n["name"] for n in again["nodes"]} == drawn
         assert page.errors == []
+        page.eval("1")  # collect the events sent so far
+        assert page.requests == [page_file.as_uri()]  # nothing fetched but the page
     finally:
         close_page(page)
 
