@@ -91,9 +91,16 @@ def add_verify_parser(sub: Any) -> None:
     add_parser(sub)
 
 
+def add_draw_parser(sub: Any) -> None:
+    """`netdsl draw` (in `netdsl.draw.cli`)."""
+    from netdsl.draw.cli import add_parser
+
+    add_parser(sub)
+
+
 #: The subcommands, in the order `netdsl --help` lists them.
 SUBCOMMANDS: list[Callable[[Any], None]] = [add_analyze_parser, add_build_parser,
-                                            add_verify_parser]
+                                            add_verify_parser, add_draw_parser]
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -45,6 +45,8 @@ class Report:
     totals: Totals
     layers: list[LayerRow]
     warnings: list[Diagnostic] = field(default_factory=list)
+    #: the analysed graph (for `draw`); not part of the report's data
+    graph: nx.MultiDiGraph | None = field(default=None, repr=False, compare=False)
 
     def layer(self, name: str) -> LayerRow:
         """The row of the node called `name`; `UnknownLayerError` (a `KeyError`) naming the
@@ -119,6 +121,13 @@ class Report:
     def _repr_html_(self) -> str:
         return table.report_html(self)
 
+    def draw(self, **options: Any) -> Any:
+        """The analysed graph as a picture (`netdsl.draw.draw_report`: depth, color,
+        direction); needs the graph, which `analyze_graph` keeps on the report."""
+        from netdsl.draw import draw_report
+
+        return draw_report(self, self.graph, **options)
+
 
 def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
                   optimizer: str = "sgd") -> Report:
@@ -148,4 +157,4 @@ def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32"
                     input_bytes + memory.param_bytes + all_outputs)
     return Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
                   inputs, {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]},
-                  totals, rows, warnings)
+                  totals, rows, warnings, graph)
