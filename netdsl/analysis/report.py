@@ -158,10 +158,15 @@ def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32"
                     sum(activation.values()), memory.inference_peak_bytes,
                     memory.saved_for_backward_bytes, memory.training_peak_bytes)
     nodes = graph.nodes
-    return Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
-                  {k: nodes[v]["layer"].out_shape for k, v in graph.graph["inputs"].items()},
-                  {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]}, totals,
-                  rows, warnings)
+    report = Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
+                    {k: nodes[v]["layer"].out_shape for k, v in graph.graph["inputs"].items()},
+                    {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]}, totals,
+                    rows, warnings)
+    if graph.graph.get("requires"):  # a spec's `require` statements: warnings when violated
+        from netdsl.analysis.constraints import requirement_warnings
+
+        report.warnings.extend(requirement_warnings(graph, report))
+    return report
 
 
 def _plain(values: tuple) -> list[int | float]:
