@@ -50,11 +50,11 @@ def test_violated_requirements_are_warnings_one_per_part() -> None:
 
 
 def test_macs_are_per_sample_and_memory_follows_the_batch() -> None:
-    s = spec("require macs <= 200K and training_peak <= 64KiB")
+    s = spec("require macs <= 200K and training_peak <= 200KiB")
     assert s.analyze(batch=1).warnings == []
     warnings = s.analyze(batch=8).warnings
     assert [w.message.split(" (")[0] for w in warnings] == [
-        "requirement not met: training_peak <= 64KiB"]
+        "requirement not met: training_peak <= 200KiB"]
 
 
 def test_unknown_quantity_is_a_located_error_with_a_suggestion() -> None:
