@@ -79,6 +79,14 @@ class Spec:
             return analyze_graph(graph, batch=batch, dtype=dtype, optimizer=optimizer)
 
 
+    def space(self, network: str | None = None, **options: Any) -> Any:
+        """The search space of a network (`netdsl.search.Space`; options: batch, dtype,
+        optimizer, inputs, params, constraints)."""
+        from netdsl.search.space import Space
+
+        return Space(self, network, **options)
+
+
 def load(path: str | Path) -> Spec:
     """Parse a spec file and its imports."""
     return Spec(load_file(path))

@@ -1,0 +1,324 @@
+"""Traced elaboration, and the exact size of a search space.
+
+A search space is the tree of decisions elaboration reaches: elaboration is deterministic,
+so which decision comes next depends only on the values given to the earlier ones. A
+*prefix* (the values of the first k decisions asked, in order) replays exactly; the
+decisions after it take their defaults. Counting the tree's leaves by brute force costs one
+elaboration per leaf, which no MnasNet-style space allows (12 ** 20 leaves and more).
+
+`count` walks the tree depth first but collapses block calls. A block is a pure function of
+its arguments and its input's shape (the same fact the block memo relies on,
+netdsl/language/memo.py), so the decisions reached inside a call, and which of them gate
+which, depend only on the call's key (block, argument values, input shape): not on where
+it is made. And what follows the call depends only on the value it returns (tensors by
+shape: no construct of the language looks at a tensor's identity). So for a call whose body
+reaches decisions, `count` enumerates its body's assignments once per key, groups them by
+the value returned (`inner table`: result -> number of assignments, one representative), and
+continues after the call once per distinct result, multiplying. A MnasNet unit with kernel
+x expansion x SE decisions is explored 12 ways once per distinct (channels, stride, input
+shape), however many stages reach it, and the stage's depth decision multiplies the
+product of its units' counts.
+
+Cost: one elaboration per node of the collapsed tree: for each distinct call key, the nodes
+of its body's own tree (its nested calls collapsed in turn), plus, per distinct result, the
+continuation. For the shipped spaces that is hundreds to a few thousand elaborations; a
+space where every decision gates the next (nothing to collapse) still costs one elaboration
+per leaf. Sound modulo one documented assumption: the limit on the number of layers
+(MAX_NODES), which depends on the nodes made before a call, is not part of the key.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from netdsl.errors import NetdslError
+from netdsl.language import syntax as ast
+from netdsl.language.choices import same_value
+from netdsl.language.decisions import Decision
+from netdsl.language.elaborate import _Elaborator, select_network
+from netdsl.language.loader import Program
+from netdsl.language.values import MAX_CALL_DEPTH, Env, Tensor
+
+
+def freeze(value: Any) -> Any:
+    """A hashable stand-in for a value: tensors by shape, 1/1.0/true kept apart."""
+    kind = type(value)
+    if kind is Tensor:
+        return ("tensor", value.shape)
+    if kind is list or kind is tuple:
+        return ("list", tuple(freeze(v) for v in value))
+    if kind is dict:
+        return ("dict", tuple(sorted((k, freeze(v)) for k, v in value.items())))
+    if value is None or kind in (int, str, bool, float):
+        return (kind.__name__, value)
+    return ("object", id(value))  # never equal to another: no grouping, still exact
+
+
+class Script:
+    """A decision source replaying a prefix of values by position, then the defaults."""
+
+    def __init__(self, prefix: Sequence[Any]) -> None:
+        self.prefix = prefix
+        self.asked: list[tuple[Decision, Any]] = []
+
+    def decide(self, decision: Decision) -> Any:
+        k = len(self.asked)
+        value = self.prefix[k] if k < len(self.prefix) else decision.default
+        self.asked.append((decision, value))
+        return value
+
+
+@dataclass
+class _Frame:
+    ordinal: int
+    cur: Any
+    key: Any = None
+    entry: int = -1  # decisions asked when the body started (after the arguments)
+    scope: str = ""
+
+
+@dataclass
+class Run:
+    """What one traced elaboration saw."""
+
+    asked: list[tuple[Decision, Any]]
+    #: per block call ordinal: (decisions asked at exit, frozen result) for the calls that returned
+    exits: dict[int, tuple[int, Any]]
+    #: the open calls (outermost first) when the decision at position `stop` was asked
+    open_at_stop: list[_Frame] | None
+    stop: int
+    graph: nx.MultiDiGraph | None = None
+    error: NetdslError | None = None
+    layer_args: dict[int, tuple[str, list[Any], dict[str, Any]]] = field(default_factory=dict)
+
+
+class _Tracer(_Elaborator):
+    """The elaborator, noting block calls (key, entry, exit, result) as decisions are asked."""
+
+    def __init__(self, program: Program, script: Script, stop: int) -> None:
+        super().__init__(program, self, memoize=False)  # every call a frame, never a replay
+        self.script, self.stop = script, stop
+        self.stack: list[_Frame] = []
+        self.calls = 0
+        self.exits: dict[int, tuple[int, Any]] = {}
+        self.open_at_stop: list[_Frame] | None = None
+
+    def decide(self, decision: Decision) -> Any:  # the tracer is its own decision source
+        if len(self.script.asked) == self.stop:
+            self.open_at_stop = [_Frame(f.ordinal, None, f.key, f.entry, f.scope)
+                                 for f in self.stack]
+        return self.script.decide(decision)
+
+    def call_block(self, block: ast.BlockDef, e: ast.Node, name_span: Any,
+                   args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
+                   cur: Tensor | None, hint: str | None) -> Any:
+        frame = _Frame(self.calls, cur)
+        self.calls += 1
+        self.stack.append(frame)
+        try:
+            result = super().call_block(block, e, name_span, args, kwargs, env, cur, hint)
+        finally:
+            self.stack.pop()
+        self.exits[frame.ordinal] = (len(self.script.asked), freeze(result))
+        return result
+
+    def block_arguments(self, block: ast.BlockDef, args: Sequence[ast.Node],
+                        kwargs: Sequence[ast.Keyword], env: Env) -> dict[str, tuple[Any, Any]]:
+        given = super().block_arguments(block, args, kwargs, env)
+        frame = self.stack[-1]
+        frame.key = (id(block), freeze({k: v for k, (v, _) in given.items()}), freeze(frame.cur))
+        frame.entry = len(self.script.asked)
+        return given
+
+    def bind_block_args(self, block: ast.BlockDef, name_span: Any, given: dict, inner: Env,
+                        scope_path: str) -> None:
+        self.stack[-1].scope = scope_path
+        super().bind_block_args(block, name_span, given, inner, scope_path)
+
+
+def traced_run(program: Program, network: str | None, params: Mapping[str, Any],
+               inputs: Mapping[str, Any] | None, prefix: Sequence[Any]) -> Run:
+    """Elaborate with `prefix` replayed, noting the open calls when decision len(prefix) is asked."""
+    import sys
+
+    definition = select_network(program, network)
+    script = Script(prefix)
+    tracer = _Tracer(program, script, len(prefix))
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 40 * MAX_CALL_DEPTH + 2000))
+    graph, error = None, None
+    try:
+        graph = tracer.network(definition, dict(params), dict(inputs or {}))
+    except NetdslError as exc:
+        error = exc
+    except RecursionError:
+        error = NetdslError("the network nests expressions too deeply to evaluate",
+                            definition.span)
+    finally:
+        sys.setrecursionlimit(limit)
+    return Run(script.asked, tracer.exits, tracer.open_at_stop, len(prefix), graph, error)
+
+
+# ------------------------------------------------------------------------------- counting
+_END = ("end",)
+_ERROR = ("error",)
+
+
+@dataclass
+class Found:
+    """A decision met while counting, with the values of earlier branched decisions."""
+
+    decision: Decision
+    #: earlier decision name -> the values under which this one was reached
+    under: dict[str, set] = field(default_factory=dict)
+    gated_by: set[str] = field(default_factory=set)
+
+
+class Counter:
+    """Exact count of a space's decision assignments (see the module docstring)."""
+
+    def __init__(self, program: Program, network: str | None, params: Mapping[str, Any],
+                 inputs: Mapping[str, Any] | None, max_runs: int = 2_000_000) -> None:
+        self.program, self.network, self.params, self.inputs = program, network, params, inputs
+        self.runs = 0
+        self.max_runs = max_runs
+        self.tables: dict[Any, dict[Any, list]] = {}
+        self.cache: dict[tuple, Run] = {}
+        self.found: dict[str, Found] = {}
+        self.inner: dict[Any, tuple[str, list[Found]]] = {}
+        self.collectors: list[list[str]] = []  # names noted inside the calls being explored
+
+    def run(self, prefix: tuple) -> Run:
+        key = tuple(freeze(v) for v in prefix)
+        got = self.cache.get(key)
+        if got is None:
+            self.runs += 1
+            if self.runs > self.max_runs:
+                raise NetdslError(f"counting this space needs more than {self.max_runs} "
+                                  "elaborations")
+            got = traced_run(self.program, self.network, self.params, self.inputs, prefix)
+            got.graph = None  # only the trace is needed: keep the cache small
+            if len(self.cache) > 4096:
+                self.cache.clear()
+            self.cache[key] = got
+        return got
+
+    def count(self) -> int | float:
+        """The number of distinct complete assignments, conditions respected."""
+        table = self.explore((), None, ())
+        return sum(n for n, _ in table.values())
+
+    def explore(self, prefix: tuple, boundary: _Frame | None,
+                path: tuple[tuple[str, Any], ...]) -> dict[Any, list]:
+        """result -> [count, representative segment] of the assignments extending `prefix`
+        until `boundary` (a block call) returns, or the elaboration ends."""
+        run = self.run(prefix)
+        k = len(prefix)
+        if boundary is not None:
+            exit_ = run.exits.get(boundary.ordinal)
+            if exit_ is not None and exit_[0] <= k:
+                return {exit_[1]: [1, ()]}
+        if len(run.asked) <= k or run.open_at_stop is None:
+            return {(_ERROR if boundary is not None else _END): [1, ()]}
+        decision = run.asked[k][0]
+        self.note(decision, path)
+        stack = run.open_at_stop
+        if boundary is not None:
+            at = next(i for i, f in enumerate(stack) if f.ordinal == boundary.ordinal)
+            stack = stack[at + 1:]
+        candidate = next((f for f in stack if f.entry == k and f.key is not None), None)
+        if candidate is not None:
+            return self.collapse(prefix, boundary, candidate, path)
+        return self.branch(prefix, boundary, decision, path)
+
+    def collapse(self, prefix: tuple, boundary: _Frame | None, call: _Frame,
+                 path: tuple) -> dict[Any, list]:
+        table = self.tables.get(call.key)
+        if table is None:
+            self.collectors.append(names := [])
+            try:
+                table = self.tables[call.key] = self.explore(prefix, call, path)
+            finally:
+                self.collectors.pop()
+            self.inner[call.key] = (call.scope, [self.found[n] for n in dict.fromkeys(names)])
+        else:  # the same body elsewhere: its decisions exist here too, under this call's path
+            scope, inner = self.inner[call.key]
+            for f in inner:
+                if f.decision.name.startswith(scope + "."):
+                    name = call.scope + f.decision.name[len(scope):]
+                    d = f.decision
+                    self.note(Decision(name, d.domain, d.default, d.span), path,
+                              (f, scope + ".", call.scope + "."))
+        total: dict[Any, list] = {}
+        for result, (n, segment) in table.items():
+            if result == _ERROR:
+                _add(total, _ERROR if boundary is not None else _END, n, segment)
+                continue
+            rest = self.explore(prefix + segment, boundary, path)
+            for r2, (n2, seg2) in rest.items():
+                _add(total, r2, n * n2, segment + seg2)
+        return total
+
+    def branch(self, prefix: tuple, boundary: _Frame | None, decision: Decision,
+               path: tuple) -> dict[Any, list]:
+        values = decision.domain.values()
+        infinite = values is None
+        if infinite:
+            values = [decision.default]
+        total: dict[Any, list] = {}
+        for value in values:
+            sub = self.explore(prefix + (value,), boundary, path + ((decision.name, value),))
+            for r, (n, seg) in sub.items():
+                _add(total, r, math.inf if infinite else n, (value,) + seg)
+        return total
+
+    def note(self, decision: Decision, path: tuple,
+             like: tuple[Found, str, str] | None = None) -> None:
+        found = self.found.get(decision.name)
+        if found is None:
+            found = self.found[decision.name] = Found(decision)
+        for names in self.collectors:
+            names.append(decision.name)
+        for name, value in path:
+            found.under.setdefault(name, set()).add(freeze(value))
+        if like is not None:  # a copy of a decision inside an equal call elsewhere
+            original, scope_old, scope_new = like
+            for name, seen in original.under.items():
+                if name.startswith(scope_old):
+                    found.under.setdefault(scope_new + name[len(scope_old):], set()).update(seen)
+
+
+def _add(total: dict[Any, list], result: Any, n: int | float, segment: tuple) -> None:
+    entry = total.get(result)
+    if entry is None:
+        total[result] = [n, segment]
+    else:
+        entry[0] += n
+
+
+def conditions(found: dict[str, Found], domains: dict[str, Decision]) -> dict[str, dict]:
+    """Per decision, the earlier decisions that gate it and the values under which it is reached.
+
+    A decision D gates X when X was reached under some of D's values only.
+    """
+    out: dict[str, dict] = {}
+    for name, f in found.items():
+        gates = {}
+        for earlier, seen in f.under.items():
+            d = domains.get(earlier)
+            options = d.domain.values() if d is not None else None
+            if options is None:
+                continue
+            reached = [v for v in options if freeze(v) in seen]
+            if len(reached) < len(options):
+                gates[earlier] = reached
+        out[name] = gates
+    return out
+
+
+__all__ = ["Counter", "Run", "Script", "conditions", "freeze", "same_value", "traced_run"]
