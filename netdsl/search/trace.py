@@ -87,11 +87,11 @@ class Run:
     """What one traced elaboration saw."""
 
     asked: list[tuple[Decision, Any]]
-    #: per block call ordinal: (decisions asked at exit, frozen result) for the calls that returned
-    exits: dict[int, tuple[int, Any]]
-    #: the open calls (outermost first) when the decision at position `stop` was asked
-    open_at_stop: list[_Frame] | None
-    stop: int
+    #: per block call (by scope path, which the prefix determines; a call's ordinal would
+    #: depend on which calls the memo replayed): (decisions asked at exit, frozen result)
+    exits: dict[str, tuple[int, Any]]
+    #: per decision asked, the calls open (outermost first) when it was asked
+    open_stacks: list[list[_Frame]]
     graph: nx.MultiDiGraph | None = None
     error: NetdslError | None = None
     layer_args: dict[int, tuple[str, list[Any], dict[str, Any]]] = field(default_factory=dict)
@@ -100,19 +100,23 @@ class Run:
 class _Tracer(_Elaborator):
     """The elaborator, noting block calls (key, entry, exit, result) as decisions are asked."""
 
-    def __init__(self, program: Program, script: Script, stop: int) -> None:
-        super().__init__(program, self, memoize=False)  # every call a frame, never a replay
-        self.script, self.stop = script, stop
+    def __init__(self, program: Program, script: Script) -> None:
+        super().__init__(program, self, memoize=True)
+        self.script = script
         self.stack: list[_Frame] = []
         self.calls = 0
-        self.exits: dict[int, tuple[int, Any]] = {}
-        self.open_at_stop: list[_Frame] | None = None
+        self.exits: dict[str, tuple[int, Any]] = {}
+        self.open_stacks: list[list[_Frame]] = []  # the open calls at each decision asked
 
     def decide(self, decision: Decision) -> Any:  # the tracer is its own decision source
-        if len(self.script.asked) == self.stop:
-            self.open_at_stop = [_Frame(f.ordinal, None, f.key, f.entry, f.scope)
-                                 for f in self.stack]
+        self.open_stacks.append([_Frame(f.ordinal, None, f.key, f.entry, f.scope)
+                                 for f in self.stack])
         return self.script.decide(decision)
+
+    def replay_decisions(self, template: Any, scope_path: str) -> bool:
+        # A memoised call whose body reached decisions is interpreted again, so that its
+        # nested calls are frames too; calls without decisions replay as usual.
+        return not template.decisions and super().replay_decisions(template, scope_path)
 
     def call_block(self, block: ast.BlockDef, e: ast.Node, name_span: Any,
                    args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
@@ -124,7 +128,7 @@ class _Tracer(_Elaborator):
             result = super().call_block(block, e, name_span, args, kwargs, env, cur, hint)
         finally:
             self.stack.pop()
-        self.exits[frame.ordinal] = (len(self.script.asked), freeze(result))
+        self.exits[frame.scope] = (len(self.script.asked), freeze(result))
         return result
 
     def block_arguments(self, block: ast.BlockDef, args: Sequence[ast.Node],
@@ -143,12 +147,12 @@ class _Tracer(_Elaborator):
 
 def traced_run(program: Program, network: str | None, params: Mapping[str, Any],
                inputs: Mapping[str, Any] | None, prefix: Sequence[Any]) -> Run:
-    """Elaborate with `prefix` replayed, noting the open calls when decision len(prefix) is asked."""
+    """Elaborate with `prefix` replayed (then defaults), noting calls and decisions."""
     import sys
 
     definition = select_network(program, network)
     script = Script(prefix)
-    tracer = _Tracer(program, script, len(prefix))
+    tracer = _Tracer(program, script)
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 40 * MAX_CALL_DEPTH + 2000))
     graph, error = None, None
@@ -161,7 +165,7 @@ def traced_run(program: Program, network: str | None, params: Mapping[str, Any],
                             definition.span)
     finally:
         sys.setrecursionlimit(limit)
-    return Run(script.asked, tracer.exits, tracer.open_at_stop, len(prefix), graph, error)
+    return Run(script.asked, tracer.exits, tracer.open_stacks, graph, error)
 
 
 # ------------------------------------------------------------------------------- counting
@@ -194,6 +198,8 @@ class Counter:
         self.collectors: list[list[str]] = []  # names noted inside the calls being explored
 
     def run(self, prefix: tuple) -> Run:
+        """The traced run for `prefix`: it also answers every longer prefix that extends it
+        with the defaults it took (the same elaboration), so those are cached too."""
         key = tuple(freeze(v) for v in prefix)
         got = self.cache.get(key)
         if got is None:
@@ -203,8 +209,12 @@ class Counter:
                                   "elaborations")
             got = traced_run(self.program, self.network, self.params, self.inputs, prefix)
             got.graph = None  # only the trace is needed: keep the cache small
-            if len(self.cache) > 4096:
+            if len(self.cache) > 65536:
                 self.cache.clear()
+            covered = key
+            for _, value in got.asked[len(prefix):]:
+                covered = covered + (freeze(value),)
+                self.cache[covered] = got
             self.cache[key] = got
         return got
 
@@ -220,16 +230,16 @@ class Counter:
         run = self.run(prefix)
         k = len(prefix)
         if boundary is not None:
-            exit_ = run.exits.get(boundary.ordinal)
+            exit_ = run.exits.get(boundary.scope)
             if exit_ is not None and exit_[0] <= k:
                 return {exit_[1]: [1, ()]}
-        if len(run.asked) <= k or run.open_at_stop is None:
+        if len(run.asked) <= k:
             return {(_ERROR if boundary is not None else _END): [1, ()]}
         decision = run.asked[k][0]
         self.note(decision, path)
-        stack = run.open_at_stop
+        stack = run.open_stacks[k]
         if boundary is not None:
-            at = next(i for i, f in enumerate(stack) if f.ordinal == boundary.ordinal)
+            at = next(i for i, f in enumerate(stack) if f.scope == boundary.scope)
             stack = stack[at + 1:]
         candidate = next((f for f in stack if f.entry == k and f.key is not None), None)
         if candidate is not None:
