@@ -61,19 +61,32 @@ def _plain(value: Any) -> str:
 
 
 def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    # stable across processes (workers of one study compare hashes), unlike hash()
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+#: layer -> digest of its key. Layers are immutable and shared (the layer cache, memoised
+#: calls), so most of a candidate's layers were keyed for an earlier candidate.
+_KEYS: dict[Any, str] = {}
+_KEYS_LIMIT = 200_000
+
+
+def _layer_digest(layer: Any) -> str:
+    key = _KEYS.get(layer)
+    if key is None:
+        if len(_KEYS) >= _KEYS_LIMIT:
+            _KEYS.clear()
+        key = _KEYS[layer] = _digest(layer_key(layer))
+    return key
 
 
 def node_hashes(graph: nx.MultiDiGraph) -> tuple[dict[str, str], dict[str, str]]:
     """The upward and downward hash of every node (see the module docstring)."""
     up: dict[str, str] = {}
-    keys: dict[int, str] = {}  # layers are shared between memoised calls: key them once
     consumers: dict[str, list[tuple[str, int]]] = {node: [] for node in graph.nodes}
     for node, data in graph.nodes(data=True):
         layer = data["layer"]
-        key = keys.get(id(layer))
-        if key is None:
-            key = keys[id(layer)] = layer_key(layer)
+        key = _layer_digest(layer)
         inputs = [up[p] for p in data["inputs"]]
         commutative = layer.op in COMMUTATIVE
         if commutative:
