@@ -25,7 +25,7 @@ import networkx as nx
 
 from netdsl.errors import Diagnostic, NetdslError, Span, UsageError, remember_source, source_line
 from netdsl.language import syntax as ast
-from netdsl.layers.registry import suggest
+from netdsl.language.display import suggest
 
 #: What each quantity means, for `netdsl search --help` and the docs.
 QUANTITIES: dict[str, str] = {

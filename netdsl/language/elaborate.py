@@ -116,7 +116,7 @@ class _Elaborator(Evaluator):
                 cur = tensor if len(self.ctx.graph.graph["inputs"]) == 1 else None
                 env.vars["in"] = cur
             elif isinstance(statement, ast.Require):  # checked against the report (constraints.py)
-                self.graph.graph.setdefault("requires", []).append((statement, env))
+                ctx.graph.graph.setdefault("requires", []).append((statement, env))
             else:
                 result, last = self.statement(statement, env, cur, result, last)
         unknown = set(self.ctx.input_shapes) - set(self.ctx.graph.graph["inputs"])

@@ -124,7 +124,7 @@ def make_sampler(name: str = "tpe", seed: int | None = None) -> optuna.samplers.
         return optuna.samplers.TPESampler(seed=seed, **told)
     if name == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed, **told)
-    from netdsl.layers.registry import suggest as close
+    from netdsl.language.display import suggest as close
 
     raise UsageError(f"unknown sampler '{name}'{close(name, ['random', 'tpe', 'nsga2'])} "
                      "(samplers: random, tpe, nsga2)")

@@ -324,7 +324,7 @@ class Space:
         for d in self.decisions:
             if d.name == name:
                 return d
-        from netdsl.layers.registry import suggest
+        from netdsl.language.display import suggest
 
         names = [d.name for d in self.decisions]
         raise UsageError(f"the space has no decision '{name}'{suggest(name, names)}")

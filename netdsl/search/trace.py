@@ -39,6 +39,7 @@ import networkx as nx
 from netdsl.errors import NetdslError
 from netdsl.language import syntax as ast
 from netdsl.language.choices import same_value
+from netdsl.language.context import Context
 from netdsl.language.decisions import Decision
 from netdsl.language.elaborate import _Elaborator, select_network
 from netdsl.language.loader import Program
@@ -100,8 +101,9 @@ class Run:
 class _Tracer(_Elaborator):
     """The elaborator, noting block calls (key, entry, exit, result) as decisions are asked."""
 
-    def __init__(self, program: Program, script: Script) -> None:
-        super().__init__(program, self, memoize=True)
+    def __init__(self, program: Program, definition: ast.BlockDef,
+                 inputs: Mapping[str, Any] | None, script: Script) -> None:
+        super().__init__(Context(program, definition, dict(inputs or {}), self, True))
         self.script = script
         self.stack: list[_Frame] = []
         self.calls = 0
@@ -113,10 +115,10 @@ class _Tracer(_Elaborator):
                                  for f in self.stack])
         return self.script.decide(decision)
 
-    def replay_decisions(self, template: Any, scope_path: str) -> bool:
+    def replay_reads(self, template: Any, scope_path: str) -> bool:
         # A memoised call whose body reached decisions is interpreted again, so that its
         # nested calls are frames too; calls without decisions replay as usual.
-        return not template.decisions and super().replay_decisions(template, scope_path)
+        return not template.reads and super().replay_reads(template, scope_path)
 
     def call_block(self, block: ast.BlockDef, e: ast.Node, name_span: Any,
                    args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
@@ -152,12 +154,12 @@ def traced_run(program: Program, network: str | None, params: Mapping[str, Any],
 
     definition = select_network(program, network)
     script = Script(prefix)
-    tracer = _Tracer(program, script)
+    tracer = _Tracer(program, definition, inputs, script)
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 40 * MAX_CALL_DEPTH + 2000))
     graph, error = None, None
     try:
-        graph = tracer.network(definition, dict(params), dict(inputs or {}))
+        graph = tracer.network(dict(params))
     except NetdslError as exc:
         error = exc
     except RecursionError:
