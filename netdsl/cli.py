@@ -67,6 +67,9 @@ def make_parser() -> argparse.ArgumentParser:
                        help="weight initialisation (default: PyTorch's)")
     build.add_argument("--zero-init-residual", action="store_true",
                        help="zero the last batch norm of every residual branch")
+    from netdsl.search.cli import add_parser as add_search  # `netdsl search` (its package)
+
+    add_search(sub, _common)
     return parser
 
 
@@ -107,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         return verify_command(args)
     if args.command == "analyze":
         return _analyze_all(args)
+    if args.command == "search":
+        return args.handler(args)
     spec, overrides, inputs = _load(args.spec, args)
     return _build(spec, args, overrides, inputs)
 

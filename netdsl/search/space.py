@@ -33,8 +33,12 @@ from netdsl.analysis.constraints import (
 from netdsl.errors import NetdslError, Span, UsageError
 from netdsl.language.choices import same_value, show_domain
 from netdsl.language.decisions import Decision, Domain, FloatRange, IntRange
+from netdsl.search.frozen import render
 from netdsl.search.hashing import network_hash
-from netdsl.search.trace import Counter, conditions, freeze
+from netdsl.search.trace import Counter, Found, conditions, freeze, up_front
+
+#: Reports kept by network hash, for duplicates (the oldest go first).
+ANALYSES_KEPT = 4096
 
 if TYPE_CHECKING:
     from netdsl.analysis.report import Report
@@ -207,6 +211,7 @@ class Space:
         for c in self.constraints:
             validate(c)  # a constraint on an unknown quantity is an error now, not per candidate
         self._counter: Counter | None = None
+        self._analyses: dict[tuple, tuple[Report, tuple[Violation, ...]]] = {}
         first = self.evaluate({})
         if first.graph is not None:  # the spec's own constraints name known quantities
             for c in constraints_of(first.graph):
@@ -233,13 +238,26 @@ class Space:
 
         reached = graph.graph.get("decisions", [])
         values = {d.name: v for d, v in reached}
+        digest = network_hash(graph)
+        constraints = [*constraints_of(graph), *self.constraints]
+        # The same network analyses to the same report: a duplicate skips the analysis
+        # (keyed on the constraints too, with the network variables they read bound).
+        key = (digest, tuple(render(c.expr, c.env) for c in constraints))
+        known = self._analyses.get(key)
+        if known is not None:
+            report, violations = known
+            return Candidate(self, values, graph, report, None, list(violations), digest,
+                             [d for d, _ in reached])
         try:
             report = analyze_graph(graph, batch=self.batch, dtype=self.dtype,
                                    optimizer=self.optimizer)
         except NetdslError as exc:
             return Candidate(self, values, graph, error=exc, reached=[d for d, _ in reached])
-        violations = check([*constraints_of(graph), *self.constraints], report)
-        return Candidate(self, values, graph, report, None, violations, network_hash(graph),
+        violations = check(constraints, report)
+        if len(self._analyses) >= ANALYSES_KEPT:
+            del self._analyses[next(iter(self._analyses))]
+        self._analyses[key] = (report, tuple(violations))
+        return Candidate(self, values, graph, report, None, violations, digest,
                          [d for d, _ in reached])
 
     def sample(self, rng: random.Random | int | None = None) -> Candidate:
@@ -296,10 +314,34 @@ class Space:
     # ---- the space itself
     def _count(self) -> Counter:
         if self._counter is None:
-            counter = Counter(self.spec.program, self.network, self.params, self.inputs or None)
-            counter.total = counter.count()
-            self._counter = counter
+            self._counter = self._static_count() or self._traced_count()
         return self._counter
+
+    def _traced_count(self) -> Counter:
+        counter = Counter(self.spec.program, self.network, self.params, self.inputs or None)
+        counter.total = counter.count()
+        return counter
+
+    def _static_count(self) -> Counter | None:
+        """Every decision made up front (netdsl/search/trace.py `up_front`): the product."""
+        from netdsl.language import syntax as ast
+        from netdsl.language.resolve import DECISION, names_of
+
+        names = names_of(self.spec.program)
+        found = up_front(self.spec.program, self.network, self.params,
+                         lambda n: type(n) is ast.Call and names[n].kind is DECISION)
+        if found is None:
+            return None
+        reached = {d.name: d for d in self.evaluate({}).reached}
+        if any(name not in reached for name, _ in found):
+            return None  # the defaults fail before some decision: count by tracing
+        counter = Counter(self.spec.program, self.network, self.params, self.inputs or None)
+        counter.total = 1
+        for name, _ in found:
+            size = reached[name].domain.size()
+            counter.total = counter.total * size if size is not None else math.inf
+            counter.found[name] = Found(reached[name])
+        return counter
 
     def size(self) -> int | float:
         """The exact number of distinct decision assignments, conditions respected (invalid

@@ -29,6 +29,7 @@ per leaf. Sound modulo one documented assumption: the limit on the number of lay
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -334,3 +335,87 @@ def conditions(found: dict[str, Found], domains: dict[str, Decision]) -> dict[st
 
 
 __all__ = ["Counter", "Run", "Script", "conditions", "freeze", "same_value", "traced_run"]
+
+
+# --------------------------------------------------------------------- up-front decisions
+def _walk(node: Any) -> Any:
+    """Every syntax node under `node` (itself included)."""
+    if isinstance(node, ast.Node):
+        yield node
+        for f in dataclasses.fields(node):
+            yield from _walk(getattr(node, f.name))
+    elif isinstance(node, tuple):
+        for item in node:
+            yield from _walk(item)
+
+
+def _literal(e: Any) -> bool:
+    if isinstance(e, ast.Literal):
+        return True
+    if isinstance(e, ast.Unary) and e.op == "-":
+        return _literal(e.operand)
+    if isinstance(e, ast.ListExpr):
+        return all(_literal(i) for i in e.items)
+    return False
+
+
+def up_front(program: Program, network: str | None, params: Mapping[str, Any],
+             is_decision: Any) -> list[tuple[str, ast.Call]] | None:
+    """The decisions when every one is made up front, else None.
+
+    Up front: no block has a decision; the network's decisions are the defaults of its
+    untyped parameters and the values of its first assignments (after inputs and
+    requirements only), each a decision with literal arguments or a list of them. Then
+    every decision is reached by every assignment, with a fixed domain, so the space is
+    the product of the domains (no elaboration needed).
+    """
+    definition = select_network(program, network)
+    seen: set[int] = set()
+    for namespace in program.namespaces.values():
+        for block in namespace.values():
+            if id(block) in seen or block is definition:
+                continue
+            seen.add(id(block))
+            if any(is_decision(n) for n in _walk(block)):
+                return None
+    found: list[tuple[str, ast.Call]] = []
+    for param in definition.params:
+        if param.default is None or param.name in params:
+            continue
+        if any(is_decision(n) for n in _walk(param.default)):
+            if param.type is not None or not _fixed(param.default, is_decision):
+                return None
+            found.append((_named(param.default) or param.name, param.default))
+    closed = False  # past the up-front assignments: no decision may follow
+    for st in definition.body.statements:
+        has = any(is_decision(n) for n in _walk(st))
+        if isinstance(st, (ast.InputDecl, ast.Require)) and not has:
+            continue
+        if has and (closed or not isinstance(st, ast.Assign)):
+            return None
+        if not has:
+            closed = True
+            continue
+        items = st.value.items if isinstance(st.value, ast.ListExpr) else (st.value,)
+        for item in items:
+            if not _fixed(item, is_decision):
+                return None
+            name = _named(item) or (st.name if item is st.value else None)
+            if name is None:
+                return None  # an anonymous decision: elaboration reports it
+            found.append((name, item))
+    names = [n for n, _ in found]
+    return found if len(set(names)) == len(names) else None
+
+
+def _fixed(e: Any, is_decision: Any) -> bool:
+    """A decision call whose arguments are all literals."""
+    return (isinstance(e, ast.Call) and is_decision(e) and all(_literal(a) for a in e.args)
+            and all(_literal(k.value) for k in e.kwargs))
+
+
+def _named(call: ast.Call) -> str | None:
+    for kw in call.kwargs:
+        if kw.name == "name" and isinstance(kw.value, ast.Literal):
+            return str(kw.value.value)
+    return None
