@@ -193,7 +193,7 @@ def _run_optuna(space: Any, args: argparse.Namespace, objectives: list[Objective
     out = Outcome(summary.trials, summary.invalid, summary.infeasible, summary.duplicate)
     seen = set()
     for t in study.get_trials(deepcopy=False):
-        h = t.user_attrs.get("netdsl_hash")
+        h = nso.info(t).get("hash")
         if t.state == optuna.trial.TrialState.COMPLETE and h not in seen:
             seen.add(h)
             out.unique.append(_row(t))
@@ -204,9 +204,9 @@ def _run_optuna(space: Any, args: argparse.Namespace, objectives: list[Objective
 
 
 def _row(trial: Any) -> dict[str, Any]:
-    return {"decisions": trial.user_attrs.get("netdsl_decisions", {}), "status": "feasible",
-            "hash": trial.user_attrs.get("netdsl_hash"),
-            "totals": trial.user_attrs.get("netdsl_totals", {}), "trial": trial.number}
+    got = trial.user_attrs.get("netdsl", {})
+    return {"decisions": got.get("decisions", {}), "status": "feasible", "hash": got.get("hash"),
+            "totals": got.get("totals", {}), "trial": trial.number}
 
 
 def search_command(args: argparse.Namespace) -> int:

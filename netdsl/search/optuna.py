@@ -7,14 +7,14 @@
   inactive decisions are never suggested: a unit's kernel is a parameter of the trials
   whose stage is deep enough to have that unit.
 - A candidate that is invalid (it cannot elaborate) or infeasible (it violates a
-  constraint) never reaches the training function: its trial is *pruned*, marked with the
-  user attributes `netdsl_status` and `netdsl_violated`, and its constraint values are
+  constraint) never reaches the training function: its trial is *pruned*, marked in its
+  user attribute `netdsl` (`status`, `violated`, `error`), and its constraint values are
   set on the trial (`trial.set_constraint`, Optuna 5; earlier versions get
   `constraints_func` below passed to the samplers `make_sampler` makes), so TPE and
   NSGA-II learn to avoid the infeasible region.
 - A duplicate (the canonical hash of a trial that came earlier) is not trained: the trial
-  waits for that earlier trial and completes with its values (`netdsl_duplicate_of`).
-  Trial numbers decide which of two equal candidates trains (the lower), so two workers
+  waits for that earlier trial and completes with its values (`netdsl_duplicate_of`);
+  trial numbers decide which of two equal candidates trains (the lower), so two workers
   on one storage never train the same network twice.
 - Storage: an Optuna storage URL (default `sqlite:///netdsl-search.db`: a local file,
   resumable), `journal:PATH` for Optuna's journal file (several processes on one machine
@@ -75,24 +75,28 @@ class TrialSource:
 
 
 def suggest(trial: Trial, space: Space) -> Candidate:
-    """The candidate of a trial, with its status, hash and totals as user attributes."""
+    """The candidate of a trial; what netdsl knows of it is the trial's user attribute
+    `netdsl` (status, hash, decisions, totals, violated, error: one storage write)."""
     candidate = space.evaluate(TrialSource(trial))
-    trial.set_user_attr("netdsl_status", candidate.status)
-    trial.set_user_attr("netdsl_hash", candidate.hash)
-    trial.set_user_attr("netdsl_decisions", {k: _jsonable(v)
-                                             for k, v in candidate.decisions.items()})
-    if candidate.report is not None:
-        trial.set_user_attr("netdsl_totals", candidate.totals)
-    if candidate.error is not None:
-        trial.set_user_attr("netdsl_error", candidate.error.render())
-    if candidate.violations:
-        trial.set_user_attr("netdsl_violated", [v.constraint.text for v in candidate.violations])
     values = _constraint_values(space, candidate)
-    trial.set_user_attr("netdsl_constraints", values)
+    info: dict[str, Any] = {
+        "status": candidate.status, "hash": candidate.hash, "constraints": values,
+        "decisions": {k: _jsonable(v) for k, v in candidate.decisions.items()}}
+    if candidate.report is not None:
+        info["totals"] = candidate.totals
+    if candidate.error is not None:
+        info["error"] = candidate.error.render()
+    if candidate.violations:
+        info["violated"] = [v.constraint.text for v in candidate.violations]
+    trial.set_user_attr("netdsl", info)
     if _HAS_SET_CONSTRAINT:  # Optuna 5: the samplers read constraints from the trial
-        for i, value in enumerate(values):
-            trial.set_constraint(f"netdsl{i}", value)
+        trial.set_constraint("netdsl", max(values))
     return candidate
+
+
+def info(trial: FrozenTrial) -> dict[str, Any]:
+    """What netdsl recorded on a trial (empty for trials it did not make)."""
+    return trial.user_attrs.get("netdsl", {})
 
 
 def _jsonable(value: Any) -> Any:
@@ -112,7 +116,7 @@ def _constraint_values(space: Space, candidate: Candidate) -> list[float]:
 
 def constraints_func(trial: FrozenTrial) -> Sequence[float]:
     """For samplers' `constraints_func`: the netdsl constraint values of a trial."""
-    return trial.user_attrs.get("netdsl_constraints", [0.0])
+    return info(trial).get("constraints", [0.0])
 
 
 def make_sampler(name: str = "tpe", seed: int | None = None) -> optuna.samplers.BaseSampler:
@@ -172,7 +176,7 @@ def objective(space: Space, train: Callable[[Candidate], float | Sequence[float]
             raise optuna.TrialPruned(f"{candidate.status} candidate: never trained")
         earlier = _earlier_twin(trial, candidate.hash, wait_limit)
         if earlier is not None:
-            trial.set_user_attr("netdsl_duplicate_of", earlier.number)
+            trial.set_user_attr("netdsl_duplicate_of", earlier.number)  # a second write, rare
             return earlier.values if len(earlier.values) > 1 else earlier.values[0]
         return train(candidate)
 
@@ -189,9 +193,8 @@ def _earlier_twin(trial: Trial, digest: str | None, wait_limit: float) -> Frozen
     while True:
         waited = time.monotonic() - start
         earlier = [t for t in study.get_trials(deepcopy=False) if t.number < number]
-        unknown = [t for t in earlier if t.state == TrialState.RUNNING
-                   and "netdsl_hash" not in t.user_attrs]
-        twins = [t for t in earlier if t.user_attrs.get("netdsl_hash") == digest
+        unknown = [t for t in earlier if t.state == TrialState.RUNNING and not info(t)]
+        twins = [t for t in earlier if info(t).get("hash") == digest
                  and t.state in (TrialState.RUNNING, TrialState.COMPLETE)]
         done = [t for t in twins if t.state == TrialState.COMPLETE]
         if done:
@@ -220,16 +223,16 @@ class Summary:
 def summarize(study: optuna.Study) -> Summary:
     """Counts by netdsl status, and the best trials (the Pareto front) of the study."""
     trials = study.get_trials(deepcopy=False)
-    status = [t.user_attrs.get("netdsl_status") for t in trials]
+    status = [info(t).get("status") for t in trials]
     duplicate = sum(1 for t in trials if "netdsl_duplicate_of" in t.user_attrs)
-    unique = len({t.user_attrs.get("netdsl_hash") for t in trials
+    unique = len({info(t).get("hash") for t in trials
                   if t.state == TrialState.COMPLETE and "netdsl_duplicate_of" not in t.user_attrs})
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     front = study.best_trials if complete else []
     seen, pareto = set(), []
     for t in sorted(front, key=lambda t: t.number):  # one trial per network
-        if t.user_attrs.get("netdsl_hash") not in seen:
-            seen.add(t.user_attrs.get("netdsl_hash"))
+        if info(t).get("hash") not in seen:
+            seen.add(info(t).get("hash"))
             pareto.append(t)
     return Summary(len(trials), status.count("invalid"), status.count("infeasible"), duplicate,
                    unique, pareto)
@@ -244,4 +247,4 @@ def optimize(study: optuna.Study, space: Space,
 
 
 __all__ = ["DEFAULT_STORAGE", "Summary", "TrialSource", "constraints_func", "create_study",
-           "make_sampler", "objective", "optimize", "storage_of", "suggest", "summarize"]
+           "info", "make_sampler", "objective", "optimize", "storage_of", "suggest", "summarize"]
