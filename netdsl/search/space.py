@@ -37,6 +37,8 @@ from netdsl.search.frozen import render
 from netdsl.search.hashing import network_hash
 from netdsl.search.trace import Counter, Found, conditions, freeze, up_front
 
+_REBUILT: dict[tuple, Any] = {}
+
 #: Reports kept by network hash, for duplicates (the oldest go first).
 ANALYSES_KEPT = 4096
 
@@ -216,6 +218,35 @@ class Space:
         if first.graph is not None:  # the spec's own constraints name known quantities
             for c in constraints_of(first.graph):
                 validate(c)
+
+    # ---- travelling to other processes (Ray workers)
+    def recipe(self) -> tuple:
+        """What rebuilds this space elsewhere: the spec's path and text, network, options."""
+        from pathlib import Path
+
+        path = self.spec.path
+        text = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else None
+        if text is None:
+            from netdsl.errors import _SOURCES
+
+            text = _SOURCES.get(path, "")
+        options = {"batch": self.batch, "dtype": self.dtype, "optimizer": self.optimizer,
+                   "inputs": self.inputs, "params": self.params,
+                   "constraints": [c.text for c in self.constraints]}
+        return (path, text, self.network, tuple(sorted((k, repr(v)) for k, v in
+                                                       options.items())), options)
+
+    @staticmethod
+    def rebuild(path: str, text: str, network: str | None, key: tuple,
+                options: dict[str, Any]) -> Space:
+        """The space of `recipe()`, made once per process."""
+        cached = _REBUILT.get((path, text, network, key))
+        if cached is None:
+            import netdsl
+
+            cached = netdsl.loads(text, path).space(network, **options)
+            _REBUILT[(path, text, network, key)] = cached
+        return cached
 
     # ---- candidates
     def evaluate(self, decisions: Mapping[str, Any] | Any = None) -> Candidate:
