@@ -141,7 +141,7 @@ def _candidates_netdsl(space: Any, args: argparse.Namespace) -> Iterator[Any]:
 def _run_netdsl(space: Any, args: argparse.Namespace, objectives: list[Objective],
                 progress: Any) -> Outcome:
     out = Outcome()
-    kept: dict[str, Any] = {}
+    kept: set[str] = set()  # hashes only: 15,625 NB-201 graphs would take gigabytes
     for candidate in _candidates_netdsl(space, args):
         out.trials += 1
         progress(out.trials)
@@ -152,11 +152,11 @@ def _run_netdsl(space: Any, args: argparse.Namespace, objectives: list[Objective
         elif candidate.hash in kept:
             out.duplicate += 1
         else:
-            kept[candidate.hash] = candidate
+            kept.add(candidate.hash)
             out.unique.append(candidate.to_dict())
     out.pareto = pareto_front(out.unique, objectives)
     if out.pareto:
-        out.best = kept[out.pareto[0]["hash"]]
+        out.best = space.evaluate(out.pareto[0]["decisions"])
     return out
 
 

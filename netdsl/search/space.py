@@ -40,7 +40,7 @@ from netdsl.search.trace import Counter, Found, conditions, freeze, up_front
 _REBUILT: dict[tuple, Any] = {}
 
 #: Reports kept by network hash, for duplicates (the oldest go first).
-ANALYSES_KEPT = 4096
+ANALYSES_KEPT = 512
 
 if TYPE_CHECKING:
     from netdsl.analysis.report import Report
