@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"{saved} trainings saved by the static checks ({summary.invalid} invalid, "
           f"{summary.infeasible} infeasible, {summary.duplicate} duplicate)")
     print("Pareto front (test accuracy, MACs):")
-    for t in summary.pareto:
+    for t in sorted(summary.pareto, key=lambda t: t.values[1]):  # cheapest first
         decisions = ", ".join(f"{k}={v}" for k, v in nso.info(t)["decisions"].items())
         print(f"  accuracy {t.values[0]:.3f}  MACs {units.count(int(t.values[1])):>9}  "
               f"{decisions}")
