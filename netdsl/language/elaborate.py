@@ -115,6 +115,8 @@ class _Elaborator(Evaluator):
                 # is exactly one; with several, a chain must name the one it starts from
                 cur = tensor if len(self.ctx.graph.graph["inputs"]) == 1 else None
                 env.vars["in"] = cur
+            elif isinstance(statement, ast.Require):  # checked against the report (constraints.py)
+                ctx.graph.graph.setdefault("requires", []).append((statement, env))
             else:
                 result, last = self.statement(statement, env, cur, result, last)
         unknown = set(self.ctx.input_shapes) - set(self.ctx.graph.graph["inputs"])

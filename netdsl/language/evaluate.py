@@ -117,6 +117,9 @@ class Evaluator(Calls):
             return None, st
         if isinstance(st, ast.InputDecl):
             raise self.error("inputs are declared in networks, not in blocks", st.span)
+        if isinstance(st, ast.Require):
+            raise self.error("`require` constrains a whole network: write it in the network's "
+                             "body, not in a block", st.span)
         return self.eval(st.expr, env, cur), st
 
     def run_body(self, body: ast.Body, env: Env, cur: Tensor | None) -> Any:
