@@ -14,6 +14,45 @@ import yaml
 
 from netdsl.errors import Span, UsageError, remember_source
 from netdsl.language.elaborate import Override
+from netdsl.language.loader import read_source
+from netdsl.language.values import MAX_INT_BITS, MAX_LIST
+
+#: Lists in a parameter value nest at most this deep (YAML's composer recurses per level).
+MAX_VALUE_DEPTH = 32
+#: Digits of an integer in a value (a float's range, like the language's integer limit).
+MAX_DIGITS = 308
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader with limits: nesting depth, integer digits (checked before the
+    conversion, which Python refuses past 4,300 digits and does in quadratic time)."""
+
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        if self.depth > MAX_VALUE_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"values nest more than {MAX_VALUE_DEPTH} deep (the limit)",
+                self.peek_event().start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        if sum(c.isalnum() for c in node.value) > MAX_DIGITS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"an integer of more than {MAX_DIGITS} digits is past the limit "
+                "(about 10**308)", node.start_mark)
+        return super().construct_yaml_int(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
+
+def _load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def parse_set(items: list[str]) -> dict[str, Override]:
@@ -24,22 +63,21 @@ def parse_set(items: list[str]) -> dict[str, Override]:
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name.strip()):
             raise UsageError(f"--set {item}: expected NAME=VALUE, for example --set classes=10")
         try:
-            value = yaml.safe_load(text) if text.strip() else ""
+            value = _load_yaml(text) if text.strip() else ""
+        except (yaml.composer.ComposerError, yaml.constructor.ConstructorError) as exc:
+            raise UsageError(f"--set {_clip(item)}: {exc.problem}") from None
         except yaml.YAMLError:
             value = text
-        out[name.strip()] = Override(_plain(value, f"--set {item}"), f"--set {item}")
+        out[name.strip()] = Override(_plain(value, f"--set {_clip(item)}"), f"--set {_clip(item)}")
     return out
 
 
 def parse_params_file(path: str) -> dict[str, Override]:
     """A YAML mapping of parameter values; each value keeps its file:line:col."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"--params {path}: cannot read it: {exc.strerror or exc}") from None
+    text = read_source(Path(path), f"--params {path}: cannot read it", UsageError)
     remember_source(path, text)
     try:
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         span = Span(path, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark \
@@ -53,7 +91,11 @@ def parse_params_file(path: str) -> dict[str, Override]:
                          _span(path, root))
     out = {}
     for key, node in root.value:
-        value = yaml.safe_load(yaml.serialize(node))
+        try:
+            value = _Loader(yaml.serialize(node)).get_single_data()
+        except yaml.YAMLError as exc:
+            raise UsageError(f"--params {path}: {getattr(exc, 'problem', exc)}",
+                             _span(path, node)) from None
         origin = f"{path}:{node.start_mark.line + 1}"
         out[str(key.value)] = Override(_plain(value, origin, _span(path, node)), origin,
                                        _span(path, node))
@@ -66,10 +108,30 @@ def _span(path: str, node: yaml.Node) -> Span:
     return Span(path, start.line + 1, start.column + 1, start.line + 1, end_col)
 
 
+def _clip(text: str, width: int = 60) -> str:
+    """A command-line argument as messages quote it (a long one shortened)."""
+    return text if len(text) <= width else text[:width] + "..."
+
+
 def _plain(value: Any, origin: str = "", span: Span | None = None) -> Any:
-    """A YAML value as the language's: numbers, booleans, strings, lists of them."""
+    """A YAML value as the language's: numbers, booleans, strings, lists of them.
+
+    YAML aliases share one list between many places (a "billion laughs" file is a few
+    lines); the items are counted as if copied, and more than MAX_LIST in all is refused.
+    """
+    budget = [MAX_LIST]
+    return _plain_in(value, origin, span, budget, 0)
+
+
+def _plain_in(value: Any, origin: str, span: Span | None, budget: list[int], depth: int) -> Any:
     if isinstance(value, list):
-        return [_plain(v, origin, span) for v in value]
+        budget[0] -= len(value)
+        if budget[0] < 0 or depth >= MAX_VALUE_DEPTH:
+            raise UsageError(f"{origin}: the value is past the limits (at most {MAX_LIST} list "
+                             f"items in all, nested at most {MAX_VALUE_DEPTH} deep)", span)
+        return [_plain_in(v, origin, span, budget, depth + 1) for v in value]
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise UsageError(f"{origin}: an integer past the limit of 2**{MAX_INT_BITS}", span)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise UsageError(f"{origin}: a parameter value is a number, true/false, a string or a list, "
@@ -82,8 +144,8 @@ def parse_inputs(items: list[str]) -> dict[str, tuple[int, ...]]:
     for item in items:
         name, sep, text = item.rpartition("=")
         dims = re.split(r"[x,\s]+", text.strip().strip("[]"))
-        if not all(d.isdigit() and int(d) > 0 for d in dims):
-            raise UsageError(f"--input {item}: expected NAME=CxHxW with positive sizes, "
+        if not all(d.isdigit() and len(d) <= MAX_DIGITS and int(d) > 0 for d in dims):
+            raise UsageError(f"--input {_clip(item)}: expected NAME=CxHxW with positive sizes, "
                              "for example --input image=3x512x512")
         out[name.strip() if sep else ""] = tuple(int(d) for d in dims)
     return out

@@ -1,16 +1,34 @@
 """Source files to programs: imports resolved relative to the importer, each file parsed
-once, cycles reported at the import that closes them, and the standard library."""
+once, cycles reported at the import that closes them, and the standard library.
+
+Import policy (docs/language.md, "Imports"): a file import names a `.net` file inside the
+folder tree of the root spec (the folder of the file given to `load`, or the current folder
+for text), or inside a folder allowed explicitly (`allow_import_paths`, the CLI's
+`--allow-import-path DIR`); links are followed before the check. Anything else is refused
+at the import, without reading the file, so a spec cannot make netdsl read (or quote in an
+error) a file outside its tree. Every source is read the same way: a regular file (not a
+folder, device or FIFO), at most MAX_SOURCE_BYTES, UTF-8.
+"""
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netdsl.errors import NetdslError, Note
+from netdsl.errors import LimitError, NetdslError, Note, Span
 from netdsl.language import syntax as ast
 from netdsl.language.parser import parse
 
 STDLIB_PREFIX = "std"
+#: A source file (spec, import or --params file) is at most this many bytes.
+MAX_SOURCE_BYTES = 1 << 20
+#: Imports nest at most this deep (a chain of files each importing the next).
+MAX_IMPORT_DEPTH = 32
+#: Files in one program, the root and everything it imports.
+MAX_IMPORT_FILES = 256
 
 
 @dataclass
@@ -34,21 +52,49 @@ def stdlib_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "stdlib"
 
 
-def load_file(path: str | Path) -> Program:
-    """Parse a spec file and everything it imports."""
-    path = Path(path)
+def read_source(path: Path, what: str, kind: type[NetdslError] = NetdslError,
+                span: Span | None = None) -> str:
+    """The text of a source file, checked before it is read: a regular file of at most
+    MAX_SOURCE_BYTES, UTF-8. Errors start with `what` ("cannot read x.net"); they never
+    quote the content."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        raise NetdslError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise NetdslError(f"{path} is not UTF-8 text") from None
-    return load_text(text, str(path))
+        raise kind(f"{what}: {exc.strerror or exc}", span) from None
+    except ValueError:  # a NUL in the path
+        raise kind(f"{what}: a file name cannot contain a NUL character", span) from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise kind(f"{what}: it is a folder, not a file", span)
+        if not stat.S_ISREG(info.st_mode):
+            raise kind(f"{what}: it is not a regular file (a device, FIFO or socket)", span)
+        if info.st_size > MAX_SOURCE_BYTES:
+            raise LimitError(f"{what}: it has {info.st_size:,} bytes, past the limit of "
+                             f"{MAX_SOURCE_BYTES:,} bytes for a source file", span)
+        data = f.read(MAX_SOURCE_BYTES + 1)
+    if len(data) > MAX_SOURCE_BYTES:  # it grew while we read it
+        raise LimitError(f"{what}: it is past the limit of {MAX_SOURCE_BYTES:,} bytes for a source "
+                         "file", span)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise kind(f"{what}: it is not UTF-8 text (byte {exc.start + 1}, line {line})", span) from None
 
 
-def load_text(text: str, path: str = "<string>") -> Program:
+def load_file(path: str | Path, allow_import_paths: Sequence[str | Path] = ()) -> Program:
+    """Parse a spec file and everything it imports (see the import policy above)."""
+    path = Path(path)
+    text = read_source(path, f"cannot read {path}")
+    return load_text(text, str(path), allow_import_paths)
+
+
+def load_text(text: str, path: str = "<string>",
+              allow_import_paths: Sequence[str | Path] = ()) -> Program:
     """Parse spec text (imports resolve relative to `path`'s folder)."""
-    loader = _Loader()
+    loader = _Loader(path, allow_import_paths)
     module = loader.parse_root(text, path)
     return loader.program(module)
 
@@ -56,10 +102,13 @@ def load_text(text: str, path: str = "<string>") -> Program:
 class _Loader:
     """Parses each file once per load, following imports depth-first."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: str = "<string>", allowed: Sequence[str | Path] = ()) -> None:
         self.modules: dict[str, ast.Module] = {}
         self.key_of: dict[str, str] = {}  # display path -> key
         self.visiting: list[str] = []
+        # the folders imports may read from: the root spec's tree, and the allowed ones
+        top = Path.cwd() if root.startswith("<") else Path(root).parent
+        self.allowed = [Path(p).resolve() for p in (top, *allowed)]
 
     def parse_root(self, text: str, path: str, key: str | None = None) -> ast.Module:
         key = key or _key(path)
@@ -80,10 +129,15 @@ class _Loader:
             raise NetdslError(f"import cycle: {' -> '.join(Path(c).name for c in cycle)}", imp.span)
         if key in self.modules:
             return
-        try:
-            text = Path(target).read_text(encoding="utf-8")
-        except OSError:
-            raise NetdslError(f"cannot import '{imp.target}': no file {target}", imp.span) from None
+        if len(self.visiting) >= MAX_IMPORT_DEPTH:
+            raise LimitError(f"imports nest more than {MAX_IMPORT_DEPTH} files deep (the limit)",
+                             imp.span)
+        if len(self.modules) >= MAX_IMPORT_FILES:
+            raise LimitError(f"a program imports more than {MAX_IMPORT_FILES} files (the limit)",
+                             imp.span)
+        if not Path(target).exists():
+            raise NetdslError(f"cannot import '{imp.target}': no file {target}", imp.span)
+        text = read_source(Path(target), f"cannot import '{imp.target}'", span=imp.span)
         # the standard library is shown as std/NAME.net, not by its install path
         display = f"std/{Path(target).name}" if imp.is_std else target
         self.parse_root(text, display, key)
@@ -103,8 +157,24 @@ class _Loader:
             return str(target)
         if importer.startswith("std/"):
             raise NetdslError("standard library modules import others as std.NAME", imp.span)
-        base = Path(importer).parent if importer != "<string>" else Path.cwd()
-        return str(base / imp.target)
+        return self.check_policy(imp, importer)
+
+    def check_policy(self, imp: ast.Import, importer: str) -> str:
+        """The file a path import names, if the import policy lets it be read."""
+        if "\x00" in imp.target:
+            raise NetdslError(f"cannot import {imp.target!r}: a file name cannot contain a NUL "
+                              "character", imp.span)
+        if not imp.target.endswith(".net"):
+            raise NetdslError(f"cannot import '{imp.target}': imports name .net spec files",
+                              imp.span)
+        base = Path(importer).parent if not importer.startswith("<") else Path.cwd()
+        target = base / imp.target
+        real = target.resolve()
+        if not any(real.is_relative_to(folder) for folder in self.allowed):
+            raise NetdslError(f"cannot import '{imp.target}': it is outside the spec's folder "
+                              f"tree ({self.allowed[0]}); allow another folder with "
+                              "--allow-import-path DIR", imp.span)
+        return str(target)
 
     def program(self, root: ast.Module) -> Program:
         prog = Program(root.path, root)
