@@ -10,6 +10,7 @@ Errors render like a compiler's::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # Source texts by display path, filled by the loader, so that any error can show
@@ -84,7 +85,18 @@ class NetdslError(Exception):
         for note in self.notes:
             where = f" at {note.span}" if note.span else ""
             out.append(f"note: {note.message}{where}")
-        return "\n".join(out)
+        return printable("\n".join(out))
+
+
+# Control characters (but tab and newline) and bidirectional overrides: a spec's strings
+# and lines must never drive the terminal that shows an error about them.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters written as escapes (`\\x1b`), safe on a terminal."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 256
+                            else f"\\u{ord(m[0]):04x}", text)
 
 
 class UsageError(NetdslError):

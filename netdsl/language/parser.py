@@ -8,7 +8,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
 from netdsl.errors import LimitError, NetdslError, Span, remember_source
 from netdsl.language import syntax as ast
@@ -34,6 +40,8 @@ RESERVED = frozenset({"import", "block", "network", "input", "if", "else", "for"
 
 #: Brackets ( [ { may nest this deep (a documented limit).
 MAX_NESTING = 64
+#: Characters of a number literal (an integer stays below 10**308, like a float).
+MAX_NUMBER_DIGITS = 308
 #: Python's recursion limit while parsing (an unbracketed chain of thousands of `+` is fine).
 PARSE_RECURSION_LIMIT = 8000
 
@@ -125,6 +133,10 @@ def parse(text: str, path: str) -> ast.Module:
     except RecursionError:
         raise LimitError("an expression is nested too deeply to parse",
                          Span(path, 1, 1, 1, 2)) from None
+    except VisitError as exc:  # a located error raised while building the syntax tree
+        if isinstance(exc.orig_exc, NetdslError):
+            raise exc.orig_exc from None
+        raise
     except ReservedWordError as exc:
         t = exc.token
         raise NetdslError(f"unexpected '{t}': it is a reserved word and cannot be used here",
@@ -285,6 +297,9 @@ class _ToSyntax(Transformer):
         return ast.Keyword(self._token_span(name), str(name), value)
 
     def number(self, meta, token):
+        if len(token) > MAX_NUMBER_DIGITS:  # before int(), which is slow on long ones
+            raise LimitError(f"a number of {len(token):,} characters is past the limit of "
+                             f"{MAX_NUMBER_DIGITS} (about 10**308)", self._token_span(token))
         return ast.Literal(self._span(meta), _number(str(token)))
 
     def string(self, meta, token):

@@ -24,6 +24,8 @@ Number = int | Fraction
 MAX_TENSOR_ELEMENTS = 2**40
 #: Largest size of one tensor axis (PyTorch indexes with 64-bit, kernels often with 32-bit).
 MAX_AXIS_SIZE = 2**31 - 1
+#: Largest number of trainable parameters of one layer (4 GiB of float32 weights).
+MAX_LAYER_PARAMETERS = 2**30
 
 
 class LayerError(Exception):
@@ -178,7 +180,11 @@ class Layer:
         self.op = op
         self.in_shapes = in_shapes
         self.configure(args)
-        self.out_shape = self.infer_shape()
+        # every kind's output is checked here, where it is made, against the size limits
+        self.out_shape = check_shape(self.infer_shape())
+        if self.params() > MAX_LAYER_PARAMETERS:
+            raise LayerError(f"{self.params():,} parameters in one layer is past the limit of "
+                             f"2**30 = {MAX_LAYER_PARAMETERS:,}")
         self._counts: Counts | None = None
         self._saved: tuple[Saved, ...] | None = None
         self._fields: dict[tuple[Field, ...], Field] = {}
@@ -303,9 +309,22 @@ def _is_int(value: Any) -> bool:
 
 
 def integer(value: Any, rank: int) -> int:
-    """Converter: an integer."""
+    """Converter: an integer, at most MAX_TENSOR_ELEMENTS in magnitude (every integer
+    argument of a layer is a size, a count or an axis: none needs more, and the shape
+    arithmetic stays on small numbers)."""
     if not _is_int(value):
         raise LayerError(f"expected an integer, got {type_name(value)} {show(value)}")
+    if abs(value) > MAX_TENSOR_ELEMENTS:
+        raise LayerError(f"{show(value)} is past the limit of 2**40 for a layer's integer "
+                         "argument")
+    return value
+
+
+def window_size(value: Any, rank: int) -> int:
+    """Converter: a positive window length along one axis, at most MAX_AXIS_SIZE."""
+    value = positive(value, rank)
+    if value > MAX_AXIS_SIZE:
+        raise LayerError(f"{value} is larger than {MAX_AXIS_SIZE} (the axis limit)")
     return value
 
 
@@ -422,14 +441,21 @@ def type_name(value: Any) -> str:
     return {int: "int", float: "float", str: "str"}.get(type(value), "tensor")
 
 
-def show(value: Any) -> str:
-    """A value as the DSL would write it."""
+def show(value: Any, depth: int = 0) -> str:
+    """A value as the DSL would write it (long lists and strings shortened for messages)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f'"{value}"'
+        return f'"{value}"' if len(value) <= 80 else f'"{value[:60]}..." ({len(value)} characters)'
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(show(v) for v in value) + "]"
+        if depth >= 8:  # lists of lists can share items: never walk them whole
+            return "[...]"
+        items = [show(v, depth + 1) for v in value[:20]]
+        if len(value) > 20:
+            items.append(f"... ({len(value)} items)")
+        return "[" + ", ".join(items) + "]"
+    if isinstance(value, int) and value.bit_length() > 1024:  # only from the Python API
+        return f"<an integer of {value.bit_length()} bits>"
     return "none" if value is None else str(value)
 
 

@@ -12,9 +12,9 @@ from netdsl.layers.base import (
     LayerError,
     Saved,
     numel,
-    positive,
     probability,
     real,
+    window_size,
 )
 from netdsl.layers.registry import register
 from netdsl.lowering.recipe import Recipe, recipe
@@ -133,7 +133,7 @@ register("batchnorm", BatchNorm, (Arg("eps", real, 1e-5), Arg("momentum", real, 
     Example(((10,),)),
 ))
 register("lrn", LocalResponseNorm, (
-    Arg("size", positive, 5), Arg("alpha", real, 1e-4), Arg("beta", real, 0.75), Arg("k", real, 1.0),
+    Arg("size", window_size, 5), Arg("alpha", real, 1e-4), Arg("beta", real, 0.75), Arg("k", real, 1.0),
 ), ranks=(1, 2, 3), examples=(
     Example(((6, 5, 4),)), Example(((8, 7, 6),), {"size": 3, "k": 2.0}),
 ))

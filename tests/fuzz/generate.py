@@ -17,7 +17,6 @@ from pathlib import Path
 
 from netdsl.language.values import BUILTINS
 from netdsl.layers.registry import REGISTRY
-
 from tests.fuzz.runner import Case
 
 ROOT = Path(__file__).resolve().parents[2]

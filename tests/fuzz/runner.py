@@ -41,7 +41,7 @@ GOOD = frozenset({"ok", "located", "unlocated", "usage"})
 _LOCATED = re.compile(r"^[^\n]+:\d+:\d+: (error|warning): ", re.S)
 # Control characters other than tab and newline, raw in the output: an escape sequence from
 # the input reached the terminal unescaped.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass
