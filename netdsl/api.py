@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,11 +69,13 @@ class Spec:
             return analyze_graph(graph, batch=batch, dtype=dtype, optimizer=optimizer)
 
 
-def load(path: str | Path) -> Spec:
-    """Parse a spec file and its imports."""
-    return Spec(load_file(path))
+def load(path: str | Path, allow_import_paths: Sequence[str | Path] = ()) -> Spec:
+    """Parse a spec file and its imports (inside its folder tree, the standard library and
+    the `allow_import_paths` folders: docs/language.md, "Imports")."""
+    return Spec(load_file(path, allow_import_paths))
 
 
-def loads(text: str, path: str = "<string>") -> Spec:
+def loads(text: str, path: str = "<string>",
+          allow_import_paths: Sequence[str | Path] = ()) -> Spec:
     """Parse spec text (imports resolve relative to `path`)."""
-    return Spec(load_text(text, path))
+    return Spec(load_text(text, path, allow_import_paths))

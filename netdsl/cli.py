@@ -28,6 +28,9 @@ def _common(parser: argparse.ArgumentParser, several: bool = False) -> None:
                         help="override network parameters from a YAML mapping")
     parser.add_argument("--input", dest="inputs", action="append", default=[],
                         metavar="NAME=CxHxW", help="override an input shape (repeatable)")
+    parser.add_argument("--allow-import-path", dest="import_paths", action="append", default=[],
+                        metavar="DIR", help="let imports read files under DIR too (repeatable; "
+                        "by default only the spec's folder tree and the standard library)")
     parser.add_argument("--traceback", action="store_true", help="show Python tracebacks")
 
 
@@ -115,7 +118,7 @@ def _load(path: str, args: argparse.Namespace) -> tuple[Any, dict[str, Any], dic
     """The spec, its parameter overrides, and its input shapes (a bare --input named)."""
     import netdsl
 
-    spec = netdsl.load(path)
+    spec = netdsl.load(path, args.import_paths)
     overrides, inputs = _overrides(args)
     if "" in inputs:
         graph = spec.graph(args.network, params=overrides)
@@ -225,16 +228,18 @@ class _Discard:
 
 def _build(spec: Any, args: argparse.Namespace, overrides: dict[str, Any],
            inputs: dict[str, tuple[int, ...]]) -> int:
+    from netdsl.lowering.targets import check_build_arguments, source_for
+
+    check_build_arguments(args.output, args.weights, args.onnx, args.class_name)
     graph = spec.graph(args.network, inputs, overrides)
     try:
         import torch
     except ImportError:
         raise UsageError("netdsl build needs PyTorch: pip install torch") from None
-    from netdsl.lowering.codegen import generate_source
     from netdsl.lowering.module import build
 
     model = build(graph, init=args.init, zero_init_residual=args.zero_init_residual)
-    source = generate_source(graph, args.class_name)
+    source = source_for(graph, args.class_name)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(source)

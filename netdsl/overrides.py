@@ -55,6 +55,30 @@ def _load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
+def flow_depth_error(text: str) -> tuple[int, int] | None:
+    """(line, column) where `[`/`{` brackets first nest past MAX_VALUE_DEPTH, else None.
+
+    Checked before YAML sees the text: its scanner takes time quadratic in the nesting of
+    flow collections (a line of 100,000 `[` would take hours), before any limit of ours.
+    """
+    depth, line, column, quote = 0, 1, 0, ""
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column = line + 1, 0
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_VALUE_DEPTH:
+                return line, column
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return None
+
+
 def parse_set(items: list[str]) -> dict[str, Override]:
     """`["classes=10", "widths=[64, 128]"]` -> overrides (values read as YAML scalars/lists)."""
     out: dict[str, Override] = {}
@@ -62,6 +86,9 @@ def parse_set(items: list[str]) -> dict[str, Override]:
         name, sep, text = item.partition("=")
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name.strip()):
             raise UsageError(f"--set {item}: expected NAME=VALUE, for example --set classes=10")
+        if flow_depth_error(text):
+            raise UsageError(f"--set {_clip(item)}: values nest more than {MAX_VALUE_DEPTH} deep "
+                             "(the limit)")
         try:
             value = _load_yaml(text) if text.strip() else ""
         except (yaml.composer.ComposerError, yaml.constructor.ConstructorError) as exc:
@@ -76,6 +103,10 @@ def parse_params_file(path: str) -> dict[str, Override]:
     """A YAML mapping of parameter values; each value keeps its file:line:col."""
     text = read_source(Path(path), f"--params {path}: cannot read it", UsageError)
     remember_source(path, text)
+    deep = flow_depth_error(text)
+    if deep:
+        raise UsageError(f"--params {path}: values nest more than {MAX_VALUE_DEPTH} deep (the "
+                         "limit)", Span(path, deep[0], deep[1], deep[0], deep[1] + 1))
     try:
         root = yaml.compose(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:

@@ -15,8 +15,11 @@ import networkx as nx
 from netdsl.analysis.counts import count
 from netdsl.analysis.memory import plan_memory
 from netdsl.analysis.receptive_field import receptive_fields
-from netdsl.errors import Diagnostic, Span
+from netdsl.errors import Diagnostic, Span, UsageError
 from netdsl.layers.base import Field
+
+#: Largest batch size an analysis takes (a documented limit).
+MAX_BATCH = 2**31 - 1
 
 
 def rf_dict(field: Field) -> dict[str, Any]:
@@ -140,6 +143,9 @@ class BlockRow:
 def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
                   optimizer: str = "sgd") -> Report:
     """Run every analysis on an elaborated graph."""
+    if not (isinstance(batch, int) and 1 <= batch <= MAX_BATCH):
+        raise UsageError(f"the batch size must be an integer from 1 to {MAX_BATCH:,}, got "
+                         f"{batch if not isinstance(batch, int) or batch.bit_length() < 64 else 'more'}")
     counts = count(graph)
     params = sum(c.params for c in counts.values())
     memory = plan_memory(graph, batch, dtype, optimizer, params)

@@ -64,7 +64,7 @@ def read_source(path: Path, what: str, kind: type[NetdslError] = NetdslError,
         raise kind(f"{what}: {exc.strerror or exc}", span) from None
     except ValueError:  # a NUL in the path
         raise kind(f"{what}: a file name cannot contain a NUL character", span) from None
-    with os.fdopen(fd, "rb") as f:
+    try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
             raise kind(f"{what}: it is a folder, not a file", span)
@@ -73,7 +73,10 @@ def read_source(path: Path, what: str, kind: type[NetdslError] = NetdslError,
         if info.st_size > MAX_SOURCE_BYTES:
             raise LimitError(f"{what}: it has {info.st_size:,} bytes, past the limit of "
                              f"{MAX_SOURCE_BYTES:,} bytes for a source file", span)
-        data = f.read(MAX_SOURCE_BYTES + 1)
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(MAX_SOURCE_BYTES + 1)
+    finally:
+        os.close(fd)
     if len(data) > MAX_SOURCE_BYTES:  # it grew while we read it
         raise LimitError(f"{what}: it is past the limit of {MAX_SOURCE_BYTES:,} bytes for a source "
                          "file", span)

@@ -38,7 +38,7 @@ def verify_command(args: argparse.Namespace) -> int:
         overrides.update(parse_params_file(args.params_file))
     overrides.update(parse_set(getattr(args, "sets", [])))
     inputs = parse_inputs(getattr(args, "inputs", []))
-    spec = netdsl.load(args.spec)
+    spec = netdsl.load(args.spec, getattr(args, "import_paths", ()))
     network = getattr(args, "network", None)
     if "" in inputs:
         names = list(spec.graph(network, params=overrides).graph["inputs"])
