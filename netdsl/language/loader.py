@@ -132,7 +132,7 @@ class _Loader:
             raise NetdslError(f"import cycle: {' -> '.join(Path(c).name for c in cycle)}", imp.span)
         if key in self.modules:
             return
-        if len(self.visiting) >= MAX_IMPORT_DEPTH:
+        if len(self.visiting) > MAX_IMPORT_DEPTH:
             raise LimitError(f"imports nest more than {MAX_IMPORT_DEPTH} files deep (the limit)",
                              imp.span)
         if len(self.modules) >= MAX_IMPORT_FILES:

@@ -450,8 +450,13 @@ def show(value: Any, depth: int = 0) -> str:
     if isinstance(value, (list, tuple)):
         if depth >= 8:  # lists of lists can share items: never walk them whole
             return "[...]"
-        items = [show(v, depth + 1) for v in value[:20]]
-        if len(value) > 20:
+        items, length = [], 0
+        for v in value[:20]:
+            if length > 200:
+                break
+            items.append(show(v, depth + 1))
+            length += len(items[-1]) + 2
+        if len(items) < len(value):
             items.append(f"... ({len(value)} items)")
         return "[" + ", ".join(items) + "]"
     if isinstance(value, int) and value.bit_length() > 1024:  # only from the Python API

@@ -136,8 +136,31 @@ def _address_space() -> int:
     return 0
 
 
+_WARM = False
+
+
+def warm() -> None:
+    """Import and exercise the CLI's analysis path once in this process, so that forked
+    workers start with it loaded (a case then costs milliseconds, not an import)."""
+    global _WARM
+    if _WARM:
+        return
+    import netdsl
+    import netdsl.analysis.report
+    import netdsl.cli
+    import netdsl.overrides
+    import netdsl.report.formats
+    import netdsl.report.table  # noqa: F401 - imported for the workers
+
+    spec = netdsl.loads("import std.resnet\nnetwork n() {\n input x: [3, 32, 32]\n"
+                        " x -> resnet_stem -> relu\n}\n")
+    netdsl.report.table.plain_report(spec.analyze(), None)
+    _WARM = True
+
+
 def run_case(case: Case, *, seconds: float = 2.0, memory: int = 1 << 30) -> Outcome:
     """Run `case` in a forked worker and classify what it did."""
+    warm()
     workdir = Path(tempfile.mkdtemp(prefix="netdsl-fuzz-"))
     read_fd, write_fd = os.pipe()
     start = time.perf_counter()
