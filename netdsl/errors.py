@@ -130,6 +130,23 @@ def _quote(span: Span | None) -> list[str]:
     ]
 
 
+class SeveralErrors(NetdslError):
+    """Independent errors found in one run (each located), reported together.
+
+    It reads as its first error (message, span, notes: code that looks at one error keeps
+    working); `render()` shows every error, then how many there were.
+    """
+
+    def __init__(self, errors: list[NetdslError]) -> None:
+        first = errors[0]
+        super().__init__(first.message, first.span, first.notes, first.severity)
+        self.errors = errors
+
+    def render(self) -> str:
+        shown = "\n".join(e.render() for e in self.errors)
+        return f"{shown}\n{len(self.errors)} errors"
+
+
 class Diagnostic(NetdslError):
     """A warning: reported next to the results, never stops the analysis."""
 

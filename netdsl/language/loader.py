@@ -13,12 +13,13 @@ folder, device or FIFO), at most MAX_SOURCE_BYTES, UTF-8.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from netdsl.errors import LimitError, NetdslError, Note, Span
+from netdsl.errors import LimitError, NetdslError, Note, SeveralErrors, Span, remember_source
 from netdsl.language import syntax as ast
 from netdsl.language.parser import parse
 
@@ -110,18 +111,25 @@ class _Loader:
         self.key_of: dict[str, str] = {}  # display path -> key
         self.visiting: list[str] = []
         # the folders imports may read from: the root spec's tree, and the allowed ones
-        top = Path.cwd() if root.startswith("<") else Path(root).parent
-        self.allowed = [Path(p).resolve() for p in (top, *allowed)]
+        self.top = Path.cwd() if root.startswith("<") else Path(root).parent
+        self.allowed = [Path(p).resolve() for p in (self.top, *allowed)]
 
     def parse_root(self, text: str, path: str, key: str | None = None) -> ast.Module:
         key = key or _key(path)
-        module = parse(text, path)
+        module = parse_reporting_all(text, path)
         self.modules[key] = module
         self.key_of[path] = key
         self.visiting.append(key)
-        for imp in module.imports:
-            self.follow(imp, path)
+        errors: list[NetdslError] = []
+        for imp in module.imports:  # each import that fails is reported
+            try:
+                self.follow(imp, path)
+            except SeveralErrors as exc:
+                errors.extend(exc.errors)
+            except NetdslError as exc:
+                errors.append(exc)
         self.visiting.pop()
+        _raise_all(errors)
         return module
 
     def follow(self, imp: ast.Import, importer: str) -> None:
@@ -175,7 +183,7 @@ class _Loader:
         real = target.resolve()
         if not any(real.is_relative_to(folder) for folder in self.allowed):
             raise NetdslError(f"cannot import '{imp.target}': it is outside the spec's folder "
-                              f"tree ({self.allowed[0]}); allow another folder with "
+                              f"tree ({self.top}); allow another folder with "
                               "--allow-import-path DIR", imp.span)
         return str(target)
 
@@ -213,14 +221,79 @@ class _Loader:
                                        Note("the other", block.span)])
                 visible[name] = block
         own: dict[str, ast.BlockDef] = {}
+        twice: list[NetdslError] = []
         for definition in module.definitions:
             previous = own.get(definition.name)
             if previous is not None:
-                raise NetdslError(f"'{definition.name}' is defined twice", definition.span,
-                                  [Note("first defined here", previous.span)])
+                twice.append(NetdslError(f"'{definition.name}' is defined twice",
+                                         definition.span, [Note("first defined here",
+                                                                previous.span)]))
+                continue
             own[definition.name] = definition
+        _raise_all(twice)
         visible.update((n, d) for n, d in own.items() if not d.is_network)
         return visible
+
+
+def parse_reporting_all(text: str, path: str) -> ast.Module:
+    """`parse`, but a file with syntax errors in several top-level items (imports, blocks,
+    networks) reports each of them (at most MAX_ERRORS), not only the first.
+
+    Recovery: the file is cut before every line that starts with `import`, `block` or
+    `network` at column 1, and each piece is parsed alone (its errors moved to the piece's
+    lines). The reserved words cannot start a line inside an item, so the pieces are the
+    items; a mistake that spans items (an unclosed `{`) shows in the piece where it is.
+    """
+    try:
+        return parse(text, path)
+    except NetdslError as first:
+        errors = _errors_by_item(text, path) if first.span is not None else []
+        remember_source(path, text)  # the pieces were remembered under the same name
+        if len(errors) <= 1:
+            raise
+        if len(errors) > MAX_ERRORS:
+            errors = errors[:MAX_ERRORS]
+            errors[-1].with_note(f"stopped after {MAX_ERRORS} errors")
+        raise SeveralErrors(errors) from None
+
+
+def _raise_all(errors: list[NetdslError]) -> None:
+    """Raise the one error, or all of them (at most MAX_ERRORS), if there are any."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise SeveralErrors(errors[:MAX_ERRORS])
+
+
+#: Independent errors reported at most in one run.
+MAX_ERRORS = 10
+_ITEM_START = re.compile(r"^(?:import|block|network)\b", re.M)
+
+
+def _errors_by_item(text: str, path: str) -> list[NetdslError]:
+    starts = [m.start() for m in _ITEM_START.finditer(text)]
+    if len(starts) < 2:
+        return []
+    starts[0] = 0  # comments and blank lines before the first item go with it
+    errors: list[NetdslError] = []
+    for begin, end in zip(starts, [*starts[1:], len(text)]):
+        offset = text.count("\n", 0, begin)
+        try:
+            parse(text[begin:end], path)
+        except NetdslError as exc:
+            errors.append(_moved(exc, offset))
+            if len(errors) > MAX_ERRORS:
+                break
+    return errors
+
+
+def _moved(error: NetdslError, lines: int) -> NetdslError:
+    """`error` with its spans (and its notes') `lines` lines further down."""
+    def move(span: Span | None) -> Span | None:
+        return span and replace(span, line=span.line + lines, end_line=span.end_line + lines)
+
+    return type(error)(error.message, move(error.span),
+                       [Note(n.message, move(n.span)) for n in error.notes], error.severity)
 
 
 def _key(path: str) -> str:
