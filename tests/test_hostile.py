@@ -118,3 +118,28 @@ def test_long_and_shared_values_print_short():
     assert len(show(a)) < 2000
     assert show(list(range(1000))).endswith("... (1000 items)]")
     assert show(2 ** 5000) == "<an integer of 5001 bits>"
+
+
+def test_documented_limits_match_the_code():
+    from netdsl.analysis import report
+    from netdsl.language import loader, parser, values
+    from netdsl.layers import base
+    from tests.test_docs import LANGUAGE, section
+
+    text = section(LANGUAGE, "Limits")
+
+    def row(name: str) -> str:
+        return next(line for line in text.splitlines() if f"`{name}`" in line)
+
+    assert f"| {values.MAX_INT_BITS} bits" in row("MAX_INT_BITS")
+    assert f"| {parser.MAX_NUMBER_DIGITS} |" in row("MAX_NUMBER_DIGITS")
+    assert base.MAX_LAYER_PARAMETERS == 2**30 and "2**30 = 1,073,741,824" in row("MAX_LAYER_PARAMETERS")
+    assert report.MAX_BATCH == 2**31 - 1 and "| 2**31 - 1 |" in row("MAX_BATCH")
+    assert f"{loader.MAX_SOURCE_BYTES:,}" in row("MAX_SOURCE_BYTES")
+    assert f"| {loader.MAX_IMPORT_DEPTH} files |" in row("MAX_IMPORT_DEPTH")
+    assert f"| {loader.MAX_IMPORT_FILES} |" in row("MAX_IMPORT_FILES")
+    from netdsl import overrides
+
+    assert f"| {overrides.MAX_VALUE_DEPTH} |" in row("MAX_VALUE_DEPTH")
+    assert f"| {overrides.MAX_DIGITS} |" in row("MAX_DIGITS")
+    assert f"| {loader.MAX_ERRORS} |" in row("MAX_ERRORS")
