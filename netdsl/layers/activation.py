@@ -1,9 +1,13 @@
-"""Activations: relu, relu6, leaky_relu, sigmoid, tanh, softmax, gelu, silu, hardswish."""
+"""Activations: relu, relu6, leaky_relu, sigmoid, tanh, softmax, gelu, silu, hardswish.
+
+One class per kind: a parameterless activation is its torch.nn module and which tensor
+autograd keeps, so adding one is a class of three lines and a `register` call here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from netdsl.layers.base import (
     SAVE_INPUT,
@@ -18,48 +22,114 @@ from netdsl.layers.base import (
     numel,
     real,
 )
-from netdsl.layers.registry import register
-from netdsl.lowering.recipe import Recipe, recipe
-
-# The torch.nn module of each parameterless activation (never in place: the memory
-# analysis assumes every layer writes a new tensor).
-_MODULES = {"relu": "nn.ReLU", "relu6": "nn.ReLU6", "sigmoid": "nn.Sigmoid", "tanh": "nn.Tanh",
-            "gelu": "nn.GELU", "silu": "nn.SiLU", "hardswish": "nn.Hardswish"}
-# Which tensor PyTorch's autograd keeps for each function's backward.
-_SAVES_OUTPUT = {"relu", "sigmoid", "tanh", "softmax"}
+from netdsl.layers.recipe import Recipe, recipe
+from netdsl.layers.registry import Rules, register
 
 
 class Activation(Layer):
-    """An elementwise nonlinearity (softmax: along one axis, channels by default).
+    """An elementwise nonlinearity: the output has the input's shape.
 
-    other_ops: 1 per element (one evaluation of the function); softmax 3 per element
-    (exponent, sum, divide). Saves its output (relu, sigmoid, tanh, softmax) or its
-    input (the others), as PyTorch's autograd does. The field is pointwise, except
-    softmax along a spatial axis (each output sees that whole axis) or over a flat input
-    (global, like a linear layer).
+    other_ops: 1 per element (one evaluation of the function). Saves its output or its
+    input, as PyTorch's autograd does for that function. The field is pointwise.
     """
 
-    __slots__ = ("slope", "axis")
+    __slots__ = ()
+
+    #: The torch.nn module (never in place: the memory analysis assumes every layer
+    #: writes a new tensor).
+    module: ClassVar[str] = ""
+    #: Whether autograd keeps the output for backward (else the input).
+    saves_output: ClassVar[bool] = False
+
+    def other_ops(self) -> int:
+        return numel(self.out_shape)
+
+    def saved(self) -> tuple[Saved, ...]:
+        return (SAVE_OUTPUT,) if self.saves_output else (SAVE_INPUT,)
+
+    def torch_recipe(self) -> Recipe:
+        return recipe(self.module)
+
+    @classmethod
+    def rules(cls) -> Rules:
+        """The counting rules this class implements, in the words of the docs."""
+        return Rules(other_ops="`N_out` (one evaluation per element)",
+                     saved="its output" if cls.saves_output else "its input")
+
+
+class ReLU(Activation):
+    __slots__ = ()
+    module, saves_output = "nn.ReLU", True
+
+
+class ReLU6(Activation):
+    __slots__ = ()
+    module = "nn.ReLU6"
+
+
+class Sigmoid(Activation):
+    __slots__ = ()
+    module, saves_output = "nn.Sigmoid", True
+
+
+class Tanh(Activation):
+    __slots__ = ()
+    module, saves_output = "nn.Tanh", True
+
+
+class GELU(Activation):
+    __slots__ = ()
+    module = "nn.GELU"
+
+
+class SiLU(Activation):
+    __slots__ = ()
+    module = "nn.SiLU"
+
+
+class Hardswish(Activation):
+    __slots__ = ()
+    module = "nn.Hardswish"
+
+
+class LeakyReLU(Activation):
+    """`x` if positive, else `slope * x`."""
+
+    __slots__ = ("slope",)
 
     def configure(self, args: dict[str, Any]) -> None:
-        self.slope = args.get("slope", 0.0)
-        self.axis = args.get("axis", 0)
+        self.slope = args["slope"]
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("nn.LeakyReLU", self.slope)
+
+    def describe(self) -> str:
+        return f"slope={self.slope:g}"
+
+
+class Softmax(Activation):
+    """Softmax along one axis of the per-sample shape (channels by default).
+
+    other_ops: 3 per element (exponent, sum, divide). Saves its output. The field is
+    pointwise along the channels; along a spatial axis each output sees that whole axis;
+    over a flat input it mixes all features, so (like a linear layer) it is global.
+    """
+
+    __slots__ = ("axis",)
+    saves_output = True
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.axis = args["axis"]
         if not -len(self.in_shape) <= self.axis < len(self.in_shape):
             raise LayerError(f"axis {self.axis} is out of range for shape {list(self.in_shape)}",
                              "axis")
 
     def other_ops(self) -> int:
-        return numel(self.out_shape) * (3 if self.op == "softmax" else 1)
-
-    def saved(self) -> tuple[Saved, ...]:
-        return (SAVE_OUTPUT,) if self.op in _SAVES_OUTPUT else (SAVE_INPUT,)
+        return numel(self.out_shape) * 3
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
-        # Softmax along a spatial axis of size n: every output sees that whole axis, which
-        # is a window of 2n - 1 centred on the output, clipped to the input. On a flat
-        # input it mixes all features, so (like a linear layer) it sees the whole input.
-        if self.op != "softmax":
-            return fields[0]
+        # Along a spatial axis of size n, every output sees that whole axis: a window of
+        # 2n - 1 centred on the output, clipped to the input.
         if len(self.in_shape) == 1:
             return fields[0].as_global()
         if self.axis % len(self.in_shape) == 0:
@@ -71,21 +141,30 @@ class Activation(Layer):
         return fields[0].window(kernels, [1] * self.spatial_rank, pads)
 
     def torch_recipe(self) -> Recipe:
-        if self.op == "softmax":
-            return recipe("nn.Softmax", dim=self.axis + 1 if self.axis >= 0 else self.axis)
-        if self.op == "leaky_relu":
-            return recipe("nn.LeakyReLU", self.slope)
-        return recipe(_MODULES[self.op])
+        return recipe("nn.Softmax", dim=self.axis + 1 if self.axis >= 0 else self.axis)
 
     def describe(self) -> str:
-        if self.op == "leaky_relu":
-            return f"slope={self.slope:g}"
-        return f"axis={self.axis}" if self.op == "softmax" else ""
+        return f"axis={self.axis}"
 
 
 _EXAMPLES = (Example(((4, 5, 6),)), Example(((3, 7),)), Example(((12,),)))
-for _name in ("relu", "relu6", "sigmoid", "tanh", "gelu", "silu", "hardswish"):
-    register(_name, Activation, examples=_EXAMPLES)
-register("leaky_relu", Activation, (Arg("slope", real, 0.01),), examples=_EXAMPLES)
-register("softmax", Activation, (Arg("axis", integer, 0, doc="axis of the per-sample shape"),),
-         examples=_EXAMPLES + (Example(((3, 4, 5),), {"axis": -1}),))
+for _name, _kind, _doc in (
+    ("relu", ReLU, "`max(x, 0)`"),
+    ("relu6", ReLU6, "`min(max(x, 0), 6)`"),
+    ("sigmoid", Sigmoid, "`1 / (1 + exp(-x))`"),
+    ("tanh", Tanh, "hyperbolic tangent"),
+    ("gelu", GELU, "GELU (exact, erf form)"),
+    ("silu", SiLU, "`x * sigmoid(x)`"),
+    ("hardswish", Hardswish, "`x * relu6(x + 3) / 6`"),
+):
+    register(_name, _kind, doc=_doc, rules=_kind.rules(), examples=_EXAMPLES)
+register("leaky_relu", LeakyReLU, (Arg("slope", real, 0.01),), examples=_EXAMPLES,
+         doc="`x` if positive, else `slope * x`", rules=LeakyReLU.rules())
+register("softmax", Softmax, (Arg("axis", integer, 0, doc="axis of the per-sample shape"),),
+         examples=_EXAMPLES + (Example(((3, 4, 5),), {"axis": -1}),),
+         doc="softmax along `axis` of the per-sample shape (0: the channels; negative counts "
+             "from the end)",
+         rules=Rules(other_ops="`3 * N_out` (exponent, sum, divide)", saved="its output",
+                     field="along the channels: pointwise; over a flat input: global; along a "
+                           "spatial axis of size `n`: a window `2n - 1` with padding `n - 1` "
+                           "on that axis"))

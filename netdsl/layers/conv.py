@@ -23,11 +23,21 @@ from netdsl.layers.base import (
     padding,
     per_axis,
     positive,
-    same_padding,
+)
+from netdsl.layers.geometry import (
+    as_number,
+    format_axes,
+    format_pads,
+    is_symmetric,
+    padded_size,
+    resolve_padding,
+    symmetric_equivalent,
+    torch_pad_order,
+    trim_padding,
     window_output,
 )
-from netdsl.layers.registry import register
-from netdsl.lowering.recipe import Recipe, recipe
+from netdsl.layers.recipe import Recipe, recipe
+from netdsl.layers.registry import Rules, register
 
 SPATIAL = (1, 2, 3)
 
@@ -46,8 +56,6 @@ class Conv(Layer):
 
     def configure(self, args: dict[str, Any]) -> None:
         c_in = self.in_shape[0]
-        if self.op == "depthwise_conv":
-            args["groups"], args["channels"] = c_in, c_in * args["multiplier"]
         self.channels, self.kernel, self.stride = args["channels"], args["kernel"], args["stride"]
         self.dilation, self.groups, self.bias = args["dilation"], args["groups"], args["bias"]
         if c_in % self.groups:
@@ -107,8 +115,18 @@ class Conv(Layer):
         return recipe(f"PaddedConv{rank}d", *args, **kwargs, pre_pad=torch_pad_order(pads))
 
     def describe(self) -> str:
-        return (f"{self.channels}, k={_fmt(self.kernel)}, s={_fmt(self.stride)}, "
-                f"p={_fmt_pads(self.pads)}, d={_fmt(self.dilation)}, g={self.groups}, bias={self.bias}")
+        return (f"{self.channels}, k={format_axes(self.kernel)}, s={format_axes(self.stride)}, "
+                f"p={format_pads(self.pads)}, d={format_axes(self.dilation)}, g={self.groups}, bias={self.bias}")
+
+
+class DepthwiseConv(Conv):
+    """A convolution with one group per input channel and `multiplier` outputs per group."""
+
+    __slots__ = ()
+
+    def configure(self, args: dict[str, Any]) -> None:
+        c_in = self.in_shape[0]
+        super().configure({**args, "groups": c_in, "channels": c_in * args["multiplier"]})
 
 
 class ConvTranspose(Layer):
@@ -173,9 +191,9 @@ class ConvTranspose(Layer):
                                            self.dilation, self.stride, self.pads):
             k_eff = d * (k - 1) + 1
             size.append(r + (-(-k_eff // s) - 1) * jump)
-            stride.append(_frac(Fraction(jump) / s))
+            stride.append(as_number(Fraction(jump) / s))
             # floor(i/s - pad) is the first input read: ceil((i + p_begin - k_eff + 1) / s)
-            pad.append(_frac(p + Fraction((k_eff - s - pp[0]) * jump, s)))
+            pad.append(as_number(p + Fraction((k_eff - s - pp[0]) * jump, s)))
         # with a stride, the window depends on the output's phase: not exact (see Field)
         exact = f.exact and all(s == 1 for s in self.stride)
         return Field(tuple(size), tuple(stride), tuple(pad), f.is_global, exact)
@@ -197,66 +215,8 @@ class ConvTranspose(Layer):
                       sizes=self.out_shape[1:])
 
     def describe(self) -> str:
-        return (f"{self.channels}, k={_fmt(self.kernel)}, s={_fmt(self.stride)}, "
-                f"p={_fmt_pads(self.pads)}, op={_fmt(self.output_padding)}, g={self.groups}")
-
-
-def resolve_padding(pad: Any, sizes: Sequence[int], k_eff: Sequence[int],
-                    stride: Sequence[int]) -> tuple[tuple[int, int], ...]:
-    """Padding as (begin, end) per axis, resolving "same" (TensorFlow's rule) and "valid"."""
-    if pad == "valid":
-        return ((0, 0),) * len(sizes)
-    if pad == "same":
-        return tuple(same_padding(n, k, s) for n, k, s in zip(sizes, k_eff, stride))
-    return pad
-
-
-def trim_padding(pads: Sequence[tuple[int, int]], sizes: Sequence[int], k_eff: Sequence[int],
-                 stride: Sequence[int], outs: Sequence[int]) -> tuple[tuple[int, int], ...]:
-    """Padding without the end padding that no window reaches (the last window's end)."""
-    trimmed = []
-    for (begin, end), n, k, s, out in zip(pads, sizes, k_eff, stride, outs):
-        reach = (out - 1) * s + k - begin - n  # how far the last window passes the input
-        trimmed.append((begin, min(end, max(reach, 0))))
-    return tuple(trimmed)
-
-
-def symmetric_equivalent(pads: Sequence[tuple[int, int]], sizes: Sequence[int],
-                         k_eff: Sequence[int], stride: Sequence[int], outs: Sequence[int],
-                         ceil_mode: bool = False) -> bool:
-    """Whether padding every axis by its begin padding on both sides gives the same
-    windows: they start at the same place, so the same number of them is enough."""
-    return all(n + 2 * b >= k and window_output(n, k, s, (b, b), ceil_mode) == out
-               for (b, _), n, k, s, out in zip(pads, sizes, k_eff, stride, outs))
-
-
-def is_symmetric(pads: Sequence[tuple[int, int]]) -> bool:
-    """Whether every axis pads as much at the begin as at the end."""
-    return all(b == e for b, e in pads)
-
-
-def padded_size(shape: Shape, pads: Sequence[tuple[int, int]]) -> int:
-    """Spatial elements of an input after explicit padding."""
-    return math.prod(n + b + e for n, (b, e) in zip(shape[1:], pads))
-
-
-def torch_pad_order(pads: Sequence[tuple[int, int]]) -> tuple[int, ...]:
-    """Per-axis (begin, end) pairs in F.pad's order: the last axis first."""
-    return tuple(v for pair in reversed(pads) for v in pair)
-
-
-def _frac(x: Fraction) -> int | Fraction:
-    return int(x) if x.denominator == 1 else x
-
-
-def _fmt(values: Sequence[int]) -> str:
-    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
-
-
-def _fmt_pads(pads: Sequence[tuple[int, int]]) -> str:
-    if all(b == e for b, e in pads):
-        return _fmt([b for b, _ in pads])
-    return ",".join(f"{b}/{e}" for b, e in pads)
+        return (f"{self.channels}, k={format_axes(self.kernel)}, s={format_axes(self.stride)}, "
+                f"p={format_pads(self.pads)}, op={format_axes(self.output_padding)}, g={self.groups}")
 
 
 _CONV_ARGS = (
@@ -281,8 +241,18 @@ register("conv", Conv, _CONV_ARGS, ranks=SPATIAL, examples=(
     # asymmetric "same" (explicit padding) in 1-D and 3-D
     Example(((2, 16),), {"channels": 3, "kernel": 4, "stride": 2, "padding": "same"}),
     Example(((2, 5, 6, 7),), {"channels": 3, "kernel": 3, "stride": 2, "padding": "same"}),
-))
-register("depthwise_conv", Conv, (
+),
+    doc="convolution to `channels` outputs; `groups` must divide the input and output channels",
+    rules=Rules(shape="`[C_out, o...]`, window rule; `g` divides `C_in` and `C_out`",
+                params="`prod(k) * C_in / g * C_out` (+ `C_out` with bias)",
+                macs="`N_out * prod(k) * C_in / g`",
+                other_ops="`N_out` with bias, else 0",
+                saved="its input; if the padding is asymmetric in a way PyTorch's symmetric "
+                      "padding cannot express (e.g. `same` at stride 2 on an even size), "
+                      "instead the explicitly padded copy: `C_in * prod(n + p_b + p_e')` "
+                      "elements, `p_e'` the end padding that the last window reaches",
+                field="window: `k_eff`, `s`, `p_b`"))
+register("depthwise_conv", DepthwiseConv, (
     Arg("kernel", per_axis(positive)),
     Arg("stride", per_axis(positive), 1),
     Arg("padding", padding, 0),
@@ -293,7 +263,14 @@ register("depthwise_conv", Conv, (
     Example(((6, 11, 9),), {"kernel": 3, "padding": 1}),
     Example(((4, 12, 10),), {"kernel": 3, "stride": 2, "padding": "same", "multiplier": 2,
                              "bias": False}),
-))
+),
+    doc="`conv` with `groups = C` and `C * multiplier` outputs",
+    rules=Rules(shape="as `conv` with `g = C_in`, `C_out = multiplier * C_in`",
+                params="`prod(k) * C_out` (+ `C_out`)",
+                macs="`N_out * prod(k)`",
+                other_ops="`N_out` with bias",
+                saved="as `conv`",
+                field="window"))
 register("conv_transpose", ConvTranspose, (
     Arg("channels", positive),
     Arg("kernel", per_axis(positive)),
@@ -311,4 +288,13 @@ register("conv_transpose", ConvTranspose, (
     Example(((2, 3, 4, 5),), {"channels": 2, "kernel": 2, "stride": 2, "bias": False}),
     Example(((3, 5, 6),), {"channels": 2, "kernel": 3, "stride": 2,
                            "padding": [[0, 1], [2, 1]]}),  # asymmetric: a cropped output
-))
+),
+    doc="transposed convolution; padding is an int, per axis, pairs or `valid` (not `same`); "
+        "`output_padding` must be smaller than the stride or the dilation",
+    rules=Rules(shape="`[C_out, (n - 1) * s - p_b - p_e + d * (k - 1) + output_padding + 1 ...]`",
+                params="`prod(k) * C_in * C_out / g` (+ `C_out`)",
+                macs="`N_in * prod(k) * C_out / g`",
+                other_ops="`N_out` with bias",
+                saved="its input",
+                field="`R' = R + (ceil(k_eff / s) - 1) * S`, `S' = S / s`, `P' = P + (k_eff - s "
+                      "- p_b) * S / s`"))

@@ -16,8 +16,8 @@ from netdsl.layers.base import (
     real,
     window_size,
 )
-from netdsl.layers.registry import register
-from netdsl.lowering.recipe import Recipe, recipe
+from netdsl.layers.recipe import Recipe, recipe
+from netdsl.layers.registry import Rules, register
 
 STAT_BYTES = 4  # batch-norm batch statistics are kept in float32 (PyTorch's accumulate type)
 
@@ -131,12 +131,26 @@ class Dropout(Layer):
 register("batchnorm", BatchNorm, (Arg("eps", real, 1e-5), Arg("momentum", real, 0.1)), examples=(
     Example(((4, 6, 5),)), Example(((3, 7),)), Example(((2, 3, 4, 5),), {"eps": 1e-3}),
     Example(((10,),)),
-))
+),
+    doc="batch normalisation over the channels (features for `[F]`)",
+    rules=Rules(params="`2 * C` (scale, shift)",
+                buffers="`2 * C + 1` (running mean and variance, step counter)",
+                other_ops="`2 * N_out` (scale and shift, as at inference)",
+                saved="its input, and the batch mean and inverse standard deviation: `2 * C` "
+                      "float32 (not per sample)"))
 register("lrn", LocalResponseNorm, (
     Arg("size", window_size, 5), Arg("alpha", real, 1e-4), Arg("beta", real, 0.75), Arg("k", real, 1.0),
 ), ranks=(1, 2, 3), examples=(
     Example(((6, 5, 4),)), Example(((8, 7, 6),), {"size": 3, "k": 2.0}),
-))
+),
+    doc="local response normalisation across `size` neighbouring channels",
+    rules=Rules(other_ops="`(size + 3) * N_out`",
+                saved="its input, the squares zero-padded to `(C + size - 1) * n_1 * ... * n_r` "
+                      "elements, and two tensors of `N_out` (the scale before and after the "
+                      "power)"))
 register("dropout", Dropout, (Arg("p", probability, 0.5),), examples=(
     Example(((4, 5, 6),)), Example(((10,),), {"p": 0.2}), Example(((5, 4),), {"p": 0.0}),
-))
+),
+    doc="zeroes elements with probability `p` in [0, 1) while training",
+    rules=Rules(other_ops="0 (identity at inference)",
+                saved="a one-byte mask of `N_out`; nothing when `p = 0`"))

@@ -7,7 +7,6 @@ value, wrong type, "did you mean") before the kind's own validation runs.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +15,31 @@ from netdsl.layers.base import Arg, Example, Layer, LayerError, Shape, Signature
 
 
 @dataclass(frozen=True)
+class Rules:
+    """A layer's counting rules in words (markdown), as docs/conventions.md lists them.
+
+    Each is what the kind's methods compute; `scripts/layer_docs.py` writes the tables of
+    docs/conventions.md from them, and a test fails when those tables are stale. The
+    defaults are the common case, so a simple layer states only what is particular to it.
+    """
+
+    shape: str = "input shape"
+    params: str = "0"
+    buffers: str = "0"
+    macs: str = "0"
+    other_ops: str = "0"
+    allocates: str = "`N_out`"
+    saved: str = "nothing"
+    field: str = "pointwise"
+
+
+@dataclass(frozen=True)
 class LayerSpec:
-    """A registered layer name: its kind, arguments, preset values and examples."""
+    """A registered layer name: its kind, arguments, preset values, examples and docs.
+
+    `doc` is what the layer computes, in one line (the language reference's table);
+    `rules` its counting rules (the conventions' tables).
+    """
 
     name: str
     kind: type[Layer]
@@ -26,20 +48,23 @@ class LayerSpec:
     examples: tuple[Example, ...] = ()
     ranks: tuple[int, ...] = (0, 1, 2, 3)
     doc: str = ""
+    rules: Rules = field(default_factory=Rules)
 
 
 REGISTRY: dict[str, LayerSpec] = {}
 
 
-def register(name: str, kind: type[Layer], args: Sequence[Arg] = (), *,
-             variadic: bool = False, fixed: dict[str, Any] | None = None,
-             examples: Sequence[Example] = (), ranks: Sequence[int] = (0, 1, 2, 3),
-             doc: str = "") -> None:
-    """Register a DSL layer name. Every name must come with conformance examples."""
+def register(name: str, kind: type[Layer], args: Sequence[Arg] = (), *, doc: str,
+             rules: Rules, variadic: bool = False, fixed: dict[str, Any] | None = None,
+             examples: Sequence[Example] = (), ranks: Sequence[int] = (0, 1, 2, 3)) -> None:
+    """Register a DSL layer name, with what it computes (`doc`), its counting rules in
+    words (`rules`) and conformance examples (every name must have some)."""
     if name in REGISTRY:
         raise ValueError(f"layer {name!r} registered twice")
+    if not doc or not examples:
+        raise ValueError(f"layer {name!r} needs a doc and conformance examples")
     REGISTRY[name] = LayerSpec(name, kind, Signature(tuple(args), variadic), fixed or {},
-                               tuple(examples), tuple(ranks), doc or (kind.__doc__ or ""))
+                               tuple(examples), tuple(ranks), doc, rules)
 
 
 def bind(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
@@ -52,8 +77,8 @@ def bind(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
     values: dict[str, Any] = dict(zip((a.name for a in args), positional))
     for key, value in keywords.items():
         if key not in {a.name for a in args}:
-            raise LayerError(f"{spec.name}() has no argument '{key}'{suggest(key, spec.signature.names())}",
-                             arg=key)
+            raise LayerError(f"{spec.name}() has no argument '{key}'", arg=key,
+                             options=tuple(spec.signature.names()))
         if key in values:
             raise LayerError(f"{spec.name}() got argument '{key}' twice", arg=key)
         values[key] = value
@@ -72,7 +97,8 @@ def _convert(spec: LayerSpec, arg: Arg, value: Any, rank: int) -> Any:
     try:
         return arg.convert(value, rank)
     except LayerError as exc:
-        raise LayerError(f"{spec.name}(): argument '{arg.name}' {exc.message}", arg=arg.name) from None
+        raise LayerError(f"{spec.name}(): argument '{arg.name}' {exc.message}", arg=arg.name,
+                         got=exc.got, typed=exc.typed) from None
 
 
 #: Resolved layers are immutable, so identical calls (same name, arguments and input
@@ -125,9 +151,3 @@ def _create(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any]
 
 def _rank_name(rank: int) -> str:
     return {0: "flat [F]", 1: "1-D [C, L]", 2: "2-D [C, H, W]", 3: "3-D [C, D, H, W]"}[rank]
-
-
-def suggest(name: str, candidates: Sequence[str]) -> str:
-    """`; did you mean 'x'?` for the closest candidate, or nothing."""
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
