@@ -4,7 +4,7 @@ A case is a set of files (the spec `main.net` and whatever it imports) and the c
 line after `netdsl`. The worker is a `fork` of the calling process, so a case costs a few
 milliseconds and no interpreter start-up; it runs `netdsl.cli.main` in a fresh temporary
 folder with stdout and stderr captured, with `RLIMIT_AS` set to its current size plus the
-memory limit and a wall-clock alarm, and sends back (exit code, stderr head) through a pipe.
+memory limit and a CPU-time alarm, and sends back (exit code, stderr head) through a pipe.
 
 Outcome classes (`OUTCOMES`):
 
@@ -13,7 +13,7 @@ Outcome classes (`OUTCOMES`):
 - ``unlocated``: exit 1 with `netdsl: error:` (a file that cannot be read, and the like).
 - ``usage``: exit 2 (a command-line mistake).
 - ``internal``: exit 3 (the CLI's catch-all reached: a bug), or an exception escaping it.
-- ``timeout``: still running after the time limit (killed).
+- ``timeout``: past the CPU-time limit, or blocked past the wall-clock one (killed).
 - ``memory``: a MemoryError or a kill by the memory limit.
 - ``raw-escape``: any outcome whose output carries a raw terminal control character.
 """
@@ -99,7 +99,10 @@ def _child(case: Case, workdir: Path, memory: int, seconds: float, out_fd: int) 
         os.chdir(workdir)
         soft = _address_space() + memory
         resource.setrlimit(resource.RLIMIT_AS, (soft, resource.getrlimit(resource.RLIMIT_AS)[1]))
-        signal.setitimer(signal.ITIMER_REAL, seconds + 0.5)  # the parent kills at `seconds`
+        # the limit is on CPU time (user + system: SIGPROF ends the worker), so that a
+        # loaded machine does not turn slow cases into timeouts; the parent adds a
+        # wall-clock limit for a worker that sleeps or blocks
+        signal.setitimer(signal.ITIMER_PROF, seconds)
         from netdsl.cli import main
 
         sys.stdout, sys.stderr = stdout, stderr
@@ -115,7 +118,7 @@ def _child(case: Case, workdir: Path, memory: int, seconds: float, out_fd: int) 
     except MemoryError:
         stderr = io.StringIO("MemoryError\n")
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         try:
             message = json.dumps({"code": code, "stdout": stdout.getvalue()[:2000],
@@ -137,6 +140,8 @@ def _address_space() -> int:
 
 
 _WARM = False
+#: A worker may take this many times its CPU limit in wall-clock time (a loaded machine).
+WALL_FACTOR = 10
 
 
 def warm() -> None:
@@ -159,7 +164,11 @@ def warm() -> None:
 
 
 def run_case(case: Case, *, seconds: float = 2.0, memory: int = 1 << 30) -> Outcome:
-    """Run `case` in a forked worker and classify what it did."""
+    """Run `case` in a forked worker and classify what it did.
+
+    `seconds` limits the worker's CPU time; its wall-clock time is limited to
+    `WALL_FACTOR` times that (a blocked worker). `Outcome.seconds` is the CPU time used.
+    """
     warm()
     workdir = Path(tempfile.mkdtemp(prefix="netdsl-fuzz-"))
     read_fd, write_fd = os.pipe()
@@ -170,7 +179,7 @@ def run_case(case: Case, *, seconds: float = 2.0, memory: int = 1 << 30) -> Outc
         _child(case, workdir, memory, seconds, write_fd)
     os.close(write_fd)
     chunks: list[bytes] = []
-    deadline = start + seconds
+    deadline = start + max(WALL_FACTOR * seconds, 10.0)
     timed_out = False
     while True:
         left = deadline - time.perf_counter()
@@ -185,9 +194,9 @@ def run_case(case: Case, *, seconds: float = 2.0, memory: int = 1 << 30) -> Outc
             chunks.append(chunk)
     if timed_out:
         os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
+    _, status, usage = os.wait4(pid, 0)
     os.close(read_fd)
-    elapsed = time.perf_counter() - start
+    elapsed = usage.ru_utime + usage.ru_stime
     shutil.rmtree(workdir, ignore_errors=True)
     if timed_out:
         return Outcome("timeout", None, elapsed, "")
@@ -195,7 +204,7 @@ def run_case(case: Case, *, seconds: float = 2.0, memory: int = 1 << 30) -> Outc
         result = json.loads(b"".join(chunks).decode())
     except ValueError:  # killed before it could answer: the alarm, or the memory limit
         signalled = os.WIFSIGNALED(status) and os.WTERMSIG(status)
-        kind = "timeout" if signalled == signal.SIGALRM else "memory"
+        kind = "timeout" if signalled in (signal.SIGPROF, signal.SIGXCPU) else "memory"
         return Outcome(kind, None, elapsed, f"worker died (signal {signalled})")
     code, stdout, stderr = result["code"], result["stdout"], result["stderr"]
     return Outcome(classify(code, stdout, stderr), code, elapsed, stderr)
