@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests.fuzz.attacks import ATTACKS, PARSER_ATTACKS
 from tests.fuzz.generate import cases
 from tests.fuzz.runner import GOOD, OUTCOMES, Case, Outcome, run_case
 
@@ -64,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=2.0, help="time limit per case")
     parser.add_argument("--memory-mib", type=int, default=1024, help="memory limit per case")
     parser.add_argument("--save", type=Path, help="write bad cases into this folder")
+    parser.add_argument("--attacks", action="store_true",
+                        help="also run the targeted attacks (tests/fuzz/attacks.py)")
     args = parser.parse_args(argv)
+    failed = run_attacks(args.seconds) if args.attacks else 0
     result = campaign(args.seed, args.cases, args.seconds, args.memory_mib << 20, args.save)
     print(f"{args.cases} cases in {result['seconds']:.0f} s (seed {args.seed})")
     for kind in OUTCOMES:
@@ -72,7 +76,25 @@ def main(argv: list[str] | None = None) -> int:
     print("slowest:")
     for seconds, name, headline in result["slowest"]:
         print(f"  {seconds:6.2f} s  {name}: {headline}")
-    return 1 if result["bad"] else 0
+    return 1 if result["bad"] or failed else 0
+
+
+def run_attacks(seconds: float) -> int:
+    """Run every targeted attack; print those that do not end as they must. The parser
+    attacks are reported apart (they need the parser rework)."""
+    import re
+
+    failed = 0
+    for group, attacks in (("attack", ATTACKS), ("parser attack", PARSER_ATTACKS)):
+        for attack in attacks:
+            outcome = run_case(attack.case, seconds=max(seconds, attack.seconds))
+            good = outcome.kind == attack.kind and re.match(attack.message, outcome.headline())
+            if not good:
+                failed += 1
+                print(f"{group} {attack.name!r}: wanted {attack.kind}, got {outcome.kind}: "
+                      f"{outcome.headline()[:200]}")
+    print(f"{len(ATTACKS) + len(PARSER_ATTACKS)} attacks, {failed} not as they must be")
+    return failed
 
 
 if __name__ == "__main__":

@@ -49,14 +49,15 @@ def _blocks_folder() -> dict[str, str]:
 class Generator:
     """Random programs in the shape of the grammar (most elaborate a little way at least)."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, edge: float = 0.4) -> None:
         self.rng = rng
+        self.edge = edge  # how often a number is an edge value
         self.layers = sorted(REGISTRY)
         self.blocks: list[str] = []
 
     def number(self) -> str:
         r = self.rng.random()
-        if r < 0.6:
+        if r >= self.edge:
             return str(self.rng.choice([1, 1, 2, 3, 4, 8, 16, 32, 64, 3, 5, 7, 0]))
         return self.rng.choice(EDGE_NUMBERS)
 
@@ -244,6 +245,15 @@ MUTATORS: list[Callable[[str, random.Random], str]] = [
 
 
 # ---------------------------------------------------------------------------- cases
+def _network_for(library: str) -> str:
+    """For a standard library file (no network): a network calling its first block."""
+    if re.search(r"^network ", library, re.M):
+        return ""
+    block = re.search(r"^block (\w+)", library, re.M)
+    call = block.group(1) if block else "relu"
+    return f"\nnetwork fuzz() {{\n    input image: [16, 32, 32]\n    image -> {call}\n}}\n"
+
+
 def _argv_variant(rng: random.Random) -> list[str]:
     extra: list[str] = []
     r = rng.random()
@@ -266,12 +276,12 @@ def cases(seed: int, count: int) -> Iterator[Case]:
     blocks = _blocks_folder()
     for i in range(count):
         if i % 2 == 0:
-            text = Generator(rng).program()
+            text = Generator(rng, rng.choice([0.02, 0.1, 0.4])).program()
             if rng.random() < 0.3:
                 text = mutate(text, rng)
             name = f"generated#{i}"
         else:
             source = names[(i // 2) % len(names)]
-            text = mutate(shipped[source], rng)
+            text = mutate(shipped[source] + _network_for(shipped[source]), rng)
             name = f"{source}#{i}"
         yield Case({"main.net": text, **blocks}, _argv_variant(rng), name)
