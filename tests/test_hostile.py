@@ -143,3 +143,27 @@ def test_documented_limits_match_the_code():
     assert f"| {overrides.MAX_VALUE_DEPTH} |" in row("MAX_VALUE_DEPTH")
     assert f"| {overrides.MAX_DIGITS} |" in row("MAX_DIGITS")
     assert f"| {loader.MAX_ERRORS} |" in row("MAX_ERRORS")
+
+
+def test_build_arguments_are_usage_errors(tmp_path: Path, monkeypatch):
+    from netdsl.lowering import targets
+
+    targets.check_build_arguments(str(tmp_path / "m.py"), None, None, "Model")
+    with pytest.raises(UsageError, match="-o .*: the folder .* does not exist"):
+        targets.check_build_arguments(str(tmp_path / "no" / "m.py"), None, None)
+    with pytest.raises(UsageError, match="--onnx .*: is a folder"):
+        targets.check_build_arguments(None, None, str(tmp_path))
+    with pytest.raises(UsageError, match="--class-name 'class'"):
+        targets.check_build_arguments(None, None, None, "class")
+    monkeypatch.setattr(targets.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(UsageError, match="--onnx needs the onnx package: pip install onnx"):
+        targets.check_build_arguments(None, None, str(tmp_path / "m.onnx"))
+
+
+def test_a_class_name_taken_by_the_module_is_a_usage_error():
+    from netdsl.lowering.targets import source_for
+
+    graph = netdsl.loads(RELU).graph()
+    with pytest.raises(UsageError, match="--class-name 'nn'"):
+        source_for(graph, "nn")
+    assert "class Net" in source_for(graph, "Net")
