@@ -19,6 +19,8 @@ from netdsl.language.values import MAX_INT_BITS, MAX_LIST
 
 #: Lists in a parameter value nest at most this deep (YAML's composer recurses per level).
 MAX_VALUE_DEPTH = 32
+#: Bytes of a --params file (YAML's pure-Python parser takes about a second per MiB).
+MAX_PARAMS_BYTES = 1 << 20
 #: Digits of an integer in a value (a float's range, like the language's integer limit).
 MAX_DIGITS = 308
 
@@ -101,7 +103,8 @@ def parse_set(items: list[str]) -> dict[str, Override]:
 
 def parse_params_file(path: str) -> dict[str, Override]:
     """A YAML mapping of parameter values; each value keeps its file:line:col."""
-    text = read_source(Path(path), f"--params {path}: cannot read it", UsageError)
+    text = read_source(Path(path), f"--params {path}: cannot read it", UsageError,
+                       limit=MAX_PARAMS_BYTES)
     remember_source(path, text)
     deep = flow_depth_error(text)
     if deep:

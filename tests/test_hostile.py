@@ -120,6 +120,12 @@ def test_long_and_shared_values_print_short():
     assert show(2 ** 5000) == "<an integer of 5001 bits>"
 
 
+def overrides_limits():
+    from netdsl import overrides
+
+    return overrides
+
+
 def test_documented_limits_match_the_code():
     from netdsl.analysis import report
     from netdsl.language import loader, parser, values
@@ -136,6 +142,7 @@ def test_documented_limits_match_the_code():
     assert base.MAX_LAYER_PARAMETERS == 2**30 and "2**30 = 1,073,741,824" in row("MAX_LAYER_PARAMETERS")
     assert report.MAX_BATCH == 2**31 - 1 and "| 2**31 - 1 |" in row("MAX_BATCH")
     assert f"{loader.MAX_SOURCE_BYTES:,}" in row("MAX_SOURCE_BYTES")
+    assert f"{overrides_limits().MAX_PARAMS_BYTES:,}" in row("MAX_PARAMS_BYTES")
     assert f"| {loader.MAX_IMPORT_DEPTH} files |" in row("MAX_IMPORT_DEPTH")
     assert f"| {loader.MAX_IMPORT_FILES} |" in row("MAX_IMPORT_FILES")
     from netdsl import overrides

@@ -7,7 +7,7 @@ for text), or inside a folder allowed explicitly (`allow_import_paths`, the CLI'
 `--allow-import-path DIR`); links are followed before the check. Anything else is refused
 at the import, without reading the file, so a spec cannot make netdsl read (or quote in an
 error) a file outside its tree. Every source is read the same way: a regular file (not a
-folder, device or FIFO), at most MAX_SOURCE_BYTES, UTF-8.
+folder, device or FIFO), at most MAX_SOURCE_BYTES (a --params file: 1 MiB), UTF-8.
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ from pathlib import Path
 
 from netdsl.errors import LimitError, NetdslError, Note, SeveralErrors, Span, remember_source
 from netdsl.language import syntax as ast
-from netdsl.language.parser import parse
+from netdsl.language.parser import MAX_SOURCE_BYTES, parse  # the parser's limit on text
 
 STDLIB_PREFIX = "std"
-#: A source file (spec, import or --params file) is at most this many bytes.
-MAX_SOURCE_BYTES = 1 << 20
 #: Imports nest at most this deep (a chain of files each importing the next).
 MAX_IMPORT_DEPTH = 32
 #: Files in one program, the root and everything it imports.
@@ -54,9 +52,9 @@ def stdlib_dir() -> Path:
 
 
 def read_source(path: Path, what: str, kind: type[NetdslError] = NetdslError,
-                span: Span | None = None) -> str:
+                span: Span | None = None, limit: int = MAX_SOURCE_BYTES) -> str:
     """The text of a source file, checked before it is read: a regular file of at most
-    MAX_SOURCE_BYTES, UTF-8. Errors start with `what` ("cannot read x.net"); they never
+    `limit` bytes, UTF-8. Errors start with `what` ("cannot read x.net"); they never
     quote the content."""
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it
@@ -71,15 +69,16 @@ def read_source(path: Path, what: str, kind: type[NetdslError] = NetdslError,
             raise kind(f"{what}: it is a folder, not a file", span)
         if not stat.S_ISREG(info.st_mode):
             raise kind(f"{what}: it is not a regular file (a device, FIFO or socket)", span)
-        if info.st_size > MAX_SOURCE_BYTES:
-            raise LimitError(f"{what}: it has {info.st_size:,} bytes, past the limit of "
-                             f"{MAX_SOURCE_BYTES:,} bytes for a source file", span)
+        too_big = LimitError if kind is NetdslError else kind
+        if info.st_size > limit:
+            raise too_big(f"{what}: it has {info.st_size:,} bytes, past the limit of "
+                             f"{limit:,} bytes for a source file", span)
         with os.fdopen(os.dup(fd), "rb") as f:
-            data = f.read(MAX_SOURCE_BYTES + 1)
+            data = f.read(limit + 1)
     finally:
         os.close(fd)
-    if len(data) > MAX_SOURCE_BYTES:  # it grew while we read it
-        raise LimitError(f"{what}: it is past the limit of {MAX_SOURCE_BYTES:,} bytes for a source "
+    if len(data) > limit:  # it grew while we read it
+        raise (LimitError if kind is NetdslError else kind)(f"{what}: it is past the limit of {limit:,} bytes for a source "
                          "file", span)
     try:
         return data.decode("utf-8")
