@@ -7,13 +7,17 @@ the node; a parenthesised expression keeps its own span). Anything it does not a
 raises `Rejected` with the token where it stopped: the caller then lets the Lark
 parser (the reference) say what is wrong, so every syntax error message stays the one
 the grammar gives.
+
+This module is the parser's entry point (`parse_text`) and needs no Lark: the Lark
+parser (netdsl/language/parser.py) is imported only when a file has a syntax error.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 
-from netdsl.errors import LimitError, Span
+from netdsl.errors import LimitError, Span, remember_source
 from netdsl.language import syntax as ast
 
 #: Words that are never names (kept equal to parser.RESERVED).
@@ -59,6 +63,12 @@ class TooDeep(Exception):
 
 #: Syntax nodes may nest this deep below a statement (the evaluator recurses per level).
 MAX_DEPTH = 2500
+#: Brackets ( [ { may nest this deep (a documented limit).
+MAX_NESTING = 64
+#: A spec file holds at most this many bytes of text (a documented limit).
+MAX_SOURCE_BYTES = 8 * 1024 * 1024
+#: Python's recursion limit while parsing (an unbracketed chain of thousands of `+` is fine).
+PARSE_RECURSION_LIMIT = 8000
 
 
 class Tokens:
@@ -154,6 +164,7 @@ class Parser:
         self.path = path
         self.pos = 0
         self.item = 0  # offset of the top-level item being parsed
+        self.statement_start = 0  # token index where the innermost statement starts
         self.ops = 0  # operator nodes made so far (a cheap bound on expression depth)
 
     # ---- helpers
@@ -276,11 +287,13 @@ class Parser:
 
     def checked(self, parse):
         """`parse()`, with the depth of what it made checked when it could be too deep."""
-        first, before = self.pos, self.ops
+        first, before, outer = self.pos, self.ops, self.statement_start
+        self.statement_start = first
         try:
             node = parse()
         except RecursionError:
             raise TooDeep(self.token_span(first)) from None
+        self.statement_start = outer
         # only operators nest without brackets, and brackets nest at most 64 deep
         if self.ops - before > MAX_DEPTH // 2 and depth(node) > MAX_DEPTH:
             raise TooDeep(self.token_span(first))
@@ -329,7 +342,11 @@ class Parser:
         else:
             left = self.unary()
         prec = _PREC.get(k[self.pos])
+        chained = 0
         while prec is not None and prec >= min_prec:
+            chained += 1
+            if chained > MAX_DEPTH:  # each round nests the left operand one deeper
+                raise TooDeep(self.token_span(self.statement_start))
             op = self.v[self.pos]
             self.pos += 1
             right = self.binary(prec + 1)
@@ -373,8 +390,12 @@ class Parser:
                 node = ast.Name(self.token_span(pos), self.v[pos])
         else:
             node = self.atom()
+        chained = 0
         while True:
             kind = k[self.pos]
+            chained += 1
+            if chained > MAX_DEPTH:
+                raise TooDeep(self.token_span(self.statement_start))
             if kind == "[":
                 self.pos += 1
                 index = self.expr()
@@ -518,6 +539,41 @@ def _fields(kind: type) -> tuple[str, ...]:
     return found
 
 
-def parse(text: str, path: str, max_nesting: int) -> ast.Module:
+def parse(text: str, path: str, max_nesting: int = MAX_NESTING) -> ast.Module:
     """The syntax tree of `text` (which ends with a newline); raises Rejected or TooDeep."""
     return Parser(Tokens(text, max_nesting), path).module()
+
+
+def parse_text(text: str, path: str) -> ast.Module:
+    """Parse one source file into a syntax tree; syntax errors are located NetdslErrors."""
+    if text.startswith("\ufeff"):  # a UTF-8 byte-order mark, as some editors write
+        text = text[1:]
+    _check_size(text, path)
+    remember_source(path, text)
+    if not text.endswith("\n"):
+        text += "\n"
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, PARSE_RECURSION_LIMIT))  # long operator chains nest deep
+    try:
+        return parse(text, path)
+    except Rejected as stop:
+        from netdsl.language.parser import parse_rejected
+
+        return parse_rejected(text, path, stop)
+    except TooDeep as exc:
+        raise too_deep(exc.span) from None
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _check_size(text: str, path: str) -> None:
+    """A located limit error for a file over MAX_SOURCE_BYTES, before any parsing."""
+    if len(text) > MAX_SOURCE_BYTES // 4 and len(text.encode("utf-8")) > MAX_SOURCE_BYTES:
+        raise LimitError(f"the file has more than {MAX_SOURCE_BYTES // (1024 * 1024)} MiB of "
+                         "text (the limit)", Span(path, 1, 1, 1, 2))
+
+
+def too_deep(span: Span) -> LimitError:
+    """The limit error for an expression nested deeper than MAX_DEPTH."""
+    return LimitError(f"this expression is nested too deeply (more than {MAX_DEPTH} levels, "
+                      "the limit): split it into named parts", span)

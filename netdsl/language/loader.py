@@ -21,7 +21,8 @@ from pathlib import Path
 
 from netdsl.errors import LimitError, NetdslError, Note, SeveralErrors, Span, remember_source
 from netdsl.language import syntax as ast
-from netdsl.language.parser import MAX_SOURCE_BYTES, parse  # the parser's limit on text
+from netdsl.language.fastparse import MAX_SOURCE_BYTES  # the parser's limit on text
+from netdsl.language.fastparse import parse_text as parse
 
 STDLIB_PREFIX = "std"
 #: Imports nest at most this deep (a chain of files each importing the next).

@@ -7,7 +7,6 @@ top-level item in question again and says what is wrong in the grammar's words.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +20,7 @@ from lark.exceptions import (
     VisitError,
 )
 
-from netdsl.errors import LimitError, NetdslError, Span, remember_source
+from netdsl.errors import LimitError, NetdslError, Span
 from netdsl.language import fastparse
 from netdsl.language import syntax as ast
 
@@ -40,20 +39,17 @@ _TOKEN_NAMES = {
 
 #: Words that can never be names. The contextual lexer would otherwise read a keyword
 #: as a NAME wherever the keyword itself cannot appear, and errors would land late.
-RESERVED = frozenset({"import", "block", "network", "input", "if", "else", "for", "in", "repeat",
-                      "and", "or", "not", "true", "false"})
+RESERVED = fastparse.KEYWORDS
 
 
 #: Brackets ( [ { may nest this deep (a documented limit).
-MAX_NESTING = 64
+MAX_NESTING = fastparse.MAX_NESTING
 #: Characters of a number literal (an integer stays below 10**308, like a float).
 MAX_NUMBER_DIGITS = fastparse.MAX_NUMBER_DIGITS
-#: Python's recursion limit while parsing (an unbracketed chain of thousands of `+` is fine).
-PARSE_RECURSION_LIMIT = 8000
 #: Syntax nodes nest at most this deep below a statement (a documented limit).
 MAX_DEPTH = fastparse.MAX_DEPTH
 #: A spec file holds at most this many bytes of text (a documented limit).
-MAX_SOURCE_BYTES = 8 * 1024 * 1024
+MAX_SOURCE_BYTES = fastparse.MAX_SOURCE_BYTES
 #: A syntax error in a top-level item longer than this is described by the fast parser
 #: alone (Lark would take seconds to re-parse it for its list of expected tokens).
 LARK_ERROR_BYTES = 256 * 1024
@@ -143,31 +139,8 @@ def _lark() -> Lark:
     )
 
 
-def parse(text: str, path: str) -> ast.Module:
-    """Parse one source file into a syntax tree; syntax errors are located NetdslErrors."""
-    if text.startswith("\ufeff"):  # a UTF-8 byte-order mark, as some editors write
-        text = text[1:]
-    _check_size(text, path)
-    remember_source(path, text)
-    if not text.endswith("\n"):
-        text += "\n"
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, PARSE_RECURSION_LIMIT))  # long operator chains nest deep
-    try:
-        return fastparse.parse(text, path, MAX_NESTING)
-    except fastparse.Rejected as stop:
-        return _parse_rejected(text, path, stop)
-    except fastparse.TooDeep as exc:
-        raise _too_deep(exc.span) from None
-    finally:
-        sys.setrecursionlimit(limit)
-
-
-def _check_size(text: str, path: str) -> None:
-    """A located limit error for a file over MAX_SOURCE_BYTES, before any parsing."""
-    if len(text) > MAX_SOURCE_BYTES // 4 and len(text.encode("utf-8")) > MAX_SOURCE_BYTES:
-        raise LimitError(f"the file has more than {MAX_SOURCE_BYTES // (1024 * 1024)} MiB of "
-                         "text (the limit)", Span(path, 1, 1, 1, 2))
+#: The entry point (netdsl/language/fastparse.py); this module is its error path.
+parse = fastparse.parse_text
 
 
 def _too_deep(span: Span) -> LimitError:
@@ -175,7 +148,7 @@ def _too_deep(span: Span) -> LimitError:
                       "the limit): split it into named parts", span)
 
 
-def _parse_rejected(text: str, path: str, stop: fastparse.Rejected) -> ast.Module:
+def parse_rejected(text: str, path: str, stop: fastparse.Rejected) -> ast.Module:
     """The fast parser stopped at `stop`: Lark parses the top-level item again and reports
     the error; should Lark accept it, Lark parses the whole file (the reference)."""
     end = text.find("\n", stop.offset)
