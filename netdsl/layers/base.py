@@ -387,9 +387,11 @@ def boolean(value: Any, rank: int) -> bool:
 
 
 def real(value: Any, rank: int) -> float:
-    """Converter: a number (integers are accepted)."""
+    """Converter: a finite number (integers are accepted)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise LayerError("expected a number", got=value, typed=True)
+    if not math.isfinite(value):  # inf or NaN: the layer would compute NaN everywhere
+        raise LayerError("must be a finite number", got=value)
     return float(value)
 
 

@@ -98,6 +98,10 @@ ATTACKS: list[Attack] = [
         + net("image -> sq(3, 40)")), "located", r"main\.net:2:\d+: error: .* is an integer of"),
     Attack("a complex power", spec(net("image -> conv((0 - 8) ** 0.5, 3)")), "located",
            HERE + r"-8 \*\* 0\.5 has no real value"),
+    Attack("an infinite float argument", spec(net("image -> leaky_relu(slope = 1e400)")),
+           "located", HERE + r"leaky_relu\(\): argument 'slope' must be a finite number, got inf"),
+    Attack("a NaN float argument", spec(net("image -> batchnorm(eps = 1e400 - 1e400)")),
+           "located", HERE + r"batchnorm\(\): argument 'eps' must be a finite number, got nan"),
     # ---- limits
     Attack("list + list doubling", spec(_doublings(30)), "located",
            HERE + r"a list of 102400 items is past the limit of 100000"),
