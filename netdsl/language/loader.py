@@ -19,15 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from netdsl.errors import (
-    LimitError,
-    NetdslError,
-    Note,
-    SeveralErrors,
-    Span,
-    UsageError,
-    remember_source,
-)
+from netdsl.errors import LimitError, NetdslError, Note, SeveralErrors, Span, remember_source
 from netdsl.language import syntax as ast
 from netdsl.language.fastparse import MAX_SOURCE_BYTES  # the parser's limit on text
 from netdsl.language.fastparse import parse_text as parse
@@ -101,7 +93,7 @@ def read_source(path: Path, what: str, kind: type[NetdslError] = NetdslError,
 def load_file(path: str | Path, allow_import_paths: Sequence[str | Path] = ()) -> Program:
     """Parse a spec file and everything it imports (see the import policy above)."""
     path = Path(path)
-    text = read_source(path, f"cannot read {path}", UsageError)  # the path is an argument
+    text = read_source(path, f"cannot read {path}")
     return load_text(text, str(path), allow_import_paths)
 
 

@@ -10,7 +10,7 @@ Outcome classes (`OUTCOMES`):
 
 - ``ok``: exit 0.
 - ``located``: exit 1 with `file:line:col: error:` first (a located mistake in a spec).
-- ``unlocated``: exit 1 with `netdsl: error:` (an error in a spec that names no place).
+- ``unlocated``: exit 1 with `netdsl: error:` (a file that cannot be read, and the like).
 - ``usage``: exit 2 (a command-line mistake).
 - ``internal``: exit 3 (the CLI's catch-all reached: a bug), or an exception escaping it.
 - ``timeout``: past the CPU-time limit, or blocked past the wall-clock one (killed).
@@ -35,9 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 OUTCOMES = ("ok", "located", "unlocated", "usage", "internal", "timeout", "memory", "raw-escape")
-#: The outcomes a correct netdsl may give; the others are bugs (an error in a spec without
-#: a place in it is one too: exit 1 promises `file:line:col`).
-GOOD = frozenset({"ok", "located", "usage"})
+#: The outcomes a correct netdsl may give; the others are bugs.
+GOOD = frozenset({"ok", "located", "unlocated", "usage"})
 
 _LOCATED = re.compile(r"^[^\n]+:\d+:\d+: (error|warning): ", re.S)
 # Control characters other than tab and newline, raw in the output: an escape sequence from
