@@ -40,7 +40,8 @@ def test_mutation_changes_a_spec():
 def test_the_runner_classifies_each_outcome():
     assert classify(0, "", "") == "ok"
     assert classify(1, "", "a.net:1:2: error: x") == "located"
-    assert classify(1, "", "netdsl: error: cannot read") == "unlocated"
+    assert classify(1, "", "netdsl: error: cannot read a.net: it is a folder") == "unreadable"
+    assert classify(1, "", "netdsl: error: a.net defines no network") == "unlocated"
     assert classify(2, "", "netdsl: error: --set") == "usage"
     assert classify(3, "", "netdsl: internal error: KeyError") == "internal"
     assert classify(3, "", "netdsl: internal error: MemoryError: ") == "memory"

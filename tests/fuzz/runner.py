@@ -10,7 +10,8 @@ Outcome classes (`OUTCOMES`):
 
 - ``ok``: exit 0.
 - ``located``: exit 1 with `file:line:col: error:` first (a located mistake in a spec).
-- ``unlocated``: exit 1 with `netdsl: error:` (a file that cannot be read, and the like).
+- ``unreadable``: exit 1 with `netdsl: error: cannot read FILE` (the spec file itself).
+- ``unlocated``: any other exit 1 without `file:line:col` (a finding).
 - ``usage``: exit 2 (a command-line mistake).
 - ``internal``: exit 3 (the CLI's catch-all reached: a bug), or an exception escaping it.
 - ``timeout``: past the CPU-time limit, or blocked past the wall-clock one (killed).
@@ -34,9 +35,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-OUTCOMES = ("ok", "located", "unlocated", "usage", "internal", "timeout", "memory", "raw-escape")
-#: The outcomes a correct netdsl may give; the others are bugs.
-GOOD = frozenset({"ok", "located", "unlocated", "usage"})
+OUTCOMES = ("ok", "located", "unreadable", "usage", "unlocated", "internal", "timeout", "memory",
+            "raw-escape")
+#: The outcomes a correct netdsl may give; the others are bugs (exit 1 promises
+#: `file:line:col`, but for a spec file that cannot be read at all).
+GOOD = frozenset({"ok", "located", "unreadable", "usage"})
 
 _LOCATED = re.compile(r"^[^\n]+:\d+:\d+: (error|warning): ", re.S)
 # Control characters other than tab and newline, raw in the output: an escape sequence from
@@ -74,7 +77,8 @@ def classify(code: int | None, stdout: str, stderr: str) -> str:
     elif code == 0:
         kind = "ok"
     elif code == 1:
-        kind = "located" if _LOCATED.match(stderr) else "unlocated"
+        kind = "located" if _LOCATED.match(stderr) else \
+            "unreadable" if stderr.startswith("netdsl: error: cannot read ") else "unlocated"
     elif code == 2:
         kind = "usage"
     else:
