@@ -53,7 +53,9 @@ def campaign(seed: int, count: int, seconds: float, memory: int,
             where = save(case, outcome, save_dir, i) if save_dir else ""
             echo(f"[{i}] {case.name}: {outcome.kind} {outcome.headline()[:200]} {where}")
         if echo and (i + 1) % 500 == 0:
-            echo(f"... {i + 1} cases, {time.perf_counter() - start:.0f} s, {dict(counts)}")
+            worst = slowest[0] if slowest else (0.0, "", "")
+            echo(f"... {i + 1} cases, {time.perf_counter() - start:.0f} s, {dict(counts)}, "
+                 f"slowest {worst[0]:.2f} s CPU ({worst[1]}: {worst[2][:60]})")
     return {"counts": counts, "slowest": slowest, "bad": bad,
             "seconds": time.perf_counter() - start}
 
