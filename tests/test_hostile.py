@@ -166,11 +166,3 @@ def test_build_arguments_are_usage_errors(tmp_path: Path, monkeypatch):
     with pytest.raises(UsageError, match="--onnx needs the onnx package: pip install onnx"):
         targets.check_build_arguments(None, None, str(tmp_path / "m.onnx"))
 
-
-def test_a_class_name_taken_by_the_module_is_a_usage_error():
-    from netdsl.lowering.targets import source_for
-
-    graph = netdsl.loads(RELU).graph()
-    with pytest.raises(UsageError, match="--class-name 'nn'"):
-        source_for(graph, "nn")
-    assert "class Net" in source_for(graph, "Net")

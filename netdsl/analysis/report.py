@@ -2,81 +2,41 @@
 
 Compute counts (MACs, FLOPs, other ops) and memory are for the whole batch; params
 and buffers do not depend on it. Shapes exclude the batch.
+
+The report is data; `netdsl.report` renders it (a table, JSON, YAML, CSV) and imports
+nothing of `netdsl.analysis` at run time, so the rendering methods below call it
+without an import cycle.
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import asdict, dataclass, field
-from fractions import Fraction
 from typing import Any
 
 import networkx as nx
 
 from netdsl.analysis.counts import count
-from netdsl.analysis.memory import plan_memory
+from netdsl.analysis.memory import dtype_size, plan_memory
 from netdsl.analysis.receptive_field import receptive_fields
-from netdsl.errors import Diagnostic, Span, UsageError
-from netdsl.layers.base import Field
+from netdsl.analysis.rollup import rollup
+from netdsl.analysis.rows import BlockRow, LayerRow, Totals, rf_dict
+from netdsl.errors import Diagnostic, UnknownLayerError, UsageError
+from netdsl.report import formats, table
+
+__all__ = ["BlockRow", "LayerRow", "Report", "Totals", "analyze_graph", "rf_dict"]
 
 #: Largest batch size an analysis takes (a documented limit).
 MAX_BATCH = 2**31 - 1
 
 
-def rf_dict(field: Field) -> dict[str, Any]:
-    """A receptive field as the JSON report's `rf` object (fractions become floats)."""
-    return {"size": _plain(field.size), "stride": _plain(field.stride),
-            "padding": _plain(field.padding), "global": field.is_global, "exact": field.exact}
-
-
-@dataclass(slots=True)
-class LayerRow:
-    """One node of the graph with everything the analyses say about it."""
-
-    name: str
-    op: str
-    block: str
-    inputs: tuple[str, ...]
-    shape: tuple[int, ...]
-    params: int
-    buffers: int
-    macs: int
-    flops: int
-    other_ops: int
-    activation_bytes: int
-    saved_for_backward_bytes: int
-    rf: Field
-    source: Span
-
-    def to_dict(self) -> dict[str, Any]:
-        """As one entry of the JSON report's `layers`."""
-        out = {k: getattr(self, k) for k in ("name", "op", "block", "params", "buffers", "macs",
-                                             "flops", "other_ops", "activation_bytes",
-                                             "saved_for_backward_bytes")}
-        out.update(inputs=list(self.inputs), shape=list(self.shape), rf=rf_dict(self.rf),
-                   source=self.source.to_dict())
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    """Whole-network figures (bytes for the report's batch and dtype)."""
-
-    params: int
-    trainable_params: int
-    buffers: int
-    macs: int
-    flops: int
-    other_ops: int
-    param_bytes: int
-    activation_bytes: int
-    inference_peak_bytes: int
-    saved_for_backward_bytes: int
-    training_peak_bytes: int
-
-
-@dataclass
+@dataclass(repr=False)
 class Report:
-    """What `netdsl analyze` prints: per-layer rows, totals and warnings."""
+    """What `netdsl analyze` prints: per-layer rows, totals and warnings.
+
+    `print(report)` prints the table (`report.table()` takes a depth and a width);
+    `to_dict`, `to_json`, `to_yaml`, `to_csv` and `to_dataframe` export it.
+    """
 
     network: str
     source: str
@@ -90,54 +50,77 @@ class Report:
     warnings: list[Diagnostic] = field(default_factory=list)
 
     def layer(self, name: str) -> LayerRow:
-        """The row of the node called `name`."""
+        """The row of the node called `name`; `UnknownLayerError` (a `KeyError`) naming the
+        closest names otherwise."""
         for row in self.layers:
             if row.name == name:
                 return row
-        raise KeyError(name)
+        names = [row.name for row in self.layers]
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        if not close:  # a bare leaf name: the layers whose last part it is
+            close = [n for n in names if n.rsplit(".", 1)[-1] == name][:3]
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else \
+            f"; it has {len(names)} layers, from {names[0]!r} to {names[-1]!r}"
+        raise UnknownLayerError(f"network '{self.network}' has no layer {name!r}{hint}")
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON/YAML form (keys as documented in the README)."""
-        return {
+    def rollup(self, depth: int) -> list[BlockRow]:
+        """Rows grouped by the first `depth` parts of their name, in order of appearance."""
+        return rollup(self.layers, depth)
+
+    def to_dict(self, depth: int | None = None) -> dict[str, Any]:
+        """The JSON/YAML form (keys as documented in the README); with `depth`, the rows
+        rolled up to that depth as `blocks` in place of `layers`."""
+        out: dict[str, Any] = {
             "network": self.network, "source": self.source, "batch": self.batch,
             "dtype": self.dtype, "optimizer": self.optimizer,
             "inputs": {k: list(v) for k, v in self.inputs.items()},
             "outputs": {k: list(v) for k, v in self.outputs.items()},
             "totals": asdict(self.totals),
-            "layers": [row.to_dict() for row in self.layers],
-            "warnings": [{"message": w.message, "source": w.span.to_dict() if w.span else None}
-                         for w in self.warnings],
         }
+        if depth is None:
+            out["layers"] = [row.to_dict() for row in self.layers]
+        else:
+            out["depth"] = depth
+            out["blocks"] = [row.to_dict() for row in self.rollup(depth)]
+        out["warnings"] = [{"message": w.message, "source": w.span.to_dict() if w.span else None}
+                           for w in self.warnings]
+        return out
 
-    def rollup(self, depth: int) -> list[BlockRow]:
-        """Rows grouped by the first `depth` parts of their name, in order of appearance."""
-        from netdsl.analysis.rollup import rollup
+    def table(self, depth: int | None = None, width: int | None = None) -> str:
+        """The human table as plain text: every column, unless `width` asks to fit (see
+        `netdsl.report.table`)."""
+        return table.plain_report(self, depth, width)
 
-        return rollup(self.layers, depth)
+    def to_json(self, depth: int | None = None) -> str:
+        """The report as JSON (`to_dict`, indented)."""
+        return formats.to_json(self, depth)
 
-    def __rich__(self) -> Any:
-        from netdsl.report.table import render_report
+    def to_yaml(self, depth: int | None = None) -> str:
+        """The report as YAML (the same keys as JSON)."""
+        return formats.to_yaml(self, depth)
 
-        return render_report(self)
+    def to_csv(self, depth: int | None = None) -> str:
+        """One CSV row per layer (or per block with `depth`), header first."""
+        return formats.to_csv([self], depth)
+
+    def to_dataframe(self, depth: int | None = None) -> Any:
+        """The CSV's rows as a pandas DataFrame (needs pandas)."""
+        return formats.to_dataframe([self], depth)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def __repr__(self) -> str:
+        t = self.totals
+        return (f"<Report {self.network} ({self.source}): {len(self.layers)} layers, "
+                f"{t.params:,} params, {t.macs:,} MACs, batch {self.batch}, {self.dtype}>")
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        """The styled table, fitted to the console (rich's protocol)."""
+        yield table.render_report(self, None, options.max_width)
 
     def _repr_html_(self) -> str:
-        from netdsl.report.table import report_html
-
-        return report_html(self)
-
-
-@dataclass(frozen=True, slots=True)
-class BlockRow:
-    """A roll-up of the layers under one block path prefix."""
-
-    name: str
-    layers: int
-    shape: tuple[int, ...]
-    params: int
-    macs: int
-    activation_bytes: int
-    saved_for_backward_bytes: int
-    rf: Field
+        return table.report_html(self)
 
 
 def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
@@ -159,16 +142,16 @@ def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32"
                              c.other_ops * batch, activation[node], saved[node], fields[node],
                              data["span"]))
     macs = sum(r.macs for r in rows)
-    totals = Totals(params, params, sum(c.buffers for c in counts.values()), macs, 2 * macs,
-                    sum(r.other_ops for r in rows), memory.param_bytes,
-                    sum(activation.values()), memory.inference_peak_bytes,
-                    memory.saved_for_backward_bytes, memory.training_peak_bytes)
     nodes = graph.nodes
+    inputs = {k: nodes[v]["layer"].out_shape for k, v in graph.graph["inputs"].items()}
+    input_bytes = sum(counts[v].out_elements for v in graph.graph["inputs"].values()) \
+        * batch * dtype_size(dtype)
+    all_outputs = sum(activation.values())
+    totals = Totals(params, sum(c.buffers for c in counts.values()), macs, 2 * macs,
+                    sum(r.other_ops for r in rows), memory.param_bytes, all_outputs,
+                    memory.inference_peak_bytes, memory.saved_for_backward_bytes,
+                    memory.training_peak_bytes, input_bytes,
+                    input_bytes + memory.param_bytes + all_outputs)
     return Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
-                  {k: nodes[v]["layer"].out_shape for k, v in graph.graph["inputs"].items()},
-                  {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]}, totals,
-                  rows, warnings)
-
-
-def _plain(values: tuple) -> list[int | float]:
-    return [float(v) if isinstance(v, Fraction) else v for v in values]
+                  inputs, {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]},
+                  totals, rows, warnings)

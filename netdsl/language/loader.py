@@ -19,7 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from netdsl.errors import LimitError, NetdslError, Note, SeveralErrors, Span, remember_source
+from netdsl.errors import (
+    LimitError,
+    NetdslError,
+    Note,
+    SeveralErrors,
+    Span,
+    SpecNotFoundError,
+    remember_source,
+)
 from netdsl.language import syntax as ast
 from netdsl.language.fastparse import MAX_SOURCE_BYTES  # the parser's limit on text
 from netdsl.language.fastparse import parse_text as parse
@@ -63,6 +71,8 @@ def read_source(path: Path, what: str, kind: type[NetdslError] = NetdslError,
         # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
+        if kind is NetdslError:  # a spec or an import: catchable as FileNotFoundError too
+            raise SpecNotFoundError(f"{what}: {exc.strerror or exc}", str(path), span) from None
         raise kind(f"{what}: {exc.strerror or exc}", span) from None
     except ValueError:  # a NUL in the path
         raise kind(f"{what}: a file name cannot contain a NUL character", span) from None
@@ -149,7 +159,8 @@ class _Loader:
             raise LimitError(f"a program imports more than {MAX_IMPORT_FILES} files (the limit)",
                              imp.span)
         if not Path(target).exists():
-            raise NetdslError(f"cannot import '{imp.target}': no file {target}", imp.span)
+            raise SpecNotFoundError(f"cannot import '{imp.target}': no file {target}", target,
+                                    imp.span)
         text = read_source(Path(target), f"cannot import '{imp.target}'", span=imp.span)
         # the standard library is shown as std/NAME.net, not by its install path
         display = f"std/{Path(target).name}" if imp.is_std else target

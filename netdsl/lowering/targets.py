@@ -2,7 +2,8 @@
 
 A path whose folder is missing, a folder where a file is to be written, `--onnx` without
 the onnx package and a class name that is not a free Python identifier are usage errors
-(exit 2) that name the argument, instead of an exception from deep inside torch.
+(exit 2) that name the argument, instead of an exception from deep inside torch. (A
+class name the generated module itself uses is refused by the code generator, later.)
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import keyword
 from pathlib import Path
-from typing import Any
 
 from netdsl.errors import UsageError
 
@@ -40,18 +40,6 @@ def check_build_arguments(output: str | None, weights: str | None, onnx: str | N
     check_target("--onnx", onnx)
     if onnx is not None and importlib.util.find_spec("onnx") is None:
         raise UsageError("--onnx needs the onnx package: pip install onnx")
-
-
-def source_for(graph: Any, class_name: str | None) -> str:
-    """The generated source; a class name that is not a free identifier is a usage error."""
-    from netdsl.lowering.codegen import generate_source
-
-    try:
-        return generate_source(graph, class_name)
-    except ValueError as exc:
-        if class_name is None or "class name" not in str(exc):
-            raise
-        raise UsageError(_BAD_CLASS.format(class_name)) from None
 
 
 _BAD_CLASS = ("--class-name {!r}: not a free Python identifier (ASCII letters, digits and _, "

@@ -8,7 +8,8 @@
 `verify` builds the module (`netdsl.build`), runs it, and returns one `Check` per number:
 params and buffers (exact), every node's output shape (exact), MACs at batch 1
 (exact), bytes saved for backward (exact), the inference peak at layer boundaries
-(exact) and with layer temporaries (within one layer's temporaries, see below), and the
+(exact) and with layer temporaries (within one layer's temporaries, see below), the
+estimated total size (inputs + parameters + every output storage, exact), and the
 receptive fields of a few nodes. How each is measured: `netdsl.oracle.measure`.
 
 The inference peak. netdsl's peak is the largest total of live tensors *between*
@@ -31,6 +32,7 @@ it a tensor (a convolution's workspace) is not seen at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +63,8 @@ def exact(name: str, static: Any, measured: Any, detail: str = "") -> Check:
 
 
 def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
-           field_nodes: list[str] | None = None) -> list[Check]:
+           field_nodes: list[str] | None = None,
+           progress: Callable[[str], None] | None = None) -> list[Check]:
     """Run every measurement on the lowered graph and compare with the static analyses.
 
     Totals and per-node numbers (the report's columns): params and buffers; output
@@ -69,7 +72,8 @@ def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
     MACs and the inference peak also at batch 1. `fields=False` skips the receptive
     fields; `field_nodes` chooses the nodes whose field is checked (default: a few spread
     over the network, and the first global node; none for a network without exactly one
-    spatial input).
+    spatial input). `progress`, if given, is called with the name of each measurement as
+    it starts.
     """
     import torch
 
@@ -78,18 +82,25 @@ def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
     from netdsl.lowering.module import build
     from netdsl.oracle import measure as m
 
+    step = progress or (lambda _: None)
+    step("building the model")
     torch.manual_seed(0)
     model = build(graph)
     reports = {b: analyze_graph(graph, batch=b) for b in sorted({1, batch})}
     report = reports[batch]
     rows = {row.name: row for row in report.layers if row.op != "input"}
     params, buffers = m.measure_params(graph, model), m.measure_buffers(graph, model)
-    macs, saved = m.measure_macs(graph, model), m.measure_saved_bytes(graph, model, batch)
+    step("counting MACs (FlopCounterMode)")
+    macs = m.measure_macs(graph, model)
+    step(f"measuring bytes saved for backward (batch {batch})")
+    saved = m.measure_saved_bytes(graph, model, batch)
+    step(f"measuring output shapes (batch {batch})")
+    shapes = m.measure_shapes(graph, model, batch)
     checks = [exact("params", report.totals.params, params.total),
               per_node("params per node", {n: r.params for n, r in rows.items()}, params.nodes),
               exact("buffers", report.totals.buffers, buffers.total),
               per_node("buffers per node", {n: r.buffers for n, r in rows.items()}, buffers.nodes),
-              shape_check(graph, m.measure_shapes(graph, model, batch), batch),
+              shape_check(graph, shapes, batch),
               exact("MACs (batch 1)", reports[1].totals.macs, macs.total),
               per_node("MACs per node (batch 1)",
                        {r.name: r.macs for r in reports[1].layers if r.name in rows}, macs.nodes),
@@ -98,16 +109,22 @@ def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
               per_node(f"saved for backward per node (batch {batch})",
                        {n: r.saved_for_backward_bytes for n, r in rows.items()}, saved.nodes)]
     for b, rep in reports.items():
+        step(f"tracking live tensors of a forward (batch {b})")
         live = m.measure_inference_memory(graph, model, b)
         if b == batch:
             checks.append(per_node(f"activation bytes per node (batch {b})",
                                    {n: r.activation_bytes for n, r in rows.items()},
                                    live.activation))
+            checks.append(exact(f"estimated total size (batch {b}, bytes)",
+                                rep.totals.estimated_total_bytes,
+                                m.measure_total_size(graph, model, live, b),
+                                "input + parameters + every node's output storage"))
         checks += peak_checks(graph, rep.totals.inference_peak_bytes, live, b)
     if fields:
         static_fields, _ = receptive_fields(graph)
         nodes = field_nodes if field_nodes is not None else m.field_nodes(graph, static_fields)
         if nodes:
+            step(f"measuring receptive fields of {len(nodes)} nodes (float64 gradients)")
             checks += [field_check(c) for c in m.measure_fields(graph, static_fields, nodes)]
     return checks
 
