@@ -161,6 +161,7 @@ def warm() -> None:
     import netdsl.report.formats
     import netdsl.report.table  # noqa: F401 - imported for the workers
 
+    netdsl.cli.make_parser()  # imports every subcommand's module (verify's, ...)
     spec = netdsl.loads("import std.resnet\nnetwork n() {\n input x: [3, 32, 32]\n"
                         " x -> resnet_stem -> relu\n}\n")
     netdsl.report.table.plain_report(spec.analyze(), None)
