@@ -2,8 +2,8 @@
 
 Prints the outcome counts, the slowest cases and every bad outcome (internal error,
 timeout, memory, raw escape), and writes each bad case under `--save DIR` (its files and
-`argv.txt`) so that it can be replayed with `netdsl` by hand. Exit status 1 when any case
-had a bad outcome.
+`argv.txt`) so that it can be replayed, by hand with `netdsl` or all at once with
+`--replay DIR`. Exit status 1 when any case had a bad outcome.
 """
 
 from __future__ import annotations
@@ -69,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", type=Path, help="write bad cases into this folder")
     parser.add_argument("--attacks", action="store_true",
                         help="also run the targeted attacks (tests/fuzz/attacks.py)")
+    parser.add_argument("--replay", type=Path, metavar="DIR",
+                        help="run again the cases a campaign saved under DIR, then stop")
     args = parser.parse_args(argv)
+    if args.replay:
+        return replay(args.replay, args.seconds, args.memory_mib << 20)
     failed = run_attacks(args.seconds) if args.attacks else 0
     result = campaign(args.seed, args.cases, args.seconds, args.memory_mib << 20, args.save)
     print(f"{args.cases} cases in {result['seconds']:.0f} s (seed {args.seed})")
@@ -79,6 +83,19 @@ def main(argv: list[str] | None = None) -> int:
     for seconds, name, headline in result["slowest"]:
         print(f"  {seconds:6.2f} s  {name}: {headline}")
     return 1 if result["bad"] or failed else 0
+
+
+def replay(folder: Path, seconds: float, memory: int) -> int:
+    """Run the cases saved by `--save` again (after a fix); 1 if any is still bad."""
+    still = 0
+    for where in sorted(p for p in folder.iterdir() if (p / "argv.txt").is_file()):
+        files = {str(p.relative_to(where)): p.read_bytes() for p in where.rglob("*")
+                 if p.is_file() and p.name not in ("argv.txt", "outcome.txt")}
+        case = Case(files, json.loads((where / "argv.txt").read_text()), where.name)
+        outcome = run_case(case, seconds=seconds, memory=memory)
+        still += outcome.kind not in GOOD
+        print(f"{where.name}: {outcome.kind} {outcome.headline()[:150]}")
+    return 1 if still else 0
 
 
 def run_attacks(seconds: float) -> int:
