@@ -82,6 +82,29 @@ class Spec:
             return analyze_graph(graph, batch=batch, dtype=dtype, optimizer=optimizer)
 
 
+    def space(self, network: str | None = None, **options: Any) -> Any:
+        """The search space of a network (`netdsl.search.Space`; options: batch, dtype,
+        optimizer, inputs, params, constraints)."""
+        from netdsl.search.space import Space
+
+        return Space(self, network, **options)
+
+    def draw(self, network: str | None = None, **options: Any) -> Any:
+        """The network as a picture (`netdsl.draw.draw_spec`: depth, color, direction,
+        inputs, params, ...); a `Drawing` shows itself in Jupyter, `.save("net.svg")`."""
+        from netdsl.draw import draw_spec
+
+        return draw_spec(self, network, **options)
+
+    def _repr_html_(self) -> str | None:
+        from netdsl.errors import NetdslError
+
+        try:  # a file of several networks has no one picture: Jupyter shows repr()
+            return self.draw()._repr_html_()
+        except NetdslError:
+            return None
+
+
 def load(path: str | Path, allow_import_paths: Sequence[str | Path] = ()) -> Spec:
     """Parse a spec file and its imports (inside its folder tree, the standard library and
     the `allow_import_paths` folders: docs/language.md, "Imports")."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import inspect
 import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -123,3 +125,32 @@ def test_build_without_torch_names_the_cpu_wheel():
                             cwd=ROOT)
     assert result.stdout.startswith("torch | netdsl.build needs PyTorch"), result.stderr
     assert "--index-url https://download.pytorch.org/whl/cpu" in result.stdout
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """The modules a file imports at run time (anywhere but under `if TYPE_CHECKING:`)."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            return
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text()))
+    return found
+
+
+def test_rendering_and_lowering_do_not_import_upwards():
+    """`netdsl.report` renders without importing the analysis (which imports it), and the
+    lowering turns paths into graphs with the language, not the Python API."""
+    for path in sorted((ROOT / "netdsl" / "report").glob("*.py")):
+        upward = {m for m in _runtime_imports(path) if m.startswith("netdsl.")
+                  and not m.startswith("netdsl.report")}
+        assert not upward, f"{path.name} imports {upward}"
+    lowering = set().union(*map(_runtime_imports, (ROOT / "netdsl" / "lowering").glob("*.py")))
+    assert "netdsl.api" not in lowering and "netdsl" not in lowering

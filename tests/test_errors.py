@@ -56,7 +56,7 @@ def test_missing_spec_exits_1_without_traceback():
 ])
 def test_usage_errors_exit_2_without_traceback(args, message):
     result = run_cli(*args, cwd=GOLDEN)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert message in result.stderr
 
 

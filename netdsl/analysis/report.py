@@ -48,6 +48,8 @@ class Report:
     totals: Totals
     layers: list[LayerRow]
     warnings: list[Diagnostic] = field(default_factory=list)
+    #: the analysed graph (for `draw`); not part of the report's data
+    graph: nx.MultiDiGraph | None = field(default=None, repr=False, compare=False)
 
     def layer(self, name: str) -> LayerRow:
         """The row of the node called `name`; `UnknownLayerError` (a `KeyError`) naming the
@@ -122,6 +124,13 @@ class Report:
     def _repr_html_(self) -> str:
         return table.report_html(self)
 
+    def draw(self, **options: Any) -> Any:
+        """The analysed graph as a picture (`netdsl.draw.draw_report`: depth, color,
+        direction); needs the graph, which `analyze_graph` keeps on the report."""
+        from netdsl.draw import draw_report
+
+        return draw_report(self, self.graph, **options)
+
 
 def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
                   optimizer: str = "sgd") -> Report:
@@ -152,6 +161,11 @@ def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32"
                     memory.inference_peak_bytes, memory.saved_for_backward_bytes,
                     memory.training_peak_bytes, input_bytes,
                     input_bytes + memory.param_bytes + all_outputs)
-    return Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
-                  inputs, {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]},
-                  totals, rows, warnings)
+    report = Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
+                    inputs, {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]},
+                    totals, rows, warnings, graph)
+    if graph.graph.get("requires"):  # a spec's `require` statements: warnings when violated
+        from netdsl.analysis.constraints import requirement_warnings
+
+        report.warnings.extend(requirement_warnings(graph, report))
+    return report

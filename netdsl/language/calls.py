@@ -39,7 +39,7 @@ class Calls:
     """Calling layers and blocks (part of `Evaluator`)."""
 
     def _call(self, e: ast.Call, env: Env, cur: Tensor | None, hint: str | None = None) -> Any:
-        target = self.names[e]
+        target = self.targets[id(e)]
         kind = target.kind
         if kind is CHECK:
             return self.check(e, env)

@@ -117,6 +117,8 @@ class _Elaborator(Evaluator):
                 # is exactly one; with several, a chain must name the one it starts from
                 cur = tensor if len(self.ctx.graph.graph["inputs"]) == 1 else None
                 env.vars["in"] = cur
+            elif isinstance(statement, ast.Require):  # checked against the report (constraints.py)
+                ctx.graph.graph.setdefault("requires", []).append((statement, env))
             elif errors and failed & names_read(statement):
                 failed.add(getattr(statement, "name", ""))  # its error would be a consequence
             else:

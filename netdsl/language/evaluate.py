@@ -51,7 +51,8 @@ class Evaluator(Calls):
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.names = ctx.names
+        self.names = ctx.names  # what each Name and Call refers to: self.names[node]
+        self.targets = ctx.names.targets  # the same by id(node), for the hot paths
         self.dispatch = {
             ast.Literal: self._literal, ast.Name: self._name, ast.InputRef: self._input_ref,
             ast.ListExpr: self._list, ast.Index: self._index, ast.Attr: self._attr,
@@ -116,6 +117,9 @@ class Evaluator(Calls):
             return None, st
         if isinstance(st, ast.InputDecl):
             raise self.error("inputs are declared in networks, not in blocks", st.span)
+        if isinstance(st, ast.Require):
+            raise self.error("`require` constrains a whole network: write it in the network's "
+                             "body, not in a block", st.span)
         return self.eval(st.expr, env, cur), st
 
     def run_body(self, body: ast.Body, env: Env, cur: Tensor | None) -> Any:
@@ -155,7 +159,7 @@ class Evaluator(Calls):
         return value
 
     def _name(self, e: ast.Name, env: Env, cur: Tensor | None, hint: str | None = None) -> Any:
-        target = self.names[e]
+        target = self.targets[id(e)]
         if target.kind is not LOCAL:  # a block or a layer (or identity): apply it to `cur`
             return self.apply(target, e, e.id, e.span, (), (), env, cur, hint)
         value = env.lookup(e.id)
@@ -167,7 +171,7 @@ class Evaluator(Calls):
         """An argument's value: a bare block or layer name is passed as a value (`act =
         relu`), to be applied where the block it is passed to uses it."""
         if type(e) is ast.Name:
-            target = self.names[e]
+            target = self.targets[id(e)]
             if target.kind is BLOCK or target.kind is LAYER:
                 return Callee(e.id, target.kind, target.ref)
         return self.eval(e, env, None)
@@ -237,7 +241,7 @@ class Evaluator(Calls):
     def step(self, e: ast.Node, env: Env, cur: Tensor) -> Any:
         """A chain step: it must take `cur` as its input (not name another value)."""
         if isinstance(e, ast.Name):
-            bound = env.lookup(e.id) if self.names[e].kind is LOCAL else MISSING
+            bound = env.lookup(e.id) if self.targets[id(e)].kind is LOCAL else MISSING
             if bound is not MISSING and type(bound) is not Callee:
                 raise self.error(f"'{e.id}' is a {value_type(bound)}, not a layer or block: it "
                                  "cannot take an input", e.span)
@@ -249,7 +253,7 @@ class Evaluator(Calls):
             for sub in e.steps:
                 cur = self.step(sub, env, cur)
             return cur
-        elif isinstance(e, ast.Call) and self.names[e].kind in VALUE_FUNCTIONS:
+        elif isinstance(e, ast.Call) and self.targets[id(e)].kind in VALUE_FUNCTIONS:
             raise self.error(f"{e.name}() is a function of values, not a layer: it cannot be "
                              "a chain step", e.name_span)
         return self.eval(e, env, cur)
@@ -300,7 +304,7 @@ class Evaluator(Calls):
     # ---------------------------------------------------------------- decisions
     def is_decision(self, e: ast.Node) -> bool:
         """Whether `e` is a decision expression (`choice(...)` and the like)."""
-        return type(e) is ast.Call and self.names[e].kind is DECISION
+        return type(e) is ast.Call and self.targets[id(e)].kind is DECISION
 
     def decision_parts(self, e: ast.Call, env: Env) -> tuple[Domain, Any, str | None]:
         """A decision call's domain, default and `name =` (None when not given)."""

@@ -290,8 +290,18 @@ def _last_position(text: str) -> tuple[int, int]:
     return len(lines), len(lines[-1]) + 1
 
 
+#: Unit suffixes of number literals (`600M`, `4GiB`).
+_SUFFIXES = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "K": 10**3, "M": 10**6, "G": 10**9}
+
+
 def _number(text: str) -> int | float:
-    return float(text) if any(c in text for c in ".eE") else int(text)
+    digits = text.rstrip("KMGiB")
+    value = float(digits) if any(c in digits for c in ".eE") else int(digits)
+    if digits == text:
+        return value
+    scaled = value * _SUFFIXES[text[len(digits):]]
+    # 1.5M is the integer 1500000; an overflowing float stays a float (a later range error)
+    return int(scaled) if isinstance(scaled, int) or scaled.is_integer() else scaled
 
 
 _BINARY_OPS = {
@@ -354,6 +364,9 @@ class _ToSyntax(Transformer):
 
     def input_decl(self, meta, name, shape):
         return ast.InputDecl(self._span(meta), str(name), shape)
+
+    def require_stmt(self, meta, expr):
+        return ast.Require(self._span(meta), expr)
 
     def expr_stmt(self, meta, expr):
         return ast.ExprStmt(self._span(meta), expr)

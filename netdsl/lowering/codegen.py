@@ -19,6 +19,7 @@ from typing import Any
 
 import networkx as nx
 
+from netdsl.analysis.liveness import schedule
 from netdsl.lowering import names
 from netdsl.lowering.load import to_graph
 from netdsl.lowering.names import attribute_paths, identifier, local_names, unique
@@ -130,10 +131,7 @@ def _forward(graph: nx.MultiDiGraph, paths: dict[str, tuple[str, ...]],
     outputs = graph.graph["outputs"]
     result = "torch.Tensor" if len(outputs) == 1 else "tuple[torch.Tensor, ...]"
     lines = [f"{_INDENT}def forward(self, {params}) -> {result}:"]
-    last_use: dict[str, str] = {}
-    for node in paths:
-        for producer in graph.nodes[node]["inputs"]:
-            last_use[producer] = node
+    deaths = schedule(graph).dead_after(graph)  # the analysis' liveness
     for node, path in paths.items():
         data = graph.nodes[node]
         layer = data["layer"]
@@ -143,8 +141,7 @@ def _forward(graph: nx.MultiDiGraph, paths: dict[str, tuple[str, ...]],
                      f"{list(layer.out_shape)}")
         args = ", ".join(local[p] for p in data["inputs"])
         lines.append(f"{_INDENT * 2}{local[node]} = self.{'.'.join(path)}({args})")
-        dead = sorted({local[p] for p in data["inputs"]
-                       if last_use.get(p) == node and p not in outputs})
+        dead = sorted(local[p] for p in deaths[node])
         if dead:
             lines.append(f"{_INDENT * 2}del {', '.join(dead)}")
     lines.append(f"{_INDENT * 2}return {', '.join(local[o] for o in outputs)}")

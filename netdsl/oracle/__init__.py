@@ -55,11 +55,13 @@ class Check:
     tolerance: Any
     ok: bool
     detail: str = ""
+    #: What is checked: params, buffers, shapes, macs, saved, activation, peak or fields.
+    kind: str = ""
 
 
-def exact(name: str, static: Any, measured: Any, detail: str = "") -> Check:
+def exact(name: str, static: Any, measured: Any, detail: str = "", kind: str = "") -> Check:
     """A check that passes only on equality."""
-    return Check(name, static, measured, 0, static == measured, detail)
+    return Check(name, static, measured, 0, static == measured, detail, kind)
 
 
 def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
@@ -96,29 +98,34 @@ def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
     saved = m.measure_saved_bytes(graph, model, batch)
     step(f"measuring output shapes (batch {batch})")
     shapes = m.measure_shapes(graph, model, batch)
-    checks = [exact("params", report.totals.params, params.total),
-              per_node("params per node", {n: r.params for n, r in rows.items()}, params.nodes),
-              exact("buffers", report.totals.buffers, buffers.total),
-              per_node("buffers per node", {n: r.buffers for n, r in rows.items()}, buffers.nodes),
+    checks = [exact("params", report.totals.params, params.total, kind="params"),
+              per_node("params per node", {n: r.params for n, r in rows.items()}, params.nodes,
+                       "params"),
+              exact("buffers", report.totals.buffers, buffers.total, kind="buffers"),
+              per_node("buffers per node", {n: r.buffers for n, r in rows.items()},
+                       buffers.nodes, "buffers"),
               shape_check(graph, shapes, batch),
-              exact("MACs (batch 1)", reports[1].totals.macs, macs.total),
+              exact("MACs (batch 1)", reports[1].totals.macs, macs.total, kind="macs"),
               per_node("MACs per node (batch 1)",
-                       {r.name: r.macs for r in reports[1].layers if r.name in rows}, macs.nodes),
+                       {r.name: r.macs for r in reports[1].layers if r.name in rows}, macs.nodes,
+                       "macs"),
               exact(f"saved for backward (batch {batch}, bytes)",
-                    report.totals.saved_for_backward_bytes, saved.total),
+                    report.totals.saved_for_backward_bytes, saved.total, kind="saved"),
               per_node(f"saved for backward per node (batch {batch})",
-                       {n: r.saved_for_backward_bytes for n, r in rows.items()}, saved.nodes)]
+                       {n: r.saved_for_backward_bytes for n, r in rows.items()}, saved.nodes,
+                       "saved")]
     for b, rep in reports.items():
         step(f"tracking live tensors of a forward (batch {b})")
         live = m.measure_inference_memory(graph, model, b)
         if b == batch:
             checks.append(per_node(f"activation bytes per node (batch {b})",
                                    {n: r.activation_bytes for n, r in rows.items()},
-                                   live.activation))
+                                   live.activation, "activation"))
             checks.append(exact(f"estimated total size (batch {b}, bytes)",
                                 rep.totals.estimated_total_bytes,
                                 m.measure_total_size(graph, model, live, b),
-                                "input + parameters + every node's output storage"))
+                                "input + parameters + every node's output storage",
+                                kind="total"))
         checks += peak_checks(graph, rep.totals.inference_peak_bytes, live, b)
     if fields:
         static_fields, _ = receptive_fields(graph)
@@ -129,13 +136,14 @@ def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
     return checks
 
 
-def per_node(name: str, static: dict[str, int], measured: dict[str, int]) -> Check:
+def per_node(name: str, static: dict[str, int], measured: dict[str, int],
+             kind: str = "") -> Check:
     """Every node's number at once (a node missing from `measured` measured 0)."""
     wrong = [n for n in static if measured.get(n, 0) != static[n]]
     wrong += [n for n in measured if n not in static and measured[n]]
     detail = "; ".join(f"{n}: {static.get(n)} vs {measured.get(n, 0)}" for n in wrong[:4])
     return Check(name, f"{len(static)} nodes", f"{len(static) - len(wrong)} equal", 0, not wrong,
-                 detail + (f" (+{len(wrong) - 4} more)" if len(wrong) > 4 else ""))
+                 detail + (f" (+{len(wrong) - 4} more)" if len(wrong) > 4 else ""), kind)
 
 
 def shape_check(graph: nx.MultiDiGraph, measured: dict[str, tuple[int, ...]], batch: int) -> Check:
@@ -145,7 +153,7 @@ def shape_check(graph: nx.MultiDiGraph, measured: dict[str, tuple[int, ...]], ba
     detail = "; ".join(f"{n}: {list(static[n])} vs {list(measured.get(n) or [])}"
                        for n in wrong[:5])
     return Check(f"output shapes (batch {batch})", f"{len(static)} nodes",
-                 f"{len(static) - len(wrong)} equal", 0, not wrong, detail)
+                 f"{len(static) - len(wrong)} equal", 0, not wrong, detail, "shapes")
 
 
 def peak_checks(graph: nx.MultiDiGraph, static: int, live: Any, batch: int) -> list[Check]:
@@ -159,9 +167,10 @@ def peak_checks(graph: nx.MultiDiGraph, static: int, live: Any, batch: int) -> l
     node, largest = max(live.temporaries.items(), key=lambda kv: kv[1], default=(None, 0))
     extra = f"largest layer temporaries: {largest} bytes in {node}" if largest else \
         "no layer temporaries"
-    return [exact(f"inference peak (batch {batch}, bytes)", static, live.boundary_peak, detail),
+    return [exact(f"inference peak (batch {batch}, bytes)", static, live.boundary_peak, detail,
+                  "peak"),
             Check(f"inference peak with layer temporaries (batch {batch}, bytes)", static,
-                  live.peak, largest, static <= live.peak <= static + largest, extra)]
+                  live.peak, largest, static <= live.peak <= static + largest, extra, "peak")]
 
 
 def field_check(check: Any) -> Check:
@@ -172,12 +181,12 @@ def field_check(check: Any) -> Check:
 
     if check.is_global:
         return Check(f"receptive field of {check.node} (global)", show(check.static[0]),
-                     show(check.measured[0]), 0, check.ok, check.problem)
+                     show(check.measured[0]), 0, check.ok, check.problem, "fields")
     where = ",".join(map(str, check.positions[0]))
     extra = f"; {len(check.positions)} positions" if len(check.positions) > 1 else ""
     rule = "exact" if len(check.positions) == 1 else "inside, same start, same largest"
     return Check(f"receptive field of {check.node} (at {where}{extra})", show(check.static[0]),
-                 show(check.measured[0]), rule, check.ok, check.problem)
+                 show(check.measured[0]), rule, check.ok, check.problem, "fields")
 
 
 __all__ = ["Check", "verify"]
