@@ -10,12 +10,11 @@ packages) adds the same options with `add_spec_arguments` and reads them with `s
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import yaml
 
 from netdsl.errors import Span, UsageError, remember_source
 from netdsl.language.elaborate import Override
@@ -24,6 +23,7 @@ from netdsl.language.values import MAX_INT_BITS, MAX_LIST
 
 if TYPE_CHECKING:
     import networkx as nx
+    import yaml
 
     from netdsl.api import Spec
 
@@ -35,36 +35,42 @@ MAX_PARAMS_BYTES = 1 << 20
 MAX_DIGITS = 308
 
 
-class _Loader(yaml.SafeLoader):
+@functools.cache
+def _loader() -> type:
     """YAML's safe loader with limits: nesting depth, integer digits (checked before the
-    conversion, which Python refuses past 4,300 digits and does in quadratic time)."""
+    conversion, which Python refuses past 4,300 digits and does in quadratic time). Made
+    on first use: yaml is imported only for --set and --params."""
+    import yaml
 
-    depth = 0
+    class Loader(yaml.SafeLoader):
+        depth = 0
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        self.depth += 1
-        if self.depth > MAX_VALUE_DEPTH:
-            raise yaml.composer.ComposerError(
-                None, None, f"values nest more than {MAX_VALUE_DEPTH} deep (the limit)",
-                self.peek_event().start_mark)
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self.depth += 1
+            if self.depth > MAX_VALUE_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"values nest more than {MAX_VALUE_DEPTH} deep (the limit)",
+                    self.peek_event().start_mark)
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
 
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        if sum(c.isalnum() for c in node.value) > MAX_DIGITS:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"an integer of more than {MAX_DIGITS} digits is past the limit "
-                "(about 10**308)", node.start_mark)
-        return super().construct_yaml_int(node)
+        def construct_yaml_int(self, node: Any) -> int:
+            if sum(c.isalnum() for c in node.value) > MAX_DIGITS:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"an integer of more than {MAX_DIGITS} digits is past the limit "
+                    "(about 10**308)", node.start_mark)
+            return super().construct_yaml_int(node)
 
-
-_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+    Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
+    return Loader
 
 
 def _load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    import yaml
+
+    return yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
 
 
 def flow_depth_error(text: str) -> tuple[int, int] | None:
@@ -155,6 +161,10 @@ def select(path: str, args: argparse.Namespace) -> Selection:
 def parse_set(items: list[str]) -> dict[str, Override]:
     """`["classes=10", "widths=[64, 128]"]` -> overrides (values read as YAML scalars/lists)."""
     out: dict[str, Override] = {}
+    if not items:
+        return out
+    import yaml  # here, not at the top: ~20 ms of every start-up, for --set/--params only
+
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name.strip()):
@@ -174,6 +184,8 @@ def parse_set(items: list[str]) -> dict[str, Override]:
 
 def parse_params_file(path: str) -> dict[str, Override]:
     """A YAML mapping of parameter values; each value keeps its file:line:col."""
+    import yaml
+
     text = read_source(Path(path), f"--params {path}: cannot read it", UsageError,
                        limit=MAX_PARAMS_BYTES)
     remember_source(path, text)
@@ -182,7 +194,7 @@ def parse_params_file(path: str) -> dict[str, Override]:
         raise UsageError(f"--params {path}: values nest more than {MAX_VALUE_DEPTH} deep (the "
                          "limit)", Span(path, deep[0], deep[1], deep[0], deep[1] + 1))
     try:
-        root = yaml.compose(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        root = yaml.compose(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         span = Span(path, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark \
@@ -197,7 +209,7 @@ def parse_params_file(path: str) -> dict[str, Override]:
     out = {}
     for key, node in root.value:
         try:
-            value = _Loader(yaml.serialize(node)).get_single_data()
+            value = _loader()(yaml.serialize(node)).get_single_data()
         except yaml.YAMLError as exc:
             raise UsageError(f"--params {path}: {getattr(exc, 'problem', exc)}",
                              _span(path, node)) from None

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from netdsl.errors import LimitError, NetdslError
+from netdsl.language import fastparse, parser
 from netdsl.language import syntax as ast
 from netdsl.language.fastparse import MAX_SOURCE_BYTES
 from netdsl.language.parser import _parse_with_lark, parse
@@ -33,6 +34,11 @@ def test_chain_continues_on_lines_starting_with_arrow_even_after_comments():
     e = body_expr("x\n        -> relu  # stem\n        # a comment line\n        -> conv(8, 3)")
     assert isinstance(e, ast.Chain) and len(e.steps) == 3
     assert isinstance(e.steps[2], ast.Call) and e.steps[2].span.line == 5
+
+
+def test_an_arrow_inside_a_comment_is_text():
+    module = parse("block a() {\n    relu\n}\n\n# a -> relu\nblock b() { relu }\n", "t.net")
+    assert [d.name for d in module.definitions] == ["a", "b"]
 
 
 def test_newlines_inside_parentheses_and_brackets_are_ignored():
@@ -116,16 +122,60 @@ def test_fast_parser_builds_the_tree_lark_builds(path: Path):
     assert _outcome(parse, text) == _outcome(_reference, text)
 
 
+#: Every statement and expression form of the grammar, for the agreement tests.
+EVERY_CONSTRUCT = """\
+import std.resnet
+import "blocks/x.net"
+block b(a, c: int = 2, d = -1.5e3,) {
+    s = a ** -2 ** 3 + (c - 1) * 4 // 2 % 3 / 1
+    t = not a and b or c == d
+    u = [1, 2.5, "s", true, false, in.channels, x[0], -y, +z,]
+    v = if a { 1 } else if b { 2 } else { 3 }
+    w = for i in range(3) { conv(8, 3, stride = 2,) } -> repeat(n - 1) { relu }
+    q = [i * 2 for i in range(3) if i > 0] + [j for j in k]
+    p, r = chunk(2)
+    defaults batchnorm(eps = 0.001)
+    f(a)[0].channels
+    in
+}
+network n(width = 1.5M, memory = 4GiB) {
+    input x: [3, 8, 8]
+    require macs <= 600M and params <= 5K
+    output logits = x
+        -> relu  # a comment -> here
+        # a comment line -> too
+        -> conv(width, 3)
+    training output aux = x \\
+        -> relu
+    x
+}
+"""
+
+
+def test_fast_parser_builds_the_tree_lark_builds_for_every_construct():
+    tree = parse(EVERY_CONSTRUCT, "f.net")
+    assert tree == _reference(EVERY_CONSTRUCT, "f.net")
+    assert len(tree.definitions) == 2
+
+
+def test_fast_parser_implements_this_grammar():
+    # a grammar change must be made in fastparse.py too (then update GRAMMAR_SHA256)
+    assert fastparse.grammar_sha256() == fastparse.GRAMMAR_SHA256
+    assert fastparse.grammar_is_known()
+    assert parser.RESERVED == fastparse.KEYWORDS
+
+
 def test_fast_parser_agrees_with_lark_on_mutated_specs():
     # deterministic mutations of the shipped specs: same tree, spans included, or the
     # same error message
     rng = random.Random(8)
-    corpus = [p.read_text(encoding="utf-8") for p in SHIPPED]
+    corpus = [p.read_text(encoding="utf-8") for p in SHIPPED] + [EVERY_CONSTRUCT] * 8
     pieces = ["->", "(", ")", "[", "]", "{", "}", ",", "=", "==", "<", "+", "-", "**", "//",
               "not ", "and", " or ", " in ", "if ", "else", "for ", "repeat", "\n", "\n  -> ",
               "# c -> x\n", "1", "2.5", "1e3", "x", "true", '"s"', " ", ".", ":", "input",
-              "\\\n", "3x", "elseif", "andb", "\t", "@", "+"]
-    for _ in range(300):
+              "\\\n", "3x", "elseif", "andb", "\t", "@", "+", "require ", "output ",
+              "training ", "defaults ", "M", "KiB", "1G", ", "]
+    for _ in range(400):
         text = rng.choice(corpus)
         for _ in range(rng.randint(1, 3)):
             at = rng.randrange(len(text) + 1)

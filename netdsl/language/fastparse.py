@@ -14,27 +14,33 @@ parser (netdsl/language/parser.py) is imported only when a file has a syntax err
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
+from functools import cache
+from pathlib import Path
 
 from netdsl.errors import LimitError, Span, remember_source
 from netdsl.language import syntax as ast
 
 #: Words that are never names (kept equal to parser.RESERVED).
 KEYWORDS = frozenset({"import", "block", "network", "input", "if", "else", "for", "in",
-                      "repeat", "and", "or", "not", "true", "false"})
+                      "repeat", "and", "or", "not", "true", "false", "output", "training",
+                      "defaults"})
+#: A word that is a keyword only where a statement starts (`require EXPR`).
+REQUIRE = "require"
 
 TOKEN = re.compile(r"""
- ([\t \f]+|\#[^\n]*)                            # 1: ignored: blanks, a comment
-|(\\[\t \f]*\r?\n)                              # 2: ignored: a line continuation
-|((?:\r?\n[\t \f]*(?:\#[^\n]*(?=\n))?)*->)      # 3: '->', maybe on a following line
-|((?:\r?\n[\t \f]*(?:\#[^\n]*)?)+)              # 4: newline(s), blank and comment lines
-|([A-Za-z_][A-Za-z0-9_]*)                       # 5: a name or a keyword
-|(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)               # 6: a number
-|("[^"\n]*")                                    # 7: a string
-|(==|!=|<=|>=|<|>)                              # 8: a comparison
-|(\*\*|//|[-+*/%=()\[\]{},:.])                  # 9: punctuation
-|([\s\S])                                       # 10: anything else
+[\t \f]*(?:\#[^\n]*)?                             # ignored: blanks, a comment; then one of
+(?:(\\[\t \f]*\r?\n)                            # 1: ignored: a line continuation
+|((?:(?:\r?\n[\t \f]*(?:\#[^\n]*)?)*\r?\n[\t \f]*)?->)  # 2: '->', maybe on a later line
+|((?:\r?\n[\t \f]*(?:\#[^\n]*)?)+)              # 3: newline(s), blank and comment lines
+|([A-Za-z_][A-Za-z0-9_]*)                       # 4: a name or a keyword
+|(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?:KiB|MiB|GiB|K|M|G)?)  # 5: a number, maybe `600M`
+|("[^"\n]*")                                    # 6: a string
+|(==|!=|<=|>=|<|>)                              # 7: a comparison
+|(\*\*|//|[-+*/%=()\[\]{},:.])                  # 8: punctuation
+|([\s\S]))                                      # 9: anything else
 """, re.VERBOSE)
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
@@ -89,17 +95,9 @@ class Tokens:
         self.stop = -1  # offset of the first character no token may start at, if any
         for m in TOKEN.finditer(text):
             group = m.lastindex
-            if group == 1:
-                continue
-            start = m.start()
-            value = m.group()
-            if group == 5:
-                if prev_number and start == prev_end:
-                    self.stop = start  # a word glued to a number: `3x`, `1and`
-                    break
-                kind = value if value in KEYWORDS else "NAME"
-                prev_number = False
-            elif group == 9:
+            start = m.start(group)
+            value = m.group(group)
+            if group == 8:
                 kind = value
                 if kind in _OPEN:
                     stack.append(kind)
@@ -109,22 +107,29 @@ class Tokens:
                 elif kind in _CLOSE and stack and stack[-1] == _CLOSE[kind]:
                     stack.pop()
                 prev_number = False
-            elif group == 6:
+            elif group == 4:
+                if prev_number and start == prev_end:
+                    self.stop = start  # a word glued to a number: `3x`, `1and`
+                    break
+                kind = value if value in KEYWORDS else "NAME"
+                prev_number = False
+            elif group == 5:
                 kind, prev_number, prev_end = "NUMBER", True, m.end()
-            elif group == 4 or group == 3 or group == 2:
-                if group != 2 and not (group == 4 and stack and stack[-1] != "{"):
-                    add_kind("NL" if group == 4 else "ARROW")
+            elif group <= 3:
+                if group != 1 and not (group == 3 and stack and stack[-1] != "{"):
+                    add_kind("NL" if group == 3 else "ARROW")
                     add_value(value)
                     add_line(line)
                     add_column(start - line_start + 1)
                     add_offset(start)
-                line += value.count("\n")
-                line_start = start + value.rindex("\n") + 1 if "\n" in value else line_start
+                if "\n" in value:
+                    line += value.count("\n")
+                    line_start = start + value.rindex("\n") + 1
                 prev_number = False
                 continue
-            elif group == 7:
+            elif group == 6:
                 kind, prev_number = "STRING", False
-            elif group == 8:
+            elif group == 7:
                 kind, prev_number = "CMP", False
             else:
                 self.stop = start
@@ -145,10 +150,18 @@ class Tokens:
 #: Characters of a number literal (an integer stays below 10**308, like a float); checked
 #: before int(), which Python refuses past 4,300 digits and does in quadratic time.
 MAX_NUMBER_DIGITS = 308
+#: Unit suffixes of number literals (`600M`, `4GiB`), as in parser._SUFFIXES.
+_SUFFIXES = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "K": 10**3, "M": 10**6, "G": 10**9}
 
 
 def _number(text: str) -> int | float:
-    return float(text) if "." in text or "e" in text or "E" in text else int(text)
+    if text[-1].isdigit():
+        return float(text) if "." in text or "e" in text or "E" in text else int(text)
+    digits = text.rstrip("KMGiB")
+    value = float(digits) if "." in digits or "e" in digits or "E" in digits else int(digits)
+    scaled = value * _SUFFIXES[text[len(digits):]]
+    # 1.5M is the integer 1500000; an overflowing float stays a float (a later range error)
+    return int(scaled) if isinstance(scaled, int) or scaled.is_integer() else scaled
 
 
 class Parser:
@@ -303,10 +316,22 @@ class Parser:
     def statement(self) -> ast.Node:
         first = self.pos
         kind = self.k[first]
-        if kind == "NAME" and self.k[first + 1] == "=":
-            self.pos += 2
-            value = self.expr()
-            return ast.Assign(self.span(first), self.v[first], value)
+        if kind == "NAME":
+            if self.v[first] == REQUIRE:  # where a statement starts, always the keyword
+                self.pos += 1
+                value = self.expr()
+                return ast.Require(self.span(first), value)
+            after = self.k[first + 1]
+            if after == "=":
+                self.pos += 2
+                value = self.expr()
+                return ast.Assign(self.span(first), self.v[first], value)
+            if after == ",":
+                return self.unpack()
+        elif kind == "output" or kind == "training":
+            return self.output_decl()
+        elif kind == "defaults":
+            return self.defaults()
         if kind == "input":
             self.pos += 1
             name = self.v[self.expect("NAME")]
@@ -315,6 +340,38 @@ class Parser:
             return ast.InputDecl(self.span(first), name, shape)
         value = self.expr()
         return ast.ExprStmt(self.span(first), value)
+
+    def unpack(self) -> ast.Unpack:
+        first = self.pos
+        names = [self.v[first]]
+        self.pos += 1
+        while self.k[self.pos] == ",":
+            self.pos += 1
+            names.append(self.v[self.expect("NAME")])
+        self.expect("=")
+        value = self.expr()
+        return ast.Unpack(self.span(first), tuple(names), value)
+
+    def output_decl(self) -> ast.OutputDecl:
+        first = self.pos
+        training = self.k[first] == "training"
+        if training:
+            self.pos += 1
+        self.expect("output")
+        at = self.expect("NAME")
+        self.expect("=")
+        value = self.expr()
+        return ast.OutputDecl(self.span(first), self.v[at], value, training, self.token_span(at))
+
+    def defaults(self) -> ast.Defaults:
+        first = self.pos
+        self.pos += 1
+        at = self.expect("NAME")
+        if self.k[self.pos] != "(":
+            raise self.reject()
+        self.pos -= 1  # parse `NAME ( args )` as a call's arguments
+        call = self.call()
+        return ast.Defaults(self.span(first), self.v[at], call.name_span, call.args, call.kwargs)
 
     # ---- expressions
     def expr(self) -> ast.Node:
@@ -475,6 +532,8 @@ class Parser:
         items: list[ast.Node] = []
         if k[self.pos] != "]":
             items.append(self.expr())
+            if k[self.pos] == "for":
+                return self.comprehension(first, items[0])
             while k[self.pos] == ",":
                 self.pos += 1
                 if k[self.pos] == "]":
@@ -482,6 +541,18 @@ class Parser:
                 items.append(self.expr())
         self.expect("]")
         return ast.ListExpr(self.span(first), tuple(items))
+
+    def comprehension(self, first: int, item: ast.Node) -> ast.Comprehension:
+        self.pos += 1
+        var = self.v[self.expect("NAME")]
+        self.expect("in")
+        items = self.expr()
+        condition = None
+        if self.k[self.pos] == "if":
+            self.pos += 1
+            condition = self.expr()
+        self.expect("]")
+        return ast.Comprehension(self.span(first), item, var, items, condition)
 
     def if_expr(self) -> ast.If:
         first = self.pos
@@ -555,6 +626,10 @@ def parse_text(text: str, path: str) -> ast.Module:
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, PARSE_RECURSION_LIMIT))  # long operator chains nest deep
     try:
+        if not grammar_is_known():  # the grammar changed: its own parser, until this one has
+            from netdsl.language.parser import _parse_with_lark
+
+            return _parse_with_lark(text, path)
         return parse(text, path)
     except Rejected as stop:
         from netdsl.language.parser import parse_rejected
@@ -564,6 +639,29 @@ def parse_text(text: str, path: str) -> ast.Module:
         raise too_deep(exc.span) from None
     finally:
         sys.setrecursionlimit(limit)
+
+
+#: SHA-256 of the grammar this parser implements (grammars/netdsl.lark). A changed grammar
+#: makes every file go through Lark until this parser learns the change (a test fails).
+GRAMMAR_SHA256 = "72ef3d10258d1cb5579e60a9c006e8538b5ccab2bec5106f606a173a03bb321d"
+
+
+def grammar_sha256() -> str:
+    """SHA-256 of the installed grammar text (without Lark)."""
+    try:
+        from importlib.resources import files
+
+        text = (files("netdsl.grammars") / "netdsl.lark").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        path = Path(__file__).resolve().parents[2] / "grammars" / "netdsl.lark"
+        text = path.read_text(encoding="utf-8")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@cache
+def grammar_is_known() -> bool:
+    """Whether the grammar is the one this parser implements."""
+    return grammar_sha256() == GRAMMAR_SHA256
 
 
 def _check_size(text: str, path: str) -> None:

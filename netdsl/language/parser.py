@@ -39,7 +39,8 @@ _TOKEN_NAMES = {
 
 #: Words that can never be names. The contextual lexer would otherwise read a keyword
 #: as a NAME wherever the keyword itself cannot appear, and errors would land late.
-RESERVED = fastparse.KEYWORDS
+RESERVED = frozenset({"import", "block", "network", "input", "if", "else", "for", "in", "repeat",
+                      "and", "or", "not", "true", "false", "output", "training", "defaults"})
 
 
 #: Brackets ( [ { may nest this deep (a documented limit).
@@ -178,11 +179,11 @@ def _fast_syntax_error(text: str, path: str, stop: fastparse.Rejected) -> Netdsl
     if stop.offset >= len(text) - 1 and not word.strip():
         line, column = _last_position(text)
         message = "unexpected end of file"
-    elif match is None or match.lastindex == 10:
+    elif match is None or match.lastindex == 9:
         message = f"unexpected character {text[stop.offset]!r}"
     elif "\n" in word:
-        message = "unexpected end of line" if match.lastindex == 4 else "unexpected '->'"
-    elif match.lastindex == 5 and word not in RESERVED:
+        message = "unexpected end of line" if match.lastindex == 3 else "unexpected '->'"
+    elif match.lastindex == 4 and word not in RESERVED:
         message = f"unexpected name '{word}'"
     else:
         message = f"unexpected '{word}'"
@@ -368,6 +369,19 @@ class _ToSyntax(Transformer):
     def require_stmt(self, meta, expr):
         return ast.Require(self._span(meta), expr)
 
+    def unpack(self, meta, *parts):
+        return ast.Unpack(self._span(meta), tuple(str(n) for n in parts[:-1]), parts[-1])
+
+    def output_decl(self, meta, training, name, value):
+        return ast.OutputDecl(self._span(meta), str(name), value, training is not None,
+                              self._token_span(name))
+
+    def defaults_stmt(self, meta, name, args):
+        positional = tuple(a for a in (args or ()) if not isinstance(a, ast.Keyword))
+        keywords = tuple(a for a in (args or ()) if isinstance(a, ast.Keyword))
+        return ast.Defaults(self._span(meta), str(name), self._token_span(name), positional,
+                            keywords)
+
     def expr_stmt(self, meta, expr):
         return ast.ExprStmt(self._span(meta), expr)
 
@@ -424,6 +438,9 @@ class _ToSyntax(Transformer):
 
     def list(self, meta, *items):
         return ast.ListExpr(self._span(meta), tuple(i for i in items if i is not None))
+
+    def comprehension(self, meta, item, var, items, condition):
+        return ast.Comprehension(self._span(meta), item, str(var), items, condition)
 
     def if_expr(self, meta, condition, then, otherwise):
         return ast.If(self._span(meta), condition, then, otherwise)
