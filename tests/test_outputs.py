@@ -302,3 +302,14 @@ def test_training_heads_that_feed_other_layers(tmp_path: Path):
         a, b = built(*xs), generated(*xs)
         assert list(a) == list(b) == (["t", "t2", "o", "o2"] if training else ["o", "o2"])
         assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_independent_output_errors_are_reported_together():
+    from netdsl.errors import SeveralErrors
+
+    error = error_of("network n() {\n input x: [4, 8, 8]\n output a = conv(4, 1, bad = 1)\n"
+                     " output b = x -> relux\n c, d = [1]\n output e = a -> relu\n}\n")
+    assert isinstance(error, SeveralErrors)
+    assert [(e.span.line, e.message.split(";")[0]) for e in error.errors] == [
+        (3, "conv() has no argument 'bad'"), (4, "unknown name 'relux'"),
+        (5, "2 names need a list of 2 items, got a list of 1")]  # e reads a: skipped

@@ -21,10 +21,13 @@ from netdsl.analysis.memory import dtype_size, plan_memory
 from netdsl.analysis.receptive_field import receptive_fields
 from netdsl.analysis.rollup import rollup
 from netdsl.analysis.rows import BlockRow, HeadRow, LayerRow, Totals, rf_dict
-from netdsl.errors import Diagnostic, UnknownLayerError
+from netdsl.errors import Diagnostic, UnknownLayerError, UsageError
 from netdsl.report import formats, table
 
 __all__ = ["BlockRow", "HeadRow", "LayerRow", "Report", "Totals", "analyze_graph", "rf_dict"]
+
+#: Largest batch size an analysis takes (a documented limit).
+MAX_BATCH = 2**31 - 1
 
 
 @dataclass(repr=False)
@@ -141,6 +144,9 @@ class Report:
 def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
                   optimizer: str = "sgd") -> Report:
     """Run every analysis on an elaborated graph (with its heads, when it names them)."""
+    if not (isinstance(batch, int) and 1 <= batch <= MAX_BATCH):
+        raise UsageError(f"the batch size must be an integer from 1 to {MAX_BATCH:,}, got "
+                         f"{batch if not isinstance(batch, int) or batch.bit_length() < 64 else 'more'}")
     report = _analyze(graph, batch, dtype, optimizer)
     if graph.graph.get("named_outputs"):
         add_heads(report, graph)
