@@ -39,6 +39,8 @@ REDUCED: dict[str, tuple[int, ...]] = {
     "homl_exercise": (40, 61),      # odd width: asymmetric "same" at stride 2
     "mobilenet_v1": (64, 64),       # Keras' [[0, 1], [0, 1]] strided depthwise padding
     "mobilenet_v2": (64, 64),
+    "regnet_x": (64, 64),
+    "regnet_y": (64, 64),
     "resnet18": (65, 65),           # odd: 33, 17, 9, 5, 3
     "resnet34": (65, 65),
     "resnet50": (65, 65),

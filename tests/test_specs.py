@@ -94,6 +94,10 @@ EXPECTED = [
     # M5 of PyTorch's speech-command tutorial: it prints 26,915 params; MACs [E]
     Expected("conv1d_signal", 26_915, 3_820_736, None, (35,)),
     Expected("c3d", 79_991_015, 38_548_959_232, None, (487,)),  # [E]
+    # RegNetX-400MF and RegNetY-400MF (torchvision); other variants:
+    # tests/test_zoo_specs.py [E]
+    Expected("regnet_x", 5_495_976, 413_812_608, giga(0.41), (1000,)),
+    Expected("regnet_y", 4_344_144, 401_842_848, giga(0.40), (1000,)),
     # HOML ch. 14: 15,200 params, 225 million multiplications [H][E]
     Expected("textbook_conv", 15_200, 225_000_000, None, (200, 150, 100)),
     # HOML ch. 14 exercise: 903,400 params [H][E]

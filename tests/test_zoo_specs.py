@@ -1,0 +1,161 @@
+"""The parameterised specs of the modern CNN zoo, variant by variant, against PyTorch.
+
+Each row is one variant of a spec (network parameters set as `--set` would): its
+parameters, MACs and output shapes are pinned to the numbers of the independent PyTorch
+reference in benchmarks/reference_models.py (whose parameter counts and MACs equal the
+published ones: tests/test_reference_models.py). With torch installed, the reference is
+measured again on the meta device, and for one variant per family the lowered spec and
+the reference, given the same weights, compute the same function.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import netdsl
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = ROOT / "specs"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One variant: spec stem, parameters, reference model name, pinned numbers."""
+
+    spec: str
+    reference: str
+    params: int
+    macs: int
+    outputs: tuple[tuple[int, ...], ...] = ((1000,),)
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.spec}-{self.reference}"
+
+
+def _regnet(kind: str, name: str, depth: int, w_0: int, w_a: float, w_m: float, g: int,
+            params: int, macs: int) -> Variant:
+    return Variant(f"regnet_{kind}", f"regnet_{kind}_{name}", params, macs,
+                   overrides={"depth": depth, "w_0": w_0, "w_a": w_a, "w_m": w_m,
+                              "group_width": g})
+
+
+VARIANTS = [
+    _regnet("x", "400mf", 22, 24, 24.48, 2.54, 16, 5_495_976, 413_812_608),
+    _regnet("x", "800mf", 16, 56, 35.73, 2.28, 16, 7_259_656, 799_699_712),
+    _regnet("x", "1_6gf", 18, 80, 34.01, 2.25, 24, 9_190_136, 1_602_849_792),
+    _regnet("x", "3_2gf", 25, 88, 26.31, 2.25, 48, 15_296_552, 3_176_621_952),
+    _regnet("y", "400mf", 16, 48, 27.89, 2.09, 8, 4_344_144, 401_842_848),
+    _regnet("y", "800mf", 14, 56, 38.84, 2.4, 16, 6_432_512, 833_856_256),
+    _regnet("y", "1_6gf", 27, 48, 20.71, 2.65, 24, 11_202_430, 1_612_076_160),
+    _regnet("y", "3_2gf", 21, 80, 42.63, 2.66, 24, 19_436_338, 3_176_482_752),
+]
+
+#: One variant per family whose function is compared with copied weights (small input).
+SAME_FUNCTION = {
+    "regnet_x-regnet_x_400mf": (3, 64, 64),
+    "regnet_y-regnet_y_400mf": (3, 64, 64),
+}
+
+
+def graph_of(v: Variant, inputs: dict[str, tuple[int, ...]] | None = None):
+    return netdsl.load(SPECS / f"{v.spec}.net").graph(params=v.overrides, inputs=inputs)
+
+
+@pytest.mark.parametrize("v", VARIANTS, ids=lambda v: v.id)
+def test_variant_numbers(v: Variant) -> None:
+    graph = graph_of(v)
+    layers = [d["layer"] for _, d in graph.nodes(data=True)]
+    assert sum(x.params() for x in layers) == v.params
+    assert sum(x.macs() for x in layers) == v.macs
+    shapes = tuple(tuple(graph.nodes[o]["layer"].out_shape) for o in graph.graph["outputs"])
+    assert shapes == v.outputs
+
+
+def test_every_variant_spec_exists() -> None:
+    assert {v.spec for v in VARIANTS} <= {p.stem for p in SPECS.glob("*.net")}
+    assert set(SAME_FUNCTION) <= {v.id for v in VARIANTS}
+
+
+# ------------------------------------------------------------------- PyTorch
+def _reference_module():
+    pytest.importorskip("torch")
+    name = "netdsl_bench_reference_models"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, ROOT / "benchmarks" / "reference_models.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def _spec_references():
+    name = "netdsl_spec_references"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(
+            "spec_references.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def _input_shape(graph) -> tuple[int, ...]:
+    ((node,),) = [tuple(graph.graph["inputs"].values())]
+    return tuple(graph.nodes[node]["layer"].out_shape)
+
+
+@pytest.mark.parametrize("v", VARIANTS, ids=lambda v: v.id)
+def test_variant_matches_reference(v: Variant) -> None:
+    ref = _reference_module()
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    shape = _input_shape(graph_of(v))
+    with torch.device("meta"):
+        model = ref.REFERENCE_MODELS[v.reference]().eval()
+        counter = FlopCounterMode(display=False)
+        with torch.no_grad(), counter:
+            out = ref.outputs(model, torch.empty(1, *shape))
+    assert ref.count_params(model) == v.params
+    assert counter.get_total_flops() // 2 == v.macs
+    assert tuple(tuple(t.shape[1:]) for t in out.values()) == v.outputs
+
+
+def _as_tuple(out: Any) -> tuple:
+    if isinstance(out, dict):
+        return tuple(out.values())
+    return out if isinstance(out, tuple) else (out,)
+
+
+@pytest.mark.parametrize("vid", sorted(SAME_FUNCTION))
+def test_same_function_with_copied_weights(vid: str) -> None:
+    ref = _reference_module()
+    helpers = _spec_references()
+    import torch
+
+    from netdsl.lowering.module import build
+
+    v = next(v for v in VARIANTS if v.id == vid)
+    shape = SAME_FUNCTION[vid]
+    torch.manual_seed(0)
+    reference = ref.REFERENCE_MODELS[v.reference]().eval()
+    graph = graph_of(v, inputs={name: shape for name in graph_of(v).graph["inputs"]})
+    ours = build(graph).eval()
+    helpers.perturb_affine(reference)
+    x = torch.randn(2, *shape)
+    assert helpers.copy_weights(reference, ours, x) > 0
+    with torch.no_grad():
+        expected = _as_tuple(ref.outputs(reference, x))
+        got = _as_tuple(ours(x))
+    assert len(expected) == len(got)
+    for a, b in zip(expected, got):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4 * float(a.abs().max()))
