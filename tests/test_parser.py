@@ -30,6 +30,11 @@ def test_chain_continues_on_lines_starting_with_arrow_even_after_comments():
     assert isinstance(e.steps[2], ast.Call) and e.steps[2].span.line == 5
 
 
+def test_an_arrow_inside_a_comment_is_text():
+    module = parse("block a() {\n    relu\n}\n\n# a -> relu\nblock b() { relu }\n", "t.net")
+    assert [d.name for d in module.definitions] == ["a", "b"]
+
+
 def test_newlines_inside_parentheses_and_brackets_are_ignored():
     e = body_expr("add(\n        conv(8, 3),\n        identity,\n    )")
     assert isinstance(e, ast.Call) and len(e.args) == 2
