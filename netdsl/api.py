@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from netdsl.language.decisions import DecisionSource
 from netdsl.language.elaborate import elaborate
 from netdsl.language.loader import Program, load_file, load_text
 from netdsl.layers.base import Shape
@@ -53,19 +54,28 @@ class Spec:
         return list(self.program.networks)
 
     def graph(self, network: str | None = None, inputs: dict[str, Shape] | None = None,
-              params: dict[str, Any] | None = None, **kwargs: Any) -> nx.MultiDiGraph:
-        """Elaborate one network with parameter values (keywords or `params`) to the IR."""
+              params: dict[str, Any] | None = None, *,
+              decisions: DecisionSource | Mapping[str, Any] | None = None,
+              **kwargs: Any) -> nx.MultiDiGraph:
+        """Elaborate one network with parameter values (keywords or `params`) to the IR.
+
+        `decisions` answers the spec's search decisions (a `DecisionSource`, or a mapping
+        of decision names to values); the others take their defaults.
+        """
         with _collector_paused():
-            return elaborate(self.program, network, {**(params or {}), **kwargs}, inputs)
+            return elaborate(self.program, network, {**(params or {}), **kwargs}, inputs,
+                             decisions)
 
     def analyze(self, network: str | None = None, *, batch: int = 1, dtype: str = "float32",
                 optimizer: str = "sgd", inputs: dict[str, Shape] | None = None,
-                params: dict[str, Any] | None = None, **kwargs: Any) -> Report:
+                params: dict[str, Any] | None = None,
+                decisions: DecisionSource | Mapping[str, Any] | None = None,
+                **kwargs: Any) -> Report:
         """Elaborate and run every analysis; keywords other than the options are parameters."""
         from netdsl.analysis.report import analyze_graph
 
         with _collector_paused():
-            graph = self.graph(network, inputs, params, **kwargs)
+            graph = self.graph(network, inputs, params, decisions=decisions, **kwargs)
             return analyze_graph(graph, batch=batch, dtype=dtype, optimizer=optimizer)
 
 

@@ -1,7 +1,7 @@
 """The oracle, layer by layer: every registered layer's static rules against PyTorch.
 
 For each registered name and each of its examples, the layer is resolved with
-`netdsl.layers.create`, lowered with `torch_module()`, and run:
+`netdsl.layers.create`, lowered with `netdsl.lowering.recipe.torch_module`, and run:
 
 - output shape (batch 2) against `out_shape`;
 - `params()` / `buffers()` against the module's parameter and buffer elements;
@@ -32,6 +32,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from netdsl.layers import REGISTRY, Field, Layer, create  # noqa: E402
 from netdsl.layers.base import numel  # noqa: E402
+from netdsl.lowering.recipe import torch_module  # noqa: E402
 
 BATCH = 2
 ITEMSIZE = 4  # float32
@@ -74,7 +75,7 @@ def static_saved_bytes(layer: Layer, batch: int, itemsize: int = ITEMSIZE) -> in
 def measure(layer: Layer) -> dict[str, int | tuple]:
     """Run the lowered layer once in train mode, recording all the measured numbers."""
     torch.manual_seed(0)
-    module = layer.torch_module().train()
+    module = torch_module(layer).train()
     xs = [torch.randn(BATCH, *shape, requires_grad=True) for shape in layer.in_shapes]
     owned = {t.untyped_storage().data_ptr() for t in chain(module.parameters(), module.buffers())}
     kept: dict[int, int] = {}
@@ -185,7 +186,7 @@ def test_receptive_field_matches_pytorch(name: str, index: int) -> None:
     ranks = [len(s) - 1 for s in layer.in_shapes]
     field = layer.receptive_field([Field.unit(r) for r in ranks])
     torch.manual_seed(0)
-    module = layer.torch_module().eval()
+    module = torch_module(layer).eval()
     _positive_weights(module)
     xs = [torch.rand(1, *s) + 0.5 for s in layer.in_shapes]
     # Windowed layers keep the spatial rank: their output positions are mixed over the

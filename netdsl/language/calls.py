@@ -11,6 +11,9 @@ from typing import Any
 from netdsl.errors import LimitError, NetdslError, Note, Span
 from netdsl.language import memo
 from netdsl.language import syntax as ast
+from netdsl.language.choices import same_value
+from netdsl.language.decisions import Decision
+from netdsl.language.display import layer_message, suggest
 from netdsl.language.values import (
     BUILTINS,
     MAX_CALL_DEPTH,
@@ -25,7 +28,6 @@ from netdsl.language.values import (
 )
 from netdsl.layers import REGISTRY, LayerError, LayerSpec, create
 from netdsl.layers.base import Shape
-from netdsl.layers.registry import suggest
 
 #: Memoised block calls kept per loaded spec before the cache is cleared.
 MAX_TEMPLATES = 20_000
@@ -46,6 +48,8 @@ class Calls:
     def _call(self, e: ast.Call, env: Env, cur: Tensor | None, hint: str | None = None) -> Any:
         if e.name in ("assert", "fail") and e.name not in self.blocks:
             return self.check(e, env)
+        if self.is_decision(e):  # reached here, it is not what a name or parameter takes
+            return self.decision(e, env, self.scope.prefix, None)
         if e.name in BUILTINS and e.name not in self.blocks:
             args = [self.eval(a, env, None) for a in e.args]
             if e.kwargs:
@@ -155,7 +159,9 @@ class Calls:
         if spec.signature.variadic_inputs and len(args) > 1:
             notes = [Note(f"branch {i + 1} gives {list(shape)}", a.span)
                      for i, (a, shape) in enumerate(zip(args, shapes))]
-        message = exc.message if exc.message.startswith(spec.name) else f"{spec.name}(): {exc.message}"
+        message = layer_message(exc)
+        if not message.startswith(spec.name):
+            message = f"{spec.name}(): {message}"
         return self.error(message, span, notes)
 
     def call_block(self, block: ast.BlockDef, e: ast.Node, name_span: Span,
@@ -165,14 +171,17 @@ class Calls:
             raise self.error(f"block calls are nested more than {MAX_CALL_DEPTH} deep "
                              f"(is '{block.name}' recursive?)", name_span, kind=LimitError)
         inner = Env(self.globals, {"in": cur})
-        self.bind_block_args(block, name_span, args, kwargs, env, inner)
+        given = self.block_arguments(block, args, kwargs, env)
         outer_scope = self.scope
         scope_path = outer_scope.fresh(block.name, hint)
         self.scope_spans[scope_path] = name_span
+        self.bind_block_args(block, name_span, given, inner, scope_path)
         bound = dict(inner.vars)  # the body's assignments add to inner.vars; keep the inputs
-        key = memo.call_key(block, bound)
+        key = memo.call_key(block, bound) if self.memoize else None
         template = self.program.templates.get(key) if key is not None else None
-        if template is not None and len(self.frames) + template.depth < MAX_CALL_DEPTH:
+        first_decision = len(self.reached)  # before a replay: what it asks, the body reached
+        if (template is not None and len(self.frames) + template.depth < MAX_CALL_DEPTH
+                and self.replay_decisions(template, scope_path)):
             self.check_room(len(template.nodes), name_span)
             return memo.instantiate(template, scope_path, bound, self.nodes, self.edges)
         start, entry_depth, deepest = len(self.nodes), len(self.frames), self.deepest
@@ -187,7 +196,8 @@ class Calls:
             self.scope, self.blocks = outer_scope, outer_blocks
             depth, self.deepest = self.deepest - entry_depth, max(deepest, self.deepest)
         if key is not None:
-            template = memo.record(scope_path, self.nodes[start:], result, bound, depth)
+            template = memo.record(scope_path, self.nodes[start:], result, bound, depth,
+                                   self.reached[first_decision:])
             if template is not None:
                 if len(self.program.templates) >= MAX_TEMPLATES:
                     self.program.templates.clear()
@@ -200,8 +210,21 @@ class Calls:
             raise self.error(f"the network has more than {MAX_NODES} layers (the limit)", span,
                              kind=LimitError)
 
-    def bind_block_args(self, block: ast.BlockDef, name_span: Span, args: Sequence[ast.Node],
-                        kwargs: Sequence[ast.Keyword], env: Env, inner: Env) -> None:
+    def replay_decisions(self, template: memo.Template, scope_path: str) -> bool:
+        """Ask the decisions a template's body reached, in order; whether all agree.
+
+        Asking stops at the first that differs: the body is interpreted again, and it
+        reaches that decision (its answer is kept) before any other it did not reach.
+        """
+        for rel, decision, value in template.decisions:
+            here = Decision(scope_path + rel, decision.domain, decision.default, decision.span)
+            if not same_value(self.ask(here), value):
+                return False
+        return True
+
+    def block_arguments(self, block: ast.BlockDef, args: Sequence[ast.Node],
+                        kwargs: Sequence[ast.Keyword], env: Env) -> dict[str, tuple[Any, Span]]:
+        """The values a call gives its block's parameters, by name (evaluated in `env`)."""
         params = block.params
         if len(args) > len(params):
             raise self.error(f"{block.name}() takes {len(params)} argument(s), got {len(args)}",
@@ -219,11 +242,20 @@ class Calls:
             if kw.name in given:
                 raise self.error(f"{block.name}() got parameter '{kw.name}' twice", kw.span)
             given[kw.name] = (self.eval(kw.value, env, None), kw.value.span)
-        for param in params:
+        return given
+
+    def bind_block_args(self, block: ast.BlockDef, name_span: Span,
+                        given: dict[str, tuple[Any, Span]], inner: Env, scope_path: str) -> None:
+        """Bind the parameters of a call at `scope_path`; defaults are evaluated in `inner`."""
+        for param in block.params:
             if param.name in given:
                 value, span = given[param.name]
             elif param.default is not None:
-                value, span = self.eval(param.default, inner, None), param.default.span
+                span = param.default.span
+                if self.is_decision(param.default):  # the decision `<call path>.<param>`
+                    value = self.decision(param.default, inner, scope_path + ".", param.name)
+                else:
+                    value = self.eval(param.default, inner, None)
             else:
                 raise self.error(f"{block.name}() is missing its argument '{param.name}'",
                                  name_span, [Note(f"'{block.name}' is defined here", block.span)])

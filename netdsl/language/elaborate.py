@@ -8,6 +8,7 @@ block call opens a scope, so node names follow the block path (`stage1.basic0.co
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import networkx as nx
@@ -15,6 +16,9 @@ import networkx as nx
 from netdsl.errors import LimitError, NetdslError, Note, Span, UsageError
 from netdsl.graph import fill_graph
 from netdsl.language import syntax as ast
+from netdsl.language.choices import Fixed, fit, show_domain
+from netdsl.language.decisions import DecisionSource
+from netdsl.language.display import layer_message, suggest
 from netdsl.language.evaluate import Evaluator
 from netdsl.language.loader import Program
 from netdsl.language.values import (
@@ -32,7 +36,6 @@ from netdsl.language.values import (
 from netdsl.layers import LayerError
 from netdsl.layers.base import Shape, check_shape
 from netdsl.layers.io import Input
-from netdsl.layers.registry import suggest
 
 
 class Override:
@@ -46,15 +49,25 @@ class Override:
 
 def elaborate(program: Program, network: str | None = None,
               overrides: dict[str, Any] | None = None,
-              input_shapes: dict[str, Shape] | None = None) -> nx.MultiDiGraph:
-    """Build the graph of one network of `program` with the given parameter values."""
+              input_shapes: dict[str, Shape] | None = None,
+              decisions: DecisionSource | Mapping[str, Any] | None = None,
+              memoize: bool = True) -> nx.MultiDiGraph:
+    """Build the graph of one network of `program` with the given parameter values.
+
+    `decisions` answers the search decisions elaboration reaches (a `DecisionSource`, or
+    a mapping of decision names to values); without it each takes its default. The
+    decisions reached, with their values, are `graph.graph["decisions"]`. `memoize=False`
+    interprets every block call afresh (the memo must never change the graph).
+    """
     definition = select_network(program, network)
     # Each level of block nesting costs about a dozen Python frames; MAX_CALL_DEPTH is
     # the documented limit, so Python's own must not be reached first.
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 40 * MAX_CALL_DEPTH + 2000))
     try:
-        return _Elaborator(program).network(definition, overrides or {}, input_shapes or {})
+        source = Fixed(decisions) if isinstance(decisions, Mapping) else decisions
+        return _Elaborator(program, source, memoize).network(definition, overrides or {},
+                                                              input_shapes or {})
     except RecursionError:
         raise LimitError(f"network '{definition.name}' nests expressions too deeply to evaluate",
                          definition.span) from None
@@ -87,7 +100,7 @@ class _Elaborator(Evaluator):
     def network(self, net: ast.BlockDef, overrides: dict[str, Any],
                 input_shapes: dict[str, Shape]) -> nx.MultiDiGraph:
         self.network_name = net.name
-        self.graph.graph.update(network=net.name, source=self.program.path)
+        self.graph.graph.update(network=net.name, source=self.program.path, decisions=self.reached)
         env = Env(self.globals)
         self.bind_network_params(net, env, overrides)
         self.input_shapes = dict(input_shapes)
@@ -123,6 +136,9 @@ class _Elaborator(Evaluator):
         for param in net.params:
             if param.name in overrides:
                 env.vars[param.name] = self.override_value(param, overrides[param.name], env)
+            elif param.default is not None and self.is_decision(param.default):
+                env.vars[param.name] = self.check_type(
+                    param, self.decision(param.default, env, "", param.name), param.default.span)
             elif param.default is not None:
                 env.vars[param.name] = self.check_type(param, self.eval(param.default, env, None),
                                                        param.default.span)
@@ -132,6 +148,8 @@ class _Elaborator(Evaluator):
 
     def override_value(self, param: ast.Param, given: Any, env: Env) -> Any:
         override = given if isinstance(given, Override) else Override(given, "the API")
+        if param.default is not None and self.is_decision(param.default):
+            return self.override_decision(param, override, env)
         declared = param.type or (value_type(self.eval(param.default, env, None))
                                   if param.default is not None else None)
         value = override.value
@@ -141,6 +159,17 @@ class _Elaborator(Evaluator):
                 f"gives {value_type(value)} {show_value(value)}", override.span,
                 [Note(f"'{param.name}' is declared here", param.span)])
         return float(value) if declared == "float" else value
+
+    def override_decision(self, param: ast.Param, override: Override, env: Env) -> Any:
+        """A value bound from outside to a decision parameter: it must lie in the domain."""
+        assert isinstance(param.default, ast.Call)
+        domain, _, _ = self.decision_parts(param.default, env)
+        value = fit(domain, override.value)
+        if not domain.contains(value):
+            raise UsageError(f"parameter '{param.name}' is {show_domain(domain)}, but "
+                             f"{override.origin} gives {show_value(value)}", override.span,
+                             [Note(f"'{param.name}' is declared here", param.span)])
+        return self.check_type(param, value, override.span or param.span)
 
     def declare_input(self, decl: ast.InputDecl, env: Env) -> Tensor:
         if decl.name in self.graph.graph["inputs"]:
@@ -158,7 +187,7 @@ class _Elaborator(Evaluator):
         try:
             check_shape(shape)
         except LayerError as exc:
-            raise self.error(f"input '{decl.name}': {exc.message.replace('the output shape', 'shape')}",
+            raise self.error(f"input '{decl.name}': {layer_message(exc).replace('the output shape', 'shape')}",
                              decl.shape.span, kind=LimitError) from None
         tensor = self.add_node(Input(tuple(shape)), (), decl.span, decl.name, root=True)
         self.graph.graph["inputs"][decl.name] = tensor.node

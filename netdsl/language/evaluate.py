@@ -14,6 +14,15 @@ from netdsl.errors import LimitError, NetdslError, Note, Span
 from netdsl.graph import new_graph
 from netdsl.language import syntax as ast
 from netdsl.language.calls import Calls, _Frame
+from netdsl.language.choices import (
+    DECISION_FUNCTIONS,
+    DomainError,
+    fit,
+    make_domain,
+    show_domain,
+)
+from netdsl.language.decisions import Decision, DecisionSource, Defaults, Domain
+from netdsl.language.display import suggest
 from netdsl.language.loader import Program
 from netdsl.language.values import (
     BINARY,
@@ -34,14 +43,18 @@ from netdsl.language.values import (
     tensor_attribute,
     value_type,
 )
-from netdsl.layers.registry import suggest
 
 
 class Evaluator(Calls):
     """Interprets bodies and expressions; collects nodes and edges for the graph."""
 
-    def __init__(self, program: Program) -> None:
+    def __init__(self, program: Program, source: DecisionSource | None = None,
+                 memoize: bool = True) -> None:
         self.program = program
+        self.source: DecisionSource = source if source is not None else Defaults()
+        self.memoize = memoize  # off: every block call interprets its body (for tests)
+        self.decided: dict[str, tuple[Decision, Any]] = {}  # decision name -> (it, value)
+        self.reached: list[tuple[Decision, Any]] = []  # in the order reached
         self.network_name = ""
         self.graph = new_graph()
         self.nodes: list[tuple[str, dict[str, Any]]] = []
@@ -130,6 +143,8 @@ class Evaluator(Calls):
 
     def eval_named(self, e: ast.Node, env: Env, cur: Tensor | None, hint: str) -> Any:
         """Evaluate an assignment's value; a single call takes the variable's name."""
+        if self.is_decision(e):
+            return self.decision(e, env, self.scope.prefix, hint)
         if isinstance(e, ast.Call):
             return self._call(e, env, cur, hint)
         if isinstance(e, ast.Name) and env.lookup(e.id) is MISSING:
@@ -236,7 +251,8 @@ class Evaluator(Calls):
                 cur = self.step(sub, env, cur)
             return cur
         elif isinstance(e, ast.Call) and e.name not in self.blocks and (
-                e.name in BUILTINS or e.name in ("assert", "fail")):
+                e.name in BUILTINS or e.name in DECISION_FUNCTIONS
+                or e.name in ("assert", "fail")):
             raise self.error(f"{e.name}() is a function of values, not a layer: it cannot be "
                              "a chain step", e.name_span)
         return self.eval(e, env, cur)
@@ -283,6 +299,65 @@ class Evaluator(Calls):
         if count > MAX_REPEAT:
             raise self.error(f"a loop of {count} iterations is past the limit of {MAX_REPEAT}",
                              span, kind=LimitError)
+
+    # ---------------------------------------------------------------- decisions
+    def is_decision(self, e: ast.Node) -> bool:
+        """Whether `e` is a decision expression (`choice(...)` and the like)."""
+        return isinstance(e, ast.Call) and e.name in DECISION_FUNCTIONS and e.name not in self.blocks
+
+    def decision_parts(self, e: ast.Call, env: Env) -> tuple[Domain, Any, str | None]:
+        """A decision call's domain, default and `name =` (None when not given)."""
+        args = [self.eval(a, env, None) for a in e.args]
+        keywords: dict[str, Any] = {}
+        spans: dict[str | int, Span] = {i: a.span for i, a in enumerate(e.args)}
+        for kw in e.kwargs:
+            if kw.name in keywords:
+                raise self.error(f"argument '{kw.name}' is given twice", kw.span)
+            keywords[kw.name] = self.eval(kw.value, env, None)
+            spans[kw.name] = kw.value.span
+        default_given = "default" in keywords
+        default, name = keywords.pop("default", None), keywords.pop("name", None)
+        try:
+            domain = make_domain(e.name, args, keywords)
+        except DomainError as exc:
+            raise self.error(exc.message, spans.get(exc.arg, e.span)) from None
+        if name is not None and (not isinstance(name, str) or not name.isidentifier()):
+            raise self.error(f"a decision's name is a word like \"kernel\", got {show_value(name)}",
+                             spans["name"])
+        if not default_given:
+            return domain, domain.first(), name
+        default = fit(domain, default)
+        if not domain.contains(default):
+            raise self.error(f"the default {show_value(default)} is not in {show_domain(domain)}",
+                             spans["default"])
+        return domain, default, name
+
+    def decision(self, e: ast.Call, env: Env, prefix: str, var: str | None) -> Any:
+        """The value of a decision taken under `prefix` (a block path and a dot, or "")."""
+        domain, default, name = self.decision_parts(e, env)
+        if name is None and var is None:
+            raise self.error(f"this {e.name}() has no name: assign it to a variable (`kernel = "
+                             f"{e.name}(...)`), make it a parameter's default, or name it with "
+                             f'{e.name}(..., name = "kernel")', e.span)
+        return self.ask(Decision(prefix + (name or var or ""), domain, default, e.span))
+
+    def ask(self, decision: Decision) -> Any:
+        """The value of a reached decision: asked of the source once, checked, recorded."""
+        known = self.decided.get(decision.name)
+        if known is not None:
+            if known[0].domain != decision.domain:
+                raise self.error(f"decision '{decision.name}' is reached again with another "
+                                 f"domain, {show_domain(decision.domain)}", decision.span,
+                                 [Note(f"first reached with {show_domain(known[0].domain)}",
+                                       known[0].span)])
+            return known[1]
+        value = fit(decision.domain, self.source.decide(decision))
+        if not decision.domain.contains(value):
+            raise self.error(f"decision '{decision.name}' is given {show_value(value)}, which is "
+                             f"not in {show_domain(decision.domain)}", decision.span)
+        self.decided[decision.name] = (decision, value)
+        self.reached.append((decision, value))
+        return value
 
     # -------------------------------------------------------------------- graph
     def add_node(self, layer: Any, inputs: Sequence[Tensor], span: Span, hint: str | None,

@@ -12,20 +12,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from netdsl.language.decisions import Decision
 from netdsl.language.values import Tensor
 
 
 class Template:
     """The nodes one block call made, relative to its scope, and what it returned."""
 
-    __slots__ = ("externals", "nodes", "result", "depth")
+    __slots__ = ("externals", "nodes", "result", "depth", "decisions")
 
     def __init__(self, externals: tuple[str, ...], nodes: list[tuple], result: tuple,
-                 depth: int) -> None:
+                 depth: int, decisions: tuple[tuple[str, Decision, Any], ...] = ()) -> None:
         self.externals = externals  # names of the tensor-valued variables, in order
         self.nodes = nodes  # (relative name, layer, span, relative block path, inputs)
-        self.result = result  # ("node", relative name, shape) | ("ext", index) | ("value", v)
+        # ("node", relative name, shape) | ("ext", index) | ("value", v) | ("list", parts)
+        self.result = result
         self.depth = depth  # how deep the call's own block calls nested
+        # The search decisions the body reached, in order: (name relative to the call's
+        # path, the decision, its value). A later call reuses the template only when its
+        # own decisions of those names take the same values.
+        self.decisions = decisions
 
 
 def call_key(block: Any, variables: dict[str, Any]) -> tuple | None:
@@ -50,7 +56,8 @@ def _freeze(value: Any) -> Any:
 
 
 def record(scope_path: str, made: list[tuple[str, dict]], result: Any,
-           variables: dict[str, Any], depth: int) -> Template | None:
+           variables: dict[str, Any], depth: int,
+           decisions: list[tuple[Decision, Any]] = ()) -> Template | None:
     """Describe the nodes a call made; None when the call reached outside its inputs."""
     ext_names = tuple(n for n, v in variables.items() if type(v) is Tensor)
     ext_index: dict[str, int] = {}
@@ -70,20 +77,39 @@ def record(scope_path: str, made: list[tuple[str, dict]], result: Any,
                 return None
         nodes.append((name[cut:], data["layer"], data["span"], data["block"][len(scope_path):],
                       tuple(inputs)))
-    if type(result) is Tensor:
-        if result.node.startswith(prefix):
-            kept: tuple = ("node", result.node[cut:], result.shape)
-        elif result.node in ext_index:
-            kept = ("ext", ext_index[result.node])
-        else:
+    kept = _result(result, prefix, ext_index)
+    if kept is None:
+        return None
+    relative = []
+    for decision, value in decisions:
+        if not decision.name.startswith(prefix):
             return None
-    else:
-        try:
-            _freeze(result)
-        except TypeError:
-            return None
-        kept = ("value", result)
-    return Template(ext_names, nodes, kept, depth)
+        relative.append((decision.name[len(scope_path):], decision, value))
+    return Template(ext_names, nodes, kept, depth, tuple(relative))
+
+
+def _result(value: Any, prefix: str, ext_index: dict[str, int]) -> tuple | None:
+    """A call's value relative to its scope; None when it cannot be replayed."""
+    if type(value) is Tensor:
+        if value.node.startswith(prefix):
+            return ("node", value.node[len(prefix):], value.shape)
+        if value.node in ext_index:
+            return ("ext", ext_index[value.node])
+        return None
+    if type(value) is list and any(type(v) is Tensor or type(v) is list for v in value):
+        # A list holding tensors: each tensor must be renamed, as a result of its own.
+        parts = []
+        for item in value:
+            part = _result(item, prefix, ext_index)
+            if part is None:
+                return None
+            parts.append(part)
+        return ("list", tuple(parts))
+    try:
+        _freeze(value)
+    except TypeError:
+        return None
+    return ("value", value)
 
 
 def instantiate(template: Template, scope_path: str, variables: dict[str, Any],
@@ -97,10 +123,16 @@ def instantiate(template: Template, scope_path: str, variables: dict[str, Any],
         nodes.append((name, {"layer": layer, "span": span, "block": scope_path + block_rel,
                              "inputs": preds}))
         edges.extend((p, name, position) for position, p in enumerate(preds))
-    kind = template.result[0]
+    return _value(template.result, prefix, template.externals, variables)
+
+
+def _value(kept: tuple, prefix: str, externals: tuple[str, ...], variables: dict[str, Any]) -> Any:
+    kind = kept[0]
     if kind == "node":
-        return Tensor(prefix + template.result[1], template.result[2])
+        return Tensor(prefix + kept[1], kept[2])
     if kind == "ext":
-        return variables[template.externals[template.result[1]]]
-    value = template.result[1]
+        return variables[externals[kept[1]]]
+    if kind == "list":
+        return [_value(part, prefix, externals, variables) for part in kept[1]]
+    value = kept[1]
     return list(value) if isinstance(value, list) else value

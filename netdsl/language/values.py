@@ -7,7 +7,8 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from netdsl.layers.base import Shape, show, type_name
+from netdsl.language.display import show, type_name
+from netdsl.layers.base import Shape
 
 #: Documented limits, checked while elaborating (docs/language.md, "Limits").
 MAX_CALL_DEPTH = 100

@@ -18,8 +18,8 @@ from netdsl.layers.base import (
     numel,
     real,
 )
+from netdsl.layers.recipe import Recipe, recipe
 from netdsl.layers.registry import register
-from netdsl.lowering.recipe import Recipe, recipe
 
 # The torch.nn module of each parameterless activation (never in place: the memory
 # analysis assumes every layer writes a new tensor).

@@ -12,10 +12,9 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
-if TYPE_CHECKING:
-    from netdsl.lowering.recipe import Recipe
+from netdsl.layers.recipe import Recipe
 
 Shape = tuple[int, ...]
 Number = int | Fraction
@@ -26,13 +25,29 @@ MAX_TENSOR_ELEMENTS = 2**40
 MAX_AXIS_SIZE = 2**31 - 1
 
 
-class LayerError(Exception):
-    """A layer's arguments or inputs are invalid; `arg` names the culprit argument."""
+class _Nothing:
+    def __repr__(self) -> str:
+        return "NOTHING"
 
-    def __init__(self, message: str, arg: str | None = None) -> None:
-        super().__init__(message)
+
+#: "No value": a `LayerError` about no particular value.
+NOTHING: Any = _Nothing()
+
+
+class LayerError(Exception):
+    """A layer's arguments or inputs are invalid; `arg` names the culprit argument.
+
+    Values stay data: `got` is the offending value (`typed`: name its type too) and
+    `options` the names `arg` may have meant. The language words them
+    (`netdsl.language.display.layer_message`), so this package needs no printer.
+    """
+
+    def __init__(self, message: str, arg: str | None = None, *, got: Any = NOTHING,
+                 typed: bool = False, options: tuple[str, ...] = ()) -> None:
+        super().__init__(message if got is NOTHING else f"{message}, got {got!r}")
         self.message = message
         self.arg = arg
+        self.got, self.typed, self.options = got, typed, options
 
 
 # ----------------------------------------------------------------- receptive fields
@@ -271,14 +286,10 @@ class Layer:
         """Arguments in short, for the IR listing."""
         return ""
 
-    # ---- lowering (torch is imported lazily, only here)
+    # ---- lowering (data only: netdsl.lowering makes the module)
     def torch_recipe(self) -> Recipe:
         """The PyTorch module computing this layer, as torch-free data (class, arguments)."""
         raise NotImplementedError(f"{self.op} has no PyTorch lowering yet")
-
-    def torch_module(self) -> Any:
-        """A `torch.nn.Module` computing this layer, for the given input shapes."""
-        return self.torch_recipe().instantiate()
 
     # ---- helpers
     @property
@@ -305,7 +316,7 @@ def _is_int(value: Any) -> bool:
 def integer(value: Any, rank: int) -> int:
     """Converter: an integer."""
     if not _is_int(value):
-        raise LayerError(f"expected an integer, got {type_name(value)} {show(value)}")
+        raise LayerError("expected an integer", got=value, typed=True)
     return value
 
 
@@ -350,14 +361,14 @@ def optional(inner: Converter) -> Converter:
 def boolean(value: Any, rank: int) -> bool:
     """Converter: true or false."""
     if not isinstance(value, bool):
-        raise LayerError(f"expected true or false, got {type_name(value)} {show(value)}")
+        raise LayerError("expected true or false", got=value, typed=True)
     return value
 
 
 def real(value: Any, rank: int) -> float:
     """Converter: a number (integers are accepted)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise LayerError(f"expected a number, got {type_name(value)} {show(value)}")
+        raise LayerError("expected a number", got=value, typed=True)
     return float(value)
 
 
@@ -375,7 +386,7 @@ def choice(*options: str) -> Converter:
     def convert(value: Any, rank: int) -> str:
         if value not in options:
             listed = ", ".join(f'"{o}"' for o in options)
-            raise LayerError(f"expected one of {listed}, got {show(value)}")
+            raise LayerError(f"expected one of {listed}", got=value)
         return value
 
     return convert
@@ -384,7 +395,7 @@ def choice(*options: str) -> Converter:
 def int_list(value: Any, rank: int) -> tuple[int, ...]:
     """Converter: a non-empty list of positive integers."""
     if not isinstance(value, (list, tuple)) or not value:
-        raise LayerError(f"expected a list of positive integers, got {show(value)}")
+        raise LayerError("expected a list of positive integers", got=value)
     return tuple(positive(v, rank) for v in value)
 
 
@@ -393,7 +404,7 @@ def padding(value: Any, rank: int) -> str | tuple[tuple[int, int], ...]:
     if value in ("same", "valid"):
         return "valid" if value == "valid" else "same"
     if isinstance(value, str):
-        raise LayerError(f'expected "same", "valid" or integers, got {show(value)}')
+        raise LayerError('expected "same", "valid" or integers', got=value)
     if isinstance(value, (list, tuple)):
         if len(value) != rank:
             raise LayerError(f"expected {rank} value(s), one per spatial axis, got {len(value)}")
@@ -405,58 +416,13 @@ def padding(value: Any, rank: int) -> str | tuple[tuple[int, int], ...]:
 def _pad_pair(value: Any, rank: int) -> tuple[int, int]:
     if isinstance(value, (list, tuple)):
         if len(value) != 2:
-            raise LayerError(f"a per-axis padding pair is [begin, end], got {show(value)}")
+            raise LayerError("a per-axis padding pair is [begin, end]", got=value)
         return non_negative(value[0], rank), non_negative(value[1], rank)
     p = non_negative(value, rank)
     return p, p
 
 
-def type_name(value: Any) -> str:
-    """The DSL's name for a value's type."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    if value is None:
-        return "none"
-    return {int: "int", float: "float", str: "str"}.get(type(value), "tensor")
-
-
-def show(value: Any) -> str:
-    """A value as the DSL would write it."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(show(v) for v in value) + "]"
-    return "none" if value is None else str(value)
-
-
 # ----------------------------------------------------------------- shape arithmetic
-def same_padding(n: int, k_eff: int, stride: int) -> tuple[int, int]:
-    """TensorFlow's `same`: output ceil(n/s); the smaller half of the padding first."""
-    out = -(-n // stride)
-    total = max((out - 1) * stride + k_eff - n, 0)
-    return total // 2, total - total // 2
-
-
-def window_output(n: int, k_eff: int, stride: int, pads: tuple[int, int],
-                  ceil_mode: bool = False) -> int:
-    """Output size of a sliding window along one axis (PyTorch's rule, ceil mode included)."""
-    span = n + pads[0] + pads[1] - k_eff
-    if span < 0:
-        raise LayerError(
-            f"kernel extent {k_eff} is larger than the padded input ({n} + {pads[0]} + {pads[1]})")
-    if not ceil_mode:
-        return span // stride + 1
-    out = -(-span // stride) + 1
-    # PyTorch: the last window must start inside the input or the left padding.
-    if (out - 1) * stride >= n + pads[0]:
-        out -= 1
-    return out
-
-
 def check_shape(shape: Shape) -> Shape:
     """Reject empty outputs and tensors past the documented size limits."""
     if any(d < 1 for d in shape):

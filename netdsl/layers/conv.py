@@ -23,11 +23,21 @@ from netdsl.layers.base import (
     padding,
     per_axis,
     positive,
-    same_padding,
+)
+from netdsl.layers.geometry import (
+    as_number,
+    format_axes,
+    format_pads,
+    is_symmetric,
+    padded_size,
+    resolve_padding,
+    symmetric_equivalent,
+    torch_pad_order,
+    trim_padding,
     window_output,
 )
+from netdsl.layers.recipe import Recipe, recipe
 from netdsl.layers.registry import register
-from netdsl.lowering.recipe import Recipe, recipe
 
 SPATIAL = (1, 2, 3)
 
@@ -107,8 +117,8 @@ class Conv(Layer):
         return recipe(f"PaddedConv{rank}d", *args, **kwargs, pre_pad=torch_pad_order(pads))
 
     def describe(self) -> str:
-        return (f"{self.channels}, k={_fmt(self.kernel)}, s={_fmt(self.stride)}, "
-                f"p={_fmt_pads(self.pads)}, d={_fmt(self.dilation)}, g={self.groups}, bias={self.bias}")
+        return (f"{self.channels}, k={format_axes(self.kernel)}, s={format_axes(self.stride)}, "
+                f"p={format_pads(self.pads)}, d={format_axes(self.dilation)}, g={self.groups}, bias={self.bias}")
 
 
 class ConvTranspose(Layer):
@@ -173,9 +183,9 @@ class ConvTranspose(Layer):
                                            self.dilation, self.stride, self.pads):
             k_eff = d * (k - 1) + 1
             size.append(r + (-(-k_eff // s) - 1) * jump)
-            stride.append(_frac(Fraction(jump) / s))
+            stride.append(as_number(Fraction(jump) / s))
             # floor(i/s - pad) is the first input read: ceil((i + p_begin - k_eff + 1) / s)
-            pad.append(_frac(p + Fraction((k_eff - s - pp[0]) * jump, s)))
+            pad.append(as_number(p + Fraction((k_eff - s - pp[0]) * jump, s)))
         # with a stride, the window depends on the output's phase: not exact (see Field)
         exact = f.exact and all(s == 1 for s in self.stride)
         return Field(tuple(size), tuple(stride), tuple(pad), f.is_global, exact)
@@ -197,66 +207,8 @@ class ConvTranspose(Layer):
                       sizes=self.out_shape[1:])
 
     def describe(self) -> str:
-        return (f"{self.channels}, k={_fmt(self.kernel)}, s={_fmt(self.stride)}, "
-                f"p={_fmt_pads(self.pads)}, op={_fmt(self.output_padding)}, g={self.groups}")
-
-
-def resolve_padding(pad: Any, sizes: Sequence[int], k_eff: Sequence[int],
-                    stride: Sequence[int]) -> tuple[tuple[int, int], ...]:
-    """Padding as (begin, end) per axis, resolving "same" (TensorFlow's rule) and "valid"."""
-    if pad == "valid":
-        return ((0, 0),) * len(sizes)
-    if pad == "same":
-        return tuple(same_padding(n, k, s) for n, k, s in zip(sizes, k_eff, stride))
-    return pad
-
-
-def trim_padding(pads: Sequence[tuple[int, int]], sizes: Sequence[int], k_eff: Sequence[int],
-                 stride: Sequence[int], outs: Sequence[int]) -> tuple[tuple[int, int], ...]:
-    """Padding without the end padding that no window reaches (the last window's end)."""
-    trimmed = []
-    for (begin, end), n, k, s, out in zip(pads, sizes, k_eff, stride, outs):
-        reach = (out - 1) * s + k - begin - n  # how far the last window passes the input
-        trimmed.append((begin, min(end, max(reach, 0))))
-    return tuple(trimmed)
-
-
-def symmetric_equivalent(pads: Sequence[tuple[int, int]], sizes: Sequence[int],
-                         k_eff: Sequence[int], stride: Sequence[int], outs: Sequence[int],
-                         ceil_mode: bool = False) -> bool:
-    """Whether padding every axis by its begin padding on both sides gives the same
-    windows: they start at the same place, so the same number of them is enough."""
-    return all(n + 2 * b >= k and window_output(n, k, s, (b, b), ceil_mode) == out
-               for (b, _), n, k, s, out in zip(pads, sizes, k_eff, stride, outs))
-
-
-def is_symmetric(pads: Sequence[tuple[int, int]]) -> bool:
-    """Whether every axis pads as much at the begin as at the end."""
-    return all(b == e for b, e in pads)
-
-
-def padded_size(shape: Shape, pads: Sequence[tuple[int, int]]) -> int:
-    """Spatial elements of an input after explicit padding."""
-    return math.prod(n + b + e for n, (b, e) in zip(shape[1:], pads))
-
-
-def torch_pad_order(pads: Sequence[tuple[int, int]]) -> tuple[int, ...]:
-    """Per-axis (begin, end) pairs in F.pad's order: the last axis first."""
-    return tuple(v for pair in reversed(pads) for v in pair)
-
-
-def _frac(x: Fraction) -> int | Fraction:
-    return int(x) if x.denominator == 1 else x
-
-
-def _fmt(values: Sequence[int]) -> str:
-    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
-
-
-def _fmt_pads(pads: Sequence[tuple[int, int]]) -> str:
-    if all(b == e for b, e in pads):
-        return _fmt([b for b, _ in pads])
-    return ",".join(f"{b}/{e}" for b, e in pads)
+        return (f"{self.channels}, k={format_axes(self.kernel)}, s={format_axes(self.stride)}, "
+                f"p={format_pads(self.pads)}, op={format_axes(self.output_padding)}, g={self.groups}")
 
 
 _CONV_ARGS = (

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from netdsl.layers.base import Field, Layer, Shape
+from netdsl.layers.recipe import Recipe
 
 
 class Input(Layer):
@@ -22,5 +22,5 @@ class Input(Layer):
     def describe(self) -> str:
         return ""
 
-    def torch_module(self) -> Any:
+    def torch_recipe(self) -> Recipe:
         raise TypeError("inputs are not lowered to modules")

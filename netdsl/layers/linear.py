@@ -19,10 +19,9 @@ from netdsl.layers.base import (
     integer,
     numel,
     positive,
-    show,
 )
+from netdsl.layers.recipe import Recipe, recipe
 from netdsl.layers.registry import register
-from netdsl.lowering.recipe import Recipe, recipe
 
 
 class Linear(Layer):
@@ -121,7 +120,7 @@ class Reshape(Layer):
 def shape_list(value: Any, rank: int) -> tuple[int, ...]:
     """Converter: a list of sizes (-1 allowed once)."""
     if not isinstance(value, (list, tuple)) or not value:
-        raise LayerError(f"expected a list of sizes like [C, 1, 1], got {show(value)}")
+        raise LayerError("expected a list of sizes like [C, 1, 1]", got=value)
     return tuple(integer(v, rank) for v in value)
 
 

@@ -17,8 +17,8 @@ from netdsl.layers.base import (
     integer,
     numel,
 )
+from netdsl.layers.recipe import Recipe, recipe
 from netdsl.layers.registry import register
-from netdsl.lowering.recipe import Recipe, recipe
 
 
 def _shapes(shapes: Sequence[Shape]) -> str:

@@ -16,8 +16,8 @@ from netdsl.layers.base import (
     probability,
     real,
 )
+from netdsl.layers.recipe import Recipe, recipe
 from netdsl.layers.registry import register
-from netdsl.lowering.recipe import Recipe, recipe
 
 STAT_BYTES = 4  # batch-norm batch statistics are kept in float32 (PyTorch's accumulate type)
 

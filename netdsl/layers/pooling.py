@@ -26,19 +26,19 @@ from netdsl.layers.base import (
     padding,
     per_axis,
     positive,
-    window_output,
 )
-from netdsl.layers.conv import (
-    _fmt,
-    _fmt_pads,
+from netdsl.layers.geometry import (
+    format_axes,
+    format_pads,
     padded_size,
     resolve_padding,
     symmetric_equivalent,
     torch_pad_order,
     trim_padding,
+    window_output,
 )
+from netdsl.layers.recipe import Recipe, recipe
 from netdsl.layers.registry import register
-from netdsl.lowering.recipe import Recipe, recipe
 
 SPATIAL = (1, 2, 3)
 INDEX_BYTES = 8  # max pooling keeps int64 argmax indices for backward
@@ -107,7 +107,7 @@ class Pool(Layer):
         return fields[0].window(self.effective_kernel, self.stride, [p[0] for p in self.pads])
 
     def describe(self) -> str:
-        return (f"k={_fmt(self.kernel)}, s={_fmt(self.stride)}, p={_fmt_pads(self.pads)}"
+        return (f"k={format_axes(self.kernel)}, s={format_axes(self.stride)}, p={format_pads(self.pads)}"
                 + (", ceil" if self.ceil_mode else ""))
 
     def plan(self) -> tuple[Any, ...]:
@@ -231,7 +231,7 @@ class AdaptivePool(Layer):
         return Field(tuple(size), tuple(stride), f.padding, f.is_global, exact)
 
     def describe(self) -> str:
-        return f"size={_fmt(self.size)}"
+        return f"size={format_axes(self.size)}"
 
 
 class ChannelMaxPool(Layer):

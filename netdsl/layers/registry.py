@@ -7,7 +7,6 @@ value, wrong type, "did you mean") before the kind's own validation runs.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,8 +51,8 @@ def bind(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
     values: dict[str, Any] = dict(zip((a.name for a in args), positional))
     for key, value in keywords.items():
         if key not in {a.name for a in args}:
-            raise LayerError(f"{spec.name}() has no argument '{key}'{suggest(key, spec.signature.names())}",
-                             arg=key)
+            raise LayerError(f"{spec.name}() has no argument '{key}'", arg=key,
+                             options=tuple(spec.signature.names()))
         if key in values:
             raise LayerError(f"{spec.name}() got argument '{key}' twice", arg=key)
         values[key] = value
@@ -72,7 +71,8 @@ def _convert(spec: LayerSpec, arg: Arg, value: Any, rank: int) -> Any:
     try:
         return arg.convert(value, rank)
     except LayerError as exc:
-        raise LayerError(f"{spec.name}(): argument '{arg.name}' {exc.message}", arg=arg.name) from None
+        raise LayerError(f"{spec.name}(): argument '{arg.name}' {exc.message}", arg=arg.name,
+                         got=exc.got, typed=exc.typed) from None
 
 
 #: Resolved layers are immutable, so identical calls (same name, arguments and input
@@ -125,9 +125,3 @@ def _create(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any]
 
 def _rank_name(rank: int) -> str:
     return {0: "flat [F]", 1: "1-D [C, L]", 2: "2-D [C, H, W]", 3: "3-D [C, D, H, W]"}[rank]
-
-
-def suggest(name: str, candidates: Sequence[str]) -> str:
-    """`; did you mean 'x'?` for the closest candidate, or nothing."""
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""

@@ -20,9 +20,11 @@ from netdsl.layers.base import (
     per_axis,
     positive,
 )
-from netdsl.layers.conv import _fmt
+from netdsl.layers.geometry import (
+    format_axes,
+)
+from netdsl.layers.recipe import Recipe, recipe
 from netdsl.layers.registry import register
-from netdsl.lowering.recipe import Recipe, recipe
 
 _LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
@@ -78,7 +80,7 @@ class Upsample(Layer):
         return Field(tuple(size), tuple(stride), tuple(pad), f.is_global, exact)
 
     def describe(self) -> str:
-        return f"size={_fmt(self.size)}, {self.mode}"
+        return f"size={format_axes(self.size)}, {self.mode}"
 
     def torch_recipe(self) -> Recipe:
         if self.mode == "nearest":
@@ -117,7 +119,7 @@ class CenterCrop(Layer):
         return Field(f.size, f.stride, pad, f.is_global, f.exact)
 
     def describe(self) -> str:
-        return f"size={_fmt(self.size)}"
+        return f"size={format_axes(self.size)}"
 
     def torch_recipe(self) -> Recipe:
         return recipe("Crop", self.offsets(), self.size, copy=True)

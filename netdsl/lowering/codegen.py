@@ -22,6 +22,7 @@ import networkx as nx
 from netdsl.lowering import names
 from netdsl.lowering.load import to_graph
 from netdsl.lowering.names import attribute_paths, identifier, local_names, unique
+from netdsl.lowering.recipe import source
 
 _INDENT = "    "
 _SAFE_DOC = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.,:/+()[]=<>")
@@ -114,7 +115,7 @@ def _network_class(graph: nx.MultiDiGraph, paths: dict[str, tuple[str, ...]], na
             if path[:depth] not in made:
                 made.add(path[:depth])
                 lines.append(f"{_INDENT * 2}self.{'.'.join(path[:depth])} = Block()")
-        lines.append(f"{_INDENT * 2}self.{'.'.join(path)} = {recipes[node].source()}")
+        lines.append(f"{_INDENT * 2}self.{'.'.join(path)} = {source(recipes[node])}")
     lines.append("")
     lines += _forward(graph, paths, {name, "self", "torch", "nn", "F", *helpers})
     return "\n".join(lines)

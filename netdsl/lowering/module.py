@@ -18,6 +18,7 @@ from torch import nn
 from netdsl.lowering.load import to_graph
 from netdsl.lowering.names import attribute_paths
 from netdsl.lowering.ops import Block
+from netdsl.lowering.recipe import torch_module
 
 INITS = ("default", "kaiming")
 
@@ -34,7 +35,7 @@ class Network(nn.Module):
         self._outputs = tuple(graph.graph["outputs"])
         paths = attribute_paths(graph)
         for node, path in paths.items():
-            _attach(self, path, graph.nodes[node]["layer"].torch_module(), node)
+            _attach(self, path, torch_module(graph.nodes[node]["layer"]), node)
         # Steps name their module by path (not by object), so that a submodule the user
         # replaces (a new head, a quantised or wrapped layer) is the one that runs.
         self._steps = _schedule(graph, paths, set(self._outputs))

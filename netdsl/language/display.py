@@ -1,0 +1,55 @@
+"""How the language writes values and names in its messages: types, values, "did you mean".
+
+The layer package reports bad arguments as data (`LayerError.got`, `.options`); these
+functions turn that data, and the elaborator's own values, into the words of the language.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from typing import Any
+
+from netdsl.layers.base import NOTHING, LayerError
+
+_PLAIN_TYPES = {bool: "bool", int: "int", float: "float", str: "str", list: "list",
+                tuple: "list", type(None): "none"}
+
+
+def type_name(value: Any) -> str:
+    """The language's name for a value's type (`dsl_type` for the elaborator's own values)."""
+    name = _PLAIN_TYPES.get(type(value))
+    if name is not None:
+        return name
+    return getattr(value, "dsl_type", None) or type(value).__name__
+
+
+def show(value: Any) -> str:
+    """A value as the language writes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    return "none" if value is None else str(value)
+
+
+def suggest(name: str, candidates: Sequence[str]) -> str:
+    """`; did you mean 'x'?` for the closest candidate, or nothing."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def layer_message(exc: LayerError) -> str:
+    """A layer's error in words: its message, the value it got, the name it may have meant."""
+    text = exc.message
+    if exc.got is not NOTHING:
+        shown = show(exc.got)
+        text += f", got {type_name(exc.got)} {shown}" if exc.typed else f", got {shown}"
+    if exc.options and exc.arg is not None:
+        text += suggest(exc.arg, exc.options)
+    return text
+
+
+__all__ = ["layer_message", "show", "suggest", "type_name"]
