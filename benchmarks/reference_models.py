@@ -1327,8 +1327,9 @@ class InceptionA(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Concatenate the branches."""
-        pool = self.branch_pool(F.avg_pool2d(x, 3, stride=1, padding=1))
-        return torch.cat([self.branch1x1(x), self.branch5x5(x), self.branch3x3dbl(x), pool], 1)
+        pool = F.avg_pool2d(x, 3, stride=1, padding=1)
+        return torch.cat([self.branch1x1(x), self.branch5x5(x), self.branch3x3dbl(x),
+                          self.branch_pool(pool)], 1)
 
 
 class InceptionB(nn.Module):
@@ -1360,8 +1361,9 @@ class InceptionC(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Concatenate the branches."""
-        pool = self.branch_pool(F.avg_pool2d(x, 3, stride=1, padding=1))
-        return torch.cat([self.branch1x1(x), self.branch7x7(x), self.branch7x7dbl(x), pool], 1)
+        pool = F.avg_pool2d(x, 3, stride=1, padding=1)
+        return torch.cat([self.branch1x1(x), self.branch7x7(x), self.branch7x7dbl(x),
+                          self.branch_pool(pool)], 1)
 
 
 class InceptionD(nn.Module):
@@ -1395,12 +1397,13 @@ class InceptionE(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Concatenate the branches."""
+        one = self.branch1x1(x)
         a = self.branch3x3_1(x)
+        a = torch.cat([self.branch3x3_2a(a), self.branch3x3_2b(a)], 1)
         b = self.branch3x3dbl_1(x)
-        return torch.cat([
-            self.branch1x1(x), self.branch3x3_2a(a), self.branch3x3_2b(a),
-            self.branch3x3dbl_3a(b), self.branch3x3dbl_3b(b),
-            self.branch_pool(F.avg_pool2d(x, 3, stride=1, padding=1))], 1)
+        b = torch.cat([self.branch3x3dbl_3a(b), self.branch3x3dbl_3b(b)], 1)
+        pool = self.branch_pool(F.avg_pool2d(x, 3, stride=1, padding=1))
+        return torch.cat([one, a, b, pool], 1)
 
 
 class InceptionV3Aux(nn.Module):
