@@ -298,6 +298,9 @@ _BENCH = _benchmarks()
 #: spec name -> (builder, input shape without the batch)
 EXTRA_REFERENCES = {
     # the default variant of each parameterised spec (tests/test_zoo_specs.py: all)
+    "efficientnet": (lambda: _BENCH.efficientnet("b0"), (3, 224, 224)),
+    "mobilenet_v3": (lambda: _BENCH.mobilenet_v3_large(), (3, 224, 224)),
+    "convnext": (lambda: _BENCH.convnext("tiny"), (3, 224, 224)),
     "regnet_x": (lambda: _BENCH.regnet("x_400mf"), (3, 224, 224)),
     "regnet_y": (lambda: _BENCH.regnet("y_400mf"), (3, 224, 224)),
     "fashion_mnist_cnn": (fashion_mnist_cnn, (1, 28, 28)),

@@ -34,11 +34,14 @@ REDUCED: dict[str, tuple[int, ...]] = {
     "alexnet": (95, 95),            # conv 11/4 pad 2 -> 23 -> pools 11, 5, 2
     "c3d": (16, 32, 32),            # 16 frames needed: pool5 sees depth 1
     "densenet121": (64, 64),
+    "convnext": (32, 32),           # stem /4, then /2 three times: 8, 4, 2, 1
+    "efficientnet": (64, 64),
     "fcn_resnet50": (64, 64),       # output stride 8, bilinear back to 64x64
     "googlenet": (64, 64),          # ceil-mode pools
     "homl_exercise": (40, 61),      # odd width: asymmetric "same" at stride 2
     "mobilenet_v1": (64, 64),       # Keras' [[0, 1], [0, 1]] strided depthwise padding
     "mobilenet_v2": (64, 64),
+    "mobilenet_v3": (64, 64),
     "regnet_x": (64, 64),
     "regnet_y": (64, 64),
     "resnet18": (65, 65),           # odd: 33, 17, 9, 5, 3

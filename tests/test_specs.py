@@ -94,6 +94,11 @@ EXPECTED = [
     # M5 of PyTorch's speech-command tutorial: it prints 26,915 params; MACs [E]
     Expected("conv1d_signal", 26_915, 3_820_736, None, (35,)),
     Expected("c3d", 79_991_015, 38_548_959_232, None, (487,)),  # [E]
+    # EfficientNet-B0, MobileNetV3-Large, ConvNeXt-Tiny (torchvision: 0.386, 0.217 and
+    # 4.456 GFLOPS); other variants: tests/test_zoo_specs.py [R]
+    Expected("efficientnet", 5_288_548, 385_814_752, giga(0.39), (1000,)),
+    Expected("mobilenet_v3", 5_483_032, 216_589_760, giga(0.22), (1000,)),
+    Expected("convnext", 28_589_128, 4_455_531_264, giga(4.46), (1000,)),
     # RegNetX-400MF and RegNetY-400MF (torchvision); other variants:
     # tests/test_zoo_specs.py [E]
     Expected("regnet_x", 5_495_976, 413_812_608, giga(0.41), (1000,)),

@@ -47,7 +47,26 @@ def _regnet(kind: str, name: str, depth: int, w_0: int, w_a: float, w_m: float, 
                               "group_width": g})
 
 
+def _named(spec: str, reference: str, key: str, value: str, params: int,
+           macs: int) -> Variant:
+    return Variant(spec, reference, params, macs, overrides={key: value})
+
+
 VARIANTS = [
+    _named("efficientnet", "efficientnet_b0", "variant", "b0", 5_288_548, 385_814_752),
+    _named("efficientnet", "efficientnet_b1", "variant", "b1", 7_794_184, 686_802_832),
+    _named("efficientnet", "efficientnet_b2", "variant", "b2", 9_109_994, 993_561_872),
+    _named("efficientnet", "efficientnet_b3", "variant", "b3", 12_233_232, 1_827_141_392),
+    _named("efficientnet", "efficientnet_b4", "variant", "b4", 19_341_616, 4_393_771_024),
+    _named("efficientnet", "efficientnet_b5", "variant", "b5", 30_389_784, 10_266_384_752),
+    _named("efficientnet", "efficientnet_b6", "variant", "b6", 43_040_704, 19_067_593_536),
+    _named("efficientnet", "efficientnet_b7", "variant", "b7", 66_347_960, 37_745_884_192),
+    _named("mobilenet_v3", "mobilenet_v3_large", "arch", "large", 5_483_032, 216_589_760),
+    _named("mobilenet_v3", "mobilenet_v3_small", "arch", "small", 2_542_856, 56_510_400),
+    _named("convnext", "convnext_tiny", "variant", "tiny", 28_589_128, 4_455_531_264),
+    _named("convnext", "convnext_small", "variant", "small", 50_223_688, 8_683_712_256),
+    _named("convnext", "convnext_base", "variant", "base", 88_591_464, 15_354_729_472),
+    _named("convnext", "convnext_large", "variant", "large", 197_767_336, 34_361_433_600),
     _regnet("x", "400mf", 22, 24, 24.48, 2.54, 16, 5_495_976, 413_812_608),
     _regnet("x", "800mf", 16, 56, 35.73, 2.28, 16, 7_259_656, 799_699_712),
     _regnet("x", "1_6gf", 18, 80, 34.01, 2.25, 24, 9_190_136, 1_602_849_792),
@@ -60,6 +79,11 @@ VARIANTS = [
 
 #: One variant per family whose function is compared with copied weights (small input).
 SAME_FUNCTION = {
+    "efficientnet-efficientnet_b0": (3, 64, 64),
+    "efficientnet-efficientnet_b5": (3, 64, 64),  # batch norm eps 0.001
+    "mobilenet_v3-mobilenet_v3_large": (3, 64, 64),
+    "mobilenet_v3-mobilenet_v3_small": (3, 64, 64),
+    "convnext-convnext_tiny": (3, 64, 64),
     "regnet_x-regnet_x_400mf": (3, 64, 64),
     "regnet_y-regnet_y_400mf": (3, 64, 64),
 }
@@ -136,6 +160,19 @@ def _as_tuple(out: Any) -> tuple:
     return out if isinstance(out, tuple) else (out,)
 
 
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: these small forward passes are 10-60x slower with two threads
+    on a loaded two-core machine (the threads spin waiting for each other)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.usefixtures("one_thread")
 @pytest.mark.parametrize("vid", sorted(SAME_FUNCTION))
 def test_same_function_with_copied_weights(vid: str) -> None:
     ref = _reference_module()
