@@ -1,7 +1,8 @@
 """The docs stay true: every layer and stdlib module is documented, every example runs.
 
 - docs/language.md's layer reference and docs/conventions.md's counting rules each have a
-  row for every name in `netdsl.layers.REGISTRY` (the name in backticks in the first cell);
+  row for every name in `netdsl.layers.REGISTRY` (the name in backticks in the first cell),
+  and are what `scripts/layer_docs.py` generates from the registry now;
 - docs/language.md names every standard library module (`std.NAME`) and block;
 - every ```netdsl example in docs/language.md parses, and every one that defines a
   network elaborates (each of its networks, with default parameters);
@@ -11,6 +12,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,6 +54,12 @@ def examples(path: Path) -> list[str]:
 def test_layer_reference_lists_every_layer():
     documented = table_names(section(LANGUAGE, "Layer reference"))
     assert sorted(set(REGISTRY) - documented) == []
+
+
+def test_layer_tables_are_generated_from_the_registry():
+    result = subprocess.run([sys.executable, "scripts/layer_docs.py", "--check"],
+                            cwd=DOCS.parent, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_counting_rules_list_every_layer():

@@ -393,3 +393,37 @@ def test_reshape_field_is_global_when_elements_move_between_axes():
 def test_a_line_ending_with_an_arrow_says_so():
     with pytest.raises(NetdslError, match="a line cannot end with '->'"):
         graph("    x ->\n    relu")
+
+
+def test_blocks_and_layers_are_values_that_can_be_passed_and_called():
+    blocks = ("block unit(act = relu, op = conv) {\n    op(4, 1) -> act\n}\n"
+              "block gate() {\n    sigmoid\n}\n"
+              "block outer(act) {\n    unit(act = act) -> act\n}\n")
+    g = graph("    a = unit(act = gate)\n    b = a -> unit(act = tanh, op = conv)\n"
+              "    b -> outer(sigmoid) -> unit", blocks=blocks)
+    assert ops(g) == ["input", "conv", "sigmoid", "conv", "tanh", "conv", "sigmoid", "sigmoid",
+                      "conv", "relu"]
+    assert list(g)[1:3] == ["a.conv0", "a.gate0.sigmoid0"]
+    fresh = netdsl.loads(blocks + NET.format(params="", shape="[3, 16, 16]", body=(
+        "    a = unit(act = gate)\n    b = a -> unit(act = tanh, op = conv)\n"
+        "    b -> outer(sigmoid) -> unit")), "t.net")
+    from netdsl.language.elaborate import elaborate
+    assert [d["layer"].op for _, d in elaborate(fresh.program, memoize=False).nodes(data=True)] \
+        == ops(g)
+
+
+def test_a_passed_value_that_is_not_a_block_cannot_be_called():
+    blocks = "block unit(act) {\n    act(2)\n}\nblock k(size) {\n    conv(4, size)\n}\n"
+    with pytest.raises(NetdslError, match="'act' is a int, not a block or layer"):
+        graph("    unit(3)", blocks=blocks)
+    with pytest.raises(NetdslError, match="argument 'kernel' expected an integer, got layer relu"):
+        graph("    k(relu)", blocks=blocks)
+
+
+def test_names_are_resolved_once_per_load():
+    spec = netdsl.loads("block b() {\n    relu\n}\n"
+                        + NET.format(params="", shape="[3, 8, 8]", body="    b -> b"), "t.net")
+    spec.graph()
+    names = spec.program.names
+    spec.graph()
+    assert spec.program.names is names and len(names.targets) >= 3

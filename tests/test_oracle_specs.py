@@ -39,6 +39,7 @@ REDUCED: dict[str, tuple[int, ...]] = {
     "fcn_resnet50": (64, 64),       # output stride 8, bilinear back to 64x64
     "googlenet": (64, 64),          # ceil-mode pools
     "homl_exercise": (40, 61),      # odd width: asymmetric "same" at stride 2
+    "inception_v3": (139, 139),     # 6e at 7x7: the aux head's 5x5/3 pool fits
     "mobilenet_v1": (64, 64),       # Keras' [[0, 1], [0, 1]] strided depthwise padding
     "mobilenet_v2": (64, 64),
     "mobilenet_v3": (64, 64),

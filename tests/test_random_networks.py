@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, assume, event, find, given, settings
 from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
@@ -34,6 +34,7 @@ torch = pytest.importorskip("torch")
 import netdsl  # noqa: E402
 from netdsl.errors import NetdslError  # noqa: E402
 from netdsl.layers import REGISTRY, Field, LayerError, create  # noqa: E402
+from netdsl.layers.activation import Activation  # noqa: E402
 from netdsl.layers.base import numel  # noqa: E402
 from netdsl.oracle import verify  # noqa: E402
 from netdsl.oracle.measure import input_shapes  # noqa: E402
@@ -115,7 +116,25 @@ network r() {
 }
 MAX_ELEMENTS = 4096  # per sample, per tensor: keeps every example fast
 WORDS = {"same", "valid", "nearest", "linear", "max", "avg"}
-ACTIVATIONS = ["relu", "relu6", "sigmoid", "tanh", "gelu", "silu", "hardswish"]
+#: The generator draws every registered layer (a new one is fuzzed without being listed
+#: here); these are drawn more often than the others, relative to 1.
+WEIGHTS = {"conv": 3, "maxpool": 2, "avgpool": 2, "batchnorm": 2, "linear": 2}
+MERGES = [n for n, spec in REGISTRY.items() if spec.signature.variadic_inputs]
+ACTIVATIONS = [n for n, spec in REGISTRY.items()
+               if issubclass(spec.kind, Activation) and not spec.signature.args]
+
+
+#: Layers that give several tensors: a chain step takes one tensor, so the generator
+#: (which writes chains) does not draw them; tests/test_conformance_layers.py checks them
+#: part by part.
+SEVERAL = {n for n, spec in REGISTRY.items() if hasattr(spec.kind, "parts")}
+
+
+def drawn(takes: Any) -> list[str]:
+    """Registered non-merge layers whose ranks `takes` accepts, each repeated by weight."""
+    return [name for name, spec in REGISTRY.items()
+            if not spec.signature.variadic_inputs and name not in SEVERAL and takes(spec.ranks)
+            for _ in range(WEIGHTS.get(name, 1))]
 
 
 # ------------------------------------------------------------------- writing spec text
@@ -261,6 +280,17 @@ def layer_args(draw: Any, name: str, shape: tuple[int, ...]) -> dict[str, Any]:
         return {"axis": draw(st.sampled_from(axes))} if axes else {"axis": rank + 1}  # invalid
     if name == "dropout":
         return {"p": draw(st.sampled_from([0.0, 0.25, 0.5]))}
+    if name == "stochastic_depth":
+        return {"p": draw(st.sampled_from([0.0, 0.25, 0.5])),
+                "mode": draw(st.sampled_from(["row", "batch"]))}
+    if name in ("groupnorm", "channel_shuffle"):
+        return {"groups": draw(st.sampled_from(divisors(channels)))}
+    if name in ("pixel_shuffle", "pixel_unshuffle"):
+        return {"factor": draw(st.integers(1, 3))}
+    if name == "pad":
+        return {"padding": draw(st.integers(0, 2)) if maybe() else [
+            [draw(st.integers(0, 2)), draw(st.integers(0, 2))] for _ in range(rank)],
+            "mode": draw(st.sampled_from(["zeros", "reflect", "replicate"]))}
     if name == "linear":
         args = {"features": draw(st.integers(1, 8))}
         if maybe():
@@ -275,13 +305,8 @@ def layer_args(draw: Any, name: str, shape: tuple[int, ...]) -> dict[str, Any]:
     return {}
 
 
-SPATIAL_LAYERS = ["conv", "conv", "conv", "depthwise_conv", "conv_transpose", "maxpool", "maxpool",
-                  "avgpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool", "channel_maxpool",
-                  "upsample", "center_crop", "lrn", "batchnorm", "batchnorm", "dropout",
-                  "softmax", "leaky_relu", "global_avgpool", "global_maxpool", "spp", "flatten",
-                  "reshape", *ACTIVATIONS]
-FLAT_LAYERS = ["linear", "linear", "batchnorm", "dropout", "softmax", "leaky_relu", "reshape",
-               *ACTIVATIONS]
+SPATIAL_LAYERS = drawn(lambda ranks: any(r > 0 for r in ranks))
+FLAT_LAYERS = drawn(lambda ranks: 0 in ranks)
 
 
 def random_layer(draw: Any, value: Value, keep: str = "") -> Value | None:
@@ -318,7 +343,7 @@ def branch(start: str, steps: list[str]) -> str:
 
 def random_merge(draw: Any, value: Value) -> Value | None:
     """add, mul or concat of two or three branches from `value`."""
-    op = draw(st.sampled_from(["add", "mul", "concat"]))
+    op = draw(st.sampled_from(MERGES))
     count = draw(st.integers(2, 3))
     keep = "spatial" if op == "concat" else "shape"
     branches, ins = [], []
@@ -429,6 +454,21 @@ def test_random_network_static_equals_measured(text: str) -> None:
     event("merges" if ops & {"add", "mul", "concat"} else "no merge")
     failed = [c for c in verify(graph, batch=2) if not c.ok]
     assert not failed, f"\n{text}\n{describe(failed)}"
+
+
+@pytest.mark.parametrize("name", [n for n in REGISTRY if n not in MERGES and n not in SEVERAL])
+def test_the_generator_calls_every_layer_validly(name: str) -> None:
+    """A layer the generator never calls validly would silently go unfuzzed: on the input
+    shapes of its conformance examples, `layer_args` must give it valid arguments."""
+    shapes = [example.inputs[0] for example in REGISTRY[name].examples]
+
+    @st.composite
+    def called(draw: Any) -> Value | None:
+        shape = draw(st.sampled_from(shapes))
+        value = Value("x", shape, Field.unit(len(shape) - 1))
+        return apply(name, layer_args(draw, name, shape), [value])
+
+    find(called(), lambda v: v is not None, settings=settings(max_examples=300, database=None))
 
 
 @pytest.mark.parametrize("name", sorted(FOUND))

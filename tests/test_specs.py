@@ -99,6 +99,9 @@ EXPECTED = [
     Expected("efficientnet", 5_288_548, 385_814_752, giga(0.39), (1000,)),
     Expected("mobilenet_v3", 5_483_032, 216_589_760, giga(0.22), (1000,)),
     Expected("convnext", 28_589_128, 4_455_531_264, giga(4.46), (1000,)),
+    # Inception v3 without its aux head: torchvision's 27,161,264 less the head's
+    # 3,326,696; 5.713 GFLOPS (eval mode, no aux head) [R]
+    Expected("inception_v3", 23_834_568, 5_713_216_096, giga(5.71), (1000,)),
     # RegNetX-400MF and RegNetY-400MF (torchvision); other variants:
     # tests/test_zoo_specs.py [E]
     Expected("regnet_x", 5_495_976, 413_812_608, giga(0.41), (1000,)),

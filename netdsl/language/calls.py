@@ -1,6 +1,8 @@
 """Calls: of layers (a node), of blocks (a scope, memoised), and of `assert`/`fail`.
 
-A mixin of the evaluator (netdsl/language/evaluate.py): the methods here share its state.
+Part of the evaluator (netdsl/language/evaluate.py): these methods keep no state; what a
+call reads and builds is in the elaboration's `Context` (netdsl/language/context.py).
+What a call's name refers to was resolved once per load (netdsl/language/resolve.py).
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ from netdsl.errors import LimitError, NetdslError, Note, Span
 from netdsl.language import memo
 from netdsl.language import syntax as ast
 from netdsl.language.choices import same_value
+from netdsl.language.context import Frame
 from netdsl.language.decisions import Decision
 from netdsl.language.display import layer_message, suggest
+from netdsl.language.resolve import BLOCK, BUILTIN, CHECK, DECISION, IDENTITY, LAYER, LOCAL, Target
 from netdsl.language.values import (
     BUILTINS,
     MAX_CALL_DEPTH,
     MAX_NODES,
     MISSING,
+    Callee,
     Env,
     Scope,
     Tensor,
@@ -29,28 +34,18 @@ from netdsl.language.values import (
 from netdsl.layers import REGISTRY, LayerError, LayerSpec, create
 from netdsl.layers.base import Shape
 
-#: Memoised block calls kept per loaded spec before the cache is cleared.
-MAX_TEMPLATES = 20_000
-
-
-class _Frame:
-    """One active block call: for the notes of errors raised inside it."""
-
-    __slots__ = ("block", "span")
-
-    def __init__(self, block: str, span: Span) -> None:
-        self.block, self.span = block, span
-
 
 class Calls:
     """Calling layers and blocks (part of `Evaluator`)."""
 
     def _call(self, e: ast.Call, env: Env, cur: Tensor | None, hint: str | None = None) -> Any:
-        if e.name in ("assert", "fail") and e.name not in self.blocks:
+        target = self.names[e]
+        kind = target.kind
+        if kind is CHECK:
             return self.check(e, env)
-        if self.is_decision(e):  # reached here, it is not what a name or parameter takes
-            return self.decision(e, env, self.scope.prefix, None)
-        if e.name in BUILTINS and e.name not in self.blocks:
+        if kind is DECISION:  # reached here, it is not what a name or parameter takes
+            return self.decision(e, env, self.ctx.scope.prefix, None)
+        if kind is BUILTIN:
             args = [self.eval(a, env, None) for a in e.args]
             if e.kwargs:
                 raise self.error(f"{e.name}() takes no keyword arguments", e.kwargs[0].span)
@@ -58,7 +53,7 @@ class Calls:
                 return BUILTINS[e.name](*args)
             except ValueError_ as exc:
                 raise self.error(str(exc), e.span) from None
-        return self.apply(e.name, e, e.name_span, e.args, e.kwargs, env, cur, hint)
+        return self.apply(target, e, e.name, e.name_span, e.args, e.kwargs, env, cur, hint)
 
     def check(self, e: ast.Call, env: Env) -> None:
         """`assert(condition, "message")` and `fail("message")`: a spec's own checks."""
@@ -71,25 +66,35 @@ class Calls:
             raise self.error(values[-1], e.span)
         return None
 
-    def apply(self, name: str, e: ast.Node, name_span: Span, args: Sequence[ast.Node],
-              kwargs: Sequence[ast.Keyword], env: Env, cur: Tensor | None,
-              hint: str | None) -> Any:
-        """Call a block or a layer (or `identity`) on `cur`."""
-        block = self.blocks.get(name)
-        if block is not None:
-            return self.call_block(block, e, name_span, args, kwargs, env, cur, hint)
-        if name == "identity":
+    def apply(self, target: Target, e: ast.Node, name: str, name_span: Span,
+              args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
+              cur: Tensor | None, hint: str | None) -> Any:
+        """Call what `name` refers to (a block, a layer, `identity`, a value) on `cur`."""
+        kind = target.kind
+        if kind is BLOCK:
+            return self.call_block(target.ref, e, name_span, args, kwargs, env, cur, hint)
+        if kind is LAYER:
+            return self.call_layer(target.ref, e, name_span, args, kwargs, env, cur, hint)
+        if kind is IDENTITY:
             if args or kwargs:
                 raise self.error("identity takes no arguments", name_span)
             return self.need_input(cur, name, name_span)
-        spec = REGISTRY.get(name)
-        if spec is not None:
-            return self.call_layer(spec, e, name_span, args, kwargs, env, cur, hint)
-        if env.lookup(name) is not MISSING:
-            raise self.error(f"'{name}' is a {value_type(env.lookup(name))}, not a block or layer; "
+        value = env.lookup(name) if kind is LOCAL else MISSING
+        if type(value) is Callee:
+            return self.apply_callee(value, e, name_span, args, kwargs, env, cur, hint)
+        if value is not MISSING:
+            raise self.error(f"'{name}' is a {value_type(value)}, not a block or layer; "
                              "it cannot be called", name_span)
-        known = [*self.blocks, *REGISTRY, *BUILTINS, "assert", "fail", *env.names()]
+        known = [*self.ctx.program.blocks, *REGISTRY, *BUILTINS, "assert", "fail", *env.names()]
         raise self.error(f"unknown name '{name}'{suggest(name, known)}", name_span)
+
+    def apply_callee(self, callee: Callee, e: ast.Node, name_span: Span,
+                     args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
+                     cur: Tensor | None, hint: str | None) -> Any:
+        """Call a block or layer that was passed as a value."""
+        if callee.kind == "block":
+            return self.call_block(callee.ref, e, name_span, args, kwargs, env, cur, hint)
+        return self.call_layer(callee.ref, e, name_span, args, kwargs, env, cur, hint)
 
     def need_input(self, cur: Tensor | None, name: str, span: Span) -> Tensor:
         if cur is None:
@@ -167,58 +172,60 @@ class Calls:
     def call_block(self, block: ast.BlockDef, e: ast.Node, name_span: Span,
                    args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
                    cur: Tensor | None, hint: str | None) -> Any:
-        if len(self.frames) >= MAX_CALL_DEPTH:
+        ctx = self.ctx
+        if len(ctx.frames) >= MAX_CALL_DEPTH:
             raise self.error(f"block calls are nested more than {MAX_CALL_DEPTH} deep "
                              f"(is '{block.name}' recursive?)", name_span, kind=LimitError)
-        inner = Env(self.globals, {"in": cur})
+        inner = Env(ctx.globals, {"in": cur})
         given = self.block_arguments(block, args, kwargs, env)
-        outer_scope = self.scope
+        outer_scope = ctx.scope
         scope_path = outer_scope.fresh(block.name, hint)
-        self.scope_spans[scope_path] = name_span
+        ctx.scope_spans[scope_path] = name_span
         self.bind_block_args(block, name_span, given, inner, scope_path)
         bound = dict(inner.vars)  # the body's assignments add to inner.vars; keep the inputs
-        key = memo.call_key(block, bound) if self.memoize else None
-        template = self.program.templates.get(key) if key is not None else None
-        first_decision = len(self.reached)  # before a replay: what it asks, the body reached
-        if (template is not None and len(self.frames) + template.depth < MAX_CALL_DEPTH
-                and self.replay_decisions(template, scope_path)):
+        key = memo.call_key(block, bound) if ctx.memoize else None
+        template = memo.lookup(ctx.program.templates, key) if key is not None else None
+        first_read = len(ctx.reached)  # before a replay: what it asks, the body reached
+        if (template is not None and len(ctx.frames) + template.depth < MAX_CALL_DEPTH
+                and self.replay_reads(template, scope_path)):
             self.check_room(len(template.nodes), name_span)
-            return memo.instantiate(template, scope_path, bound, self.nodes, self.edges)
-        start, entry_depth, deepest = len(self.nodes), len(self.frames), self.deepest
-        self.scope = Scope(scope_path)
-        self.frames.append(_Frame(block.name, name_span))
-        self.deepest = len(self.frames)
-        outer_blocks, self.blocks = self.blocks, self.program.namespaces[block.span.file]
+            return memo.instantiate(template, scope_path, bound, ctx.nodes, ctx.edges)
+        start, entry_depth, deepest = len(ctx.nodes), len(ctx.frames), ctx.deepest
+        ctx.scope = Scope(scope_path)
+        ctx.frames.append(Frame(block.name, name_span))
+        ctx.deepest = len(ctx.frames)
         try:
             result = self.run_body(block.body, inner, cur)
         finally:
-            self.frames.pop()
-            self.scope, self.blocks = outer_scope, outer_blocks
-            depth, self.deepest = self.deepest - entry_depth, max(deepest, self.deepest)
+            ctx.frames.pop()
+            ctx.scope = outer_scope
+            depth, ctx.deepest = ctx.deepest - entry_depth, max(deepest, ctx.deepest)
         if key is not None:
-            template = memo.record(scope_path, self.nodes[start:], result, bound, depth,
-                                   self.reached[first_decision:])
+            reads = [("decision", d, v) for d, v in ctx.reached[first_read:]]
+            template = memo.record(scope_path, ctx.nodes[start:], result, bound, depth, reads)
             if template is not None:
-                if len(self.program.templates) >= MAX_TEMPLATES:
-                    self.program.templates.clear()
-                self.program.templates[key] = template
+                memo.store(ctx.program.templates, key, template)
         return result
 
     def check_room(self, count: int, span: Span) -> None:
         """Raise when adding `count` nodes would pass the node limit."""
-        if len(self.nodes) + count > MAX_NODES:
+        if len(self.ctx.nodes) + count > MAX_NODES:
             raise self.error(f"the network has more than {MAX_NODES} layers (the limit)", span,
                              kind=LimitError)
 
-    def replay_decisions(self, template: memo.Template, scope_path: str) -> bool:
-        """Ask the decisions a template's body reached, in order; whether all agree.
+    def replay_reads(self, template: memo.Template, scope_path: str) -> bool:
+        """Read again, in order, what a template's body read besides its arguments (the
+        search decisions it reached); whether every value is the same as then.
 
-        Asking stops at the first that differs: the body is interpreted again, and it
-        reaches that decision (its answer is kept) before any other it did not reach.
+        Reading stops at the first that differs: the body is then interpreted again, and
+        it reaches that read first (a decision's answer is kept, so it is asked once).
         """
-        for rel, decision, value in template.decisions:
-            here = Decision(scope_path + rel, decision.domain, decision.default, decision.span)
-            if not same_value(self.ask(here), value):
+        for kind, rel, what, value in template.reads:
+            if kind == "decision":
+                here = Decision(scope_path + rel, what.domain, what.default, what.span)
+                if not same_value(self.ask(here), value):
+                    return False
+            else:  # a kind of read this evaluator does not know: never reuse
                 return False
         return True
 
@@ -232,7 +239,7 @@ class Calls:
                                                            block.span)])
         given: dict[str, tuple[Any, Span]] = {}
         for param, a in zip(params, args):
-            given[param.name] = (self.eval(a, env, None), a.span)
+            given[param.name] = (self.value_of(a, env), a.span)
         names = [p.name for p in params]
         for kw in kwargs:
             if kw.name not in names:
@@ -241,7 +248,7 @@ class Calls:
                                  [Note(f"'{block.name}' is defined here", block.span)])
             if kw.name in given:
                 raise self.error(f"{block.name}() got parameter '{kw.name}' twice", kw.span)
-            given[kw.name] = (self.eval(kw.value, env, None), kw.value.span)
+            given[kw.name] = (self.value_of(kw.value, env), kw.value.span)
         return given
 
     def bind_block_args(self, block: ast.BlockDef, name_span: Span,
@@ -255,7 +262,7 @@ class Calls:
                 if self.is_decision(param.default):  # the decision `<call path>.<param>`
                     value = self.decision(param.default, inner, scope_path + ".", param.name)
                 else:
-                    value = self.eval(param.default, inner, None)
+                    value = self.value_of(param.default, inner)
             else:
                 raise self.error(f"{block.name}() is missing its argument '{param.name}'",
                                  name_span, [Note(f"'{block.name}' is defined here", block.span)])

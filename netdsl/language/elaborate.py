@@ -17,6 +17,7 @@ from netdsl.errors import LimitError, NetdslError, Note, Span, UsageError
 from netdsl.graph import fill_graph
 from netdsl.language import syntax as ast
 from netdsl.language.choices import Fixed, fit, show_domain
+from netdsl.language.context import Context
 from netdsl.language.decisions import DecisionSource
 from netdsl.language.display import layer_message, suggest
 from netdsl.language.evaluate import Evaluator
@@ -66,8 +67,8 @@ def elaborate(program: Program, network: str | None = None,
     sys.setrecursionlimit(max(limit, 40 * MAX_CALL_DEPTH + 2000))
     try:
         source = Fixed(decisions) if isinstance(decisions, Mapping) else decisions
-        return _Elaborator(program, source, memoize).network(definition, overrides or {},
-                                                              input_shapes or {})
+        ctx = Context(program, definition, input_shapes, source, memoize)
+        return _Elaborator(ctx).network(overrides or {})
     except RecursionError:
         raise LimitError(f"network '{definition.name}' nests expressions too deeply to evaluate",
                          definition.span) from None
@@ -94,16 +95,15 @@ def select_network(program: Program, name: str | None) -> ast.BlockDef:
 
 
 class _Elaborator(Evaluator):
-    """Elaborates one network: parameters, inputs, body, output, reachability."""
+    """Elaborates one network: parameters, inputs, body, output, reachability (the state
+    is the `Context`; this class adds the network level to the evaluator's rules)."""
 
     # ----------------------------------------------------------------- network
-    def network(self, net: ast.BlockDef, overrides: dict[str, Any],
-                input_shapes: dict[str, Shape]) -> nx.MultiDiGraph:
-        self.network_name = net.name
-        self.graph.graph.update(network=net.name, source=self.program.path, decisions=self.reached)
-        env = Env(self.globals)
+    def network(self, overrides: dict[str, Any]) -> nx.MultiDiGraph:
+        ctx = self.ctx
+        net = ctx.network
+        env = Env(ctx.globals)
         self.bind_network_params(net, env, overrides)
-        self.input_shapes = dict(input_shapes)
         cur = None
         result = None
         last: ast.Node | None = None
@@ -113,14 +113,14 @@ class _Elaborator(Evaluator):
                 env.vars[statement.name] = tensor
                 # `in` (and chains that start with a call) mean the input only while there
                 # is exactly one; with several, a chain must name the one it starts from
-                cur = tensor if len(self.graph.graph["inputs"]) == 1 else None
+                cur = tensor if len(self.ctx.graph.graph["inputs"]) == 1 else None
                 env.vars["in"] = cur
             else:
                 result, last = self.statement(statement, env, cur, result, last)
-        unknown = set(self.input_shapes) - set(self.graph.graph["inputs"])
+        unknown = set(self.ctx.input_shapes) - set(self.ctx.graph.graph["inputs"])
         if unknown:
             raise UsageError(f"network '{net.name}' has no input '{sorted(unknown)[0]}'"
-                             f"{suggest(sorted(unknown)[0], list(self.graph.graph['inputs']))}")
+                             f"{suggest(sorted(unknown)[0], list(self.ctx.graph.graph['inputs']))}")
         return self.finish(net, result, last)
 
     def bind_network_params(self, net: ast.BlockDef, env: Env, overrides: dict[str, Any]) -> None:
@@ -172,9 +172,9 @@ class _Elaborator(Evaluator):
         return self.check_type(param, value, override.span or param.span)
 
     def declare_input(self, decl: ast.InputDecl, env: Env) -> Tensor:
-        if decl.name in self.graph.graph["inputs"]:
+        if decl.name in self.ctx.graph.graph["inputs"]:
             raise self.error(f"input '{decl.name}' is declared twice", decl.span)
-        shape = self.input_shapes.get(decl.name)
+        shape = self.ctx.input_shapes.get(decl.name)
         if shape is None:
             value = self.eval(decl.shape, env, None)
             if not isinstance(value, list) or not all(is_int(v) for v in value):
@@ -190,7 +190,7 @@ class _Elaborator(Evaluator):
             raise self.error(f"input '{decl.name}': {layer_message(exc).replace('the output shape', 'shape')}",
                              decl.shape.span, kind=LimitError) from None
         tensor = self.add_node(Input(tuple(shape)), (), decl.span, decl.name, root=True)
-        self.graph.graph["inputs"][decl.name] = tensor.node
+        self.ctx.graph.graph["inputs"][decl.name] = tensor.node
         return tensor
 
     def finish(self, net: ast.BlockDef, result: Any, last: ast.Node | None) -> nx.MultiDiGraph:
@@ -199,17 +199,17 @@ class _Elaborator(Evaluator):
             raise self.error(f"network '{net.name}' must end with an expression that gives a "
                              f"tensor (its output), got {value_type(result) if result is not None else 'nothing'}",
                              where)
-        self.graph.graph["outputs"] = [result.node]
+        self.ctx.graph.graph["outputs"] = [result.node]
         self.check_reachability(result.node)
-        return fill_graph(self.graph, self.nodes, self.edges)
+        return fill_graph(self.ctx.graph, self.ctx.nodes, self.ctx.edges)
 
     def check_reachability(self, output: str) -> None:
         """Every node must feed the output (walk the inputs backwards from it)."""
         live = {output}
-        for node, data in reversed(self.nodes):
+        for node, data in reversed(self.ctx.nodes):
             if node in live:
                 live.update(data["inputs"])
-        for node, data in self.nodes:
+        for node, data in self.ctx.nodes:
             if node not in live:
                 raise self.error(f"'{node}' is computed but never reaches the network's output",
                                  data["span"], self.scope_notes(data["block"]))
@@ -220,8 +220,8 @@ class _Elaborator(Evaluator):
         notes = []
         for i in range(1, len(parts) + 1):
             prefix = ".".join(parts[:i])
-            if prefix in self.scope_spans:
-                notes.append(Note(f"'{prefix}' is the block call here", self.scope_spans[prefix]))
+            if prefix in self.ctx.scope_spans:
+                notes.append(Note(f"'{prefix}' is the block call here", self.ctx.scope_spans[prefix]))
         return notes
 
 

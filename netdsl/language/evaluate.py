@@ -11,29 +11,27 @@ from collections.abc import Sequence
 from typing import Any
 
 from netdsl.errors import LimitError, NetdslError, Note, Span
-from netdsl.graph import new_graph
 from netdsl.language import syntax as ast
-from netdsl.language.calls import Calls, _Frame
+from netdsl.language.calls import Calls
 from netdsl.language.choices import (
-    DECISION_FUNCTIONS,
     DomainError,
     fit,
     make_domain,
     show_domain,
 )
-from netdsl.language.decisions import Decision, DecisionSource, Defaults, Domain
+from netdsl.language.context import Context
+from netdsl.language.decisions import Decision, Domain
 from netdsl.language.display import suggest
-from netdsl.language.loader import Program
+from netdsl.language.resolve import BLOCK, BUILTIN, CHECK, DECISION, LAYER, LOCAL
 from netdsl.language.values import (
     BINARY,
     BUILTINS,
-    CONSTANTS,
     MAX_REPEAT,
     MISSING,
     PARAM_TYPES,
     TENSOR_ATTRIBUTES,
+    Callee,
     Env,
-    Scope,
     Tensor,
     ValueError_,
     article,
@@ -44,27 +42,16 @@ from netdsl.language.values import (
     value_type,
 )
 
+#: Callees that are functions of values, not layers: they cannot be chain steps.
+VALUE_FUNCTIONS = (BUILTIN, CHECK, DECISION)
+
 
 class Evaluator(Calls):
     """Interprets bodies and expressions; collects nodes and edges for the graph."""
 
-    def __init__(self, program: Program, source: DecisionSource | None = None,
-                 memoize: bool = True) -> None:
-        self.program = program
-        self.source: DecisionSource = source if source is not None else Defaults()
-        self.memoize = memoize  # off: every block call interprets its body (for tests)
-        self.decided: dict[str, tuple[Decision, Any]] = {}  # decision name -> (it, value)
-        self.reached: list[tuple[Decision, Any]] = []  # in the order reached
-        self.network_name = ""
-        self.graph = new_graph()
-        self.nodes: list[tuple[str, dict[str, Any]]] = []
-        self.edges: list[tuple[str, str, int]] = []
-        self.frames: list[_Frame] = []
-        self.deepest = 0  # deepest block nesting reached (for memoised calls' depth)
-        self.scope_spans: dict[str, Span] = {}  # block path -> the call that opened it
-        self.blocks = program.blocks  # the namespace of the module being evaluated
-        self.scope = Scope("")
-        self.globals = Env(None, dict(CONSTANTS))
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.names = ctx.names
         self.dispatch = {
             ast.Literal: self._literal, ast.Name: self._name, ast.InputRef: self._input_ref,
             ast.ListExpr: self._list, ast.Index: self._index, ast.Attr: self._attr,
@@ -83,9 +70,9 @@ class Evaluator(Calls):
         """Innermost call first; a run of identical calls (recursion) is shown once."""
         notes: list[Note] = []
         repeats = 0
-        for i in range(len(self.frames) - 1, -1, -1):
-            caller = f"'{self.frames[i - 1].block}'" if i > 0 else f"network '{self.network_name}'"
-            note = Note(f"in block '{self.frames[i].block}' called from {caller}", self.frames[i].span)
+        for i in range(len(self.ctx.frames) - 1, -1, -1):
+            caller = f"'{self.ctx.frames[i - 1].block}'" if i > 0 else f"network '{self.ctx.network.name}'"
+            note = Note(f"in block '{self.ctx.frames[i].block}' called from {caller}", self.ctx.frames[i].span)
             if notes and notes[-1] == note:
                 repeats += 1
                 continue
@@ -144,11 +131,11 @@ class Evaluator(Calls):
     def eval_named(self, e: ast.Node, env: Env, cur: Tensor | None, hint: str) -> Any:
         """Evaluate an assignment's value; a single call takes the variable's name."""
         if self.is_decision(e):
-            return self.decision(e, env, self.scope.prefix, hint)
+            return self.decision(e, env, self.ctx.scope.prefix, hint)
         if isinstance(e, ast.Call):
             return self._call(e, env, cur, hint)
-        if isinstance(e, ast.Name) and env.lookup(e.id) is MISSING:
-            return self.apply(e.id, e, e.span, (), (), env, cur, hint)
+        if isinstance(e, ast.Name):
+            return self._name(e, env, cur, hint)
         return self.eval(e, env, cur)
 
     # -------------------------------------------------------------- expressions
@@ -167,11 +154,23 @@ class Evaluator(Calls):
                              "with several inputs: name the input instead)", e.span)
         return value
 
-    def _name(self, e: ast.Name, env: Env, cur: Tensor | None) -> Any:
+    def _name(self, e: ast.Name, env: Env, cur: Tensor | None, hint: str | None = None) -> Any:
+        target = self.names[e]
+        if target.kind is not LOCAL:  # a block or a layer (or identity): apply it to `cur`
+            return self.apply(target, e, e.id, e.span, (), (), env, cur, hint)
         value = env.lookup(e.id)
-        if value is not MISSING:
-            return value
-        return self.apply(e.id, e, e.span, (), (), env, cur, None)
+        if type(value) is Callee and cur is not None:  # a block or layer passed as a value
+            return self.apply_callee(value, e, e.span, (), (), env, cur, hint)
+        return value
+
+    def value_of(self, e: ast.Node, env: Env) -> Any:
+        """An argument's value: a bare block or layer name is passed as a value (`act =
+        relu`), to be applied where the block it is passed to uses it."""
+        if type(e) is ast.Name:
+            target = self.names[e]
+            if target.kind is BLOCK or target.kind is LAYER:
+                return Callee(e.id, target.kind, target.ref)
+        return self.eval(e, env, None)
 
     def _list(self, e: ast.ListExpr, env: Env, cur: Tensor | None) -> list:
         return [self.eval(item, env, None) for item in e.items]
@@ -238,8 +237,8 @@ class Evaluator(Calls):
     def step(self, e: ast.Node, env: Env, cur: Tensor) -> Any:
         """A chain step: it must take `cur` as its input (not name another value)."""
         if isinstance(e, ast.Name):
-            bound = env.lookup(e.id)
-            if bound is not MISSING:
+            bound = env.lookup(e.id) if self.names[e].kind is LOCAL else MISSING
+            if bound is not MISSING and type(bound) is not Callee:
                 raise self.error(f"'{e.id}' is a {value_type(bound)}, not a layer or block: it "
                                  "cannot take an input", e.span)
         elif isinstance(e, (ast.Literal, ast.InputRef, ast.ListExpr, ast.Binary, ast.Unary,
@@ -250,9 +249,7 @@ class Evaluator(Calls):
             for sub in e.steps:
                 cur = self.step(sub, env, cur)
             return cur
-        elif isinstance(e, ast.Call) and e.name not in self.blocks and (
-                e.name in BUILTINS or e.name in DECISION_FUNCTIONS
-                or e.name in ("assert", "fail")):
+        elif isinstance(e, ast.Call) and self.names[e].kind in VALUE_FUNCTIONS:
             raise self.error(f"{e.name}() is a function of values, not a layer: it cannot be "
                              "a chain step", e.name_span)
         return self.eval(e, env, cur)
@@ -303,7 +300,7 @@ class Evaluator(Calls):
     # ---------------------------------------------------------------- decisions
     def is_decision(self, e: ast.Node) -> bool:
         """Whether `e` is a decision expression (`choice(...)` and the like)."""
-        return isinstance(e, ast.Call) and e.name in DECISION_FUNCTIONS and e.name not in self.blocks
+        return type(e) is ast.Call and self.names[e].kind is DECISION
 
     def decision_parts(self, e: ast.Call, env: Env) -> tuple[Domain, Any, str | None]:
         """A decision call's domain, default and `name =` (None when not given)."""
@@ -343,7 +340,7 @@ class Evaluator(Calls):
 
     def ask(self, decision: Decision) -> Any:
         """The value of a reached decision: asked of the source once, checked, recorded."""
-        known = self.decided.get(decision.name)
+        known = self.ctx.decided.get(decision.name)
         if known is not None:
             if known[0].domain != decision.domain:
                 raise self.error(f"decision '{decision.name}' is reached again with another "
@@ -351,12 +348,12 @@ class Evaluator(Calls):
                                  [Note(f"first reached with {show_domain(known[0].domain)}",
                                        known[0].span)])
             return known[1]
-        value = fit(decision.domain, self.source.decide(decision))
+        value = fit(decision.domain, self.ctx.source.decide(decision))
         if not decision.domain.contains(value):
             raise self.error(f"decision '{decision.name}' is given {show_value(value)}, which is "
                              f"not in {show_domain(decision.domain)}", decision.span)
-        self.decided[decision.name] = (decision, value)
-        self.reached.append((decision, value))
+        self.ctx.decided[decision.name] = (decision, value)
+        self.ctx.reached.append((decision, value))
         return value
 
     # -------------------------------------------------------------------- graph
@@ -364,11 +361,11 @@ class Evaluator(Calls):
                  root: bool = False) -> Tensor:
         # Nodes and edges are collected here and added to the graph in bulk at the end.
         self.check_room(1, span)
-        name = self.scope.fresh(layer.op, hint)
+        name = self.ctx.scope.fresh(layer.op, hint)
         preds = tuple(t.node for t in inputs)
-        self.nodes.append((name, {"layer": layer, "span": span, "block": self.scope.path,
+        self.ctx.nodes.append((name, {"layer": layer, "span": span, "block": self.ctx.scope.path,
                                   "inputs": preds}))
-        self.edges.extend((p, name, position) for position, p in enumerate(preds))
+        self.ctx.edges.extend((p, name, position) for position, p in enumerate(preds))
         return Tensor(name, layer.out_shape)
 
 

@@ -27,6 +27,8 @@ class Program:
     namespaces: dict[str, dict[str, ast.BlockDef]] = field(default_factory=dict)
     #: Memoised block calls (see netdsl/language/memo.py), kept across analyses.
     templates: dict[tuple, object] = field(default_factory=dict)
+    #: What each name of the program refers to (netdsl/language/resolve.py), on first use.
+    names: object = None
 
 
 def stdlib_dir() -> Path:

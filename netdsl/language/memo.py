@@ -10,28 +10,50 @@ exactly, and architecture search re-elaborates mostly unchanged blocks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from netdsl.language.decisions import Decision
-from netdsl.language.values import Tensor
+from netdsl.language.values import Callee, Tensor
 
 
 class Template:
     """The nodes one block call made, relative to its scope, and what it returned."""
 
-    __slots__ = ("externals", "nodes", "result", "depth", "decisions")
+    __slots__ = ("externals", "nodes", "result", "depth", "reads")
 
     def __init__(self, externals: tuple[str, ...], nodes: list[tuple], result: tuple,
-                 depth: int, decisions: tuple[tuple[str, Decision, Any], ...] = ()) -> None:
+                 depth: int, reads: tuple[tuple[str, str, Any, Any], ...] = ()) -> None:
         self.externals = externals  # names of the tensor-valued variables, in order
         self.nodes = nodes  # (relative name, layer, span, relative block path, inputs)
         # ("node", relative name, shape) | ("ext", index) | ("value", v) | ("list", parts)
         self.result = result
         self.depth = depth  # how deep the call's own block calls nested
-        # The search decisions the body reached, in order: (name relative to the call's
-        # path, the decision, its value). A later call reuses the template only when its
-        # own decisions of those names take the same values.
-        self.decisions = decisions
+        # What the body read besides its arguments, in order: (kind, name relative to the
+        # call's path, what was read, its value); kind "decision": a search decision. A
+        # later call reuses the template only when its own reads give the same values.
+        self.reads = reads
+
+
+#: Templates kept per loaded spec; the least recently used go first.
+MAX_TEMPLATES = 20_000
+
+
+def lookup(templates: dict[tuple, Template], key: tuple) -> Template | None:
+    """The template of a call, marked as just used (a dict keeps insertion order: the
+    least recently used template is the first)."""
+    template = templates.pop(key, None)
+    if template is not None:
+        templates[key] = template
+    return template
+
+
+def store(templates: dict[tuple, Template], key: tuple, template: Template) -> None:
+    """Keep a template, dropping the least recently used when the cache is full."""
+    templates.pop(key, None)
+    while len(templates) >= MAX_TEMPLATES:
+        del templates[next(iter(templates))]
+    templates[key] = template
 
 
 def call_key(block: Any, variables: dict[str, Any]) -> tuple | None:
@@ -52,12 +74,14 @@ def _freeze(value: Any) -> Any:
         return ("list", tuple(_freeze(v) for v in value))
     if kind is bool or kind is float:
         return (kind, value)  # 1, 1.0 and true hash alike: keep them apart
+    if kind is Callee:  # a block or layer passed as a value: which one it is
+        return ("callee", id(value.ref))
     raise TypeError(kind)
 
 
 def record(scope_path: str, made: list[tuple[str, dict]], result: Any,
            variables: dict[str, Any], depth: int,
-           decisions: list[tuple[Decision, Any]] = ()) -> Template | None:
+           reads: Sequence[tuple[str, Decision, Any]] = ()) -> Template | None:
     """Describe the nodes a call made; None when the call reached outside its inputs."""
     ext_names = tuple(n for n, v in variables.items() if type(v) is Tensor)
     ext_index: dict[str, int] = {}
@@ -81,10 +105,10 @@ def record(scope_path: str, made: list[tuple[str, dict]], result: Any,
     if kept is None:
         return None
     relative = []
-    for decision, value in decisions:
-        if not decision.name.startswith(prefix):
+    for kind, what, value in reads:
+        if not what.name.startswith(prefix):  # read outside the call's scope: no template
             return None
-        relative.append((decision.name[len(scope_path):], decision, value))
+        relative.append((kind, what.name[len(scope_path):], what, value))
     return Template(ext_names, nodes, kept, depth, tuple(relative))
 
 

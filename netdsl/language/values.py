@@ -21,6 +21,7 @@ class Tensor:
     """A value flowing through the network: the node that produced it and its shape."""
 
     __slots__ = ("node", "shape")
+    dsl_type = "tensor"
 
     def __init__(self, node: str, shape: Shape) -> None:
         self.node = node
@@ -28,6 +29,31 @@ class Tensor:
 
     def __repr__(self) -> str:
         return f"tensor {list(self.shape)} from {self.node}"
+
+
+class Callee:
+    """A block or a layer as a value (`unit(act = relu)`): applied where it is used."""
+
+    __slots__ = ("name", "kind", "ref")
+
+    def __init__(self, name: str, kind: str, ref: Any) -> None:
+        self.name = name  # as written
+        self.kind = kind  # "block" or "layer"
+        self.ref = ref  # the BlockDef or the LayerSpec
+
+    @property
+    def dsl_type(self) -> str:
+        """The language's name of the value's type: "block" or "layer"."""
+        return self.kind
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Callee and other.ref is self.ref
+
+    def __hash__(self) -> int:
+        return id(self.ref)
+
+    def __repr__(self) -> str:
+        return self.name
 
 
 def tensor_attribute(t: Tensor, name: str) -> Any:

@@ -1,10 +1,14 @@
 """Activations: relu, relu6, leaky_relu, sigmoid, tanh, softmax, gelu, silu, hardswish,
-hardsigmoid, mish; with arguments: elu, softplus; learned: prelu."""
+hardsigmoid, mish, elu, softplus, prelu.
+
+One class per kind: a parameterless activation is its torch.nn module and which tensor
+autograd keeps, so adding one is a class of three lines and a `register` call here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from netdsl.layers.base import (
     SAVE_INPUT,
@@ -21,48 +25,123 @@ from netdsl.layers.base import (
     real,
 )
 from netdsl.layers.recipe import Recipe, recipe
-from netdsl.layers.registry import register
-
-# The torch.nn module of each parameterless activation (never in place: the memory
-# analysis assumes every layer writes a new tensor).
-_MODULES = {"relu": "nn.ReLU", "relu6": "nn.ReLU6", "sigmoid": "nn.Sigmoid", "tanh": "nn.Tanh",
-            "gelu": "nn.GELU", "silu": "nn.SiLU", "hardswish": "nn.Hardswish",
-            "hardsigmoid": "nn.Hardsigmoid", "mish": "nn.Mish"}
-# Which tensor PyTorch's autograd keeps for each function's backward.
-_SAVES_OUTPUT = {"relu", "sigmoid", "tanh", "softmax"}
+from netdsl.layers.registry import Rules, register
 
 
 class Activation(Layer):
-    """An elementwise nonlinearity (softmax: along one axis, channels by default).
+    """An elementwise nonlinearity: the output has the input's shape.
 
-    other_ops: 1 per element (one evaluation of the function); softmax 3 per element
-    (exponent, sum, divide). Saves its output (relu, sigmoid, tanh, softmax) or its
-    input (the others), as PyTorch's autograd does. The field is pointwise, except
-    softmax along a spatial axis (each output sees that whole axis) or over a flat input
-    (global, like a linear layer).
+    other_ops: 1 per element (one evaluation of the function). Saves its output or its
+    input, as PyTorch's autograd does for that function. The field is pointwise.
     """
 
-    __slots__ = ("slope", "axis")
+    __slots__ = ()
+
+    #: The torch.nn module (never in place: the memory analysis assumes every layer
+    #: writes a new tensor).
+    module: ClassVar[str] = ""
+    #: Whether autograd keeps the output for backward (else the input).
+    saves_output: ClassVar[bool] = False
+
+    def other_ops(self) -> int:
+        return numel(self.out_shape)
+
+    def saved(self) -> tuple[Saved, ...]:
+        return (SAVE_OUTPUT,) if self.saves_output else (SAVE_INPUT,)
+
+    def torch_recipe(self) -> Recipe:
+        return recipe(self.module)
+
+    @classmethod
+    def rules(cls) -> Rules:
+        """The counting rules this class implements, in the words of the docs."""
+        return Rules(other_ops="`N_out` (one evaluation per element)",
+                     saved="its output" if cls.saves_output else "its input")
+
+
+class ReLU(Activation):
+    __slots__ = ()
+    module, saves_output = "nn.ReLU", True
+
+
+class ReLU6(Activation):
+    __slots__ = ()
+    module = "nn.ReLU6"
+
+
+class Sigmoid(Activation):
+    __slots__ = ()
+    module, saves_output = "nn.Sigmoid", True
+
+
+class Tanh(Activation):
+    __slots__ = ()
+    module, saves_output = "nn.Tanh", True
+
+
+class GELU(Activation):
+    __slots__ = ()
+    module = "nn.GELU"
+
+
+class SiLU(Activation):
+    __slots__ = ()
+    module = "nn.SiLU"
+
+
+class Hardswish(Activation):
+    __slots__ = ()
+    module = "nn.Hardswish"
+
+
+class Hardsigmoid(Activation):
+    __slots__ = ()
+    module = "nn.Hardsigmoid"
+
+
+class Mish(Activation):
+    __slots__ = ()
+    module = "nn.Mish"
+
+
+class LeakyReLU(Activation):
+    """`x` if positive, else `slope * x`."""
+
+    __slots__ = ("slope",)
 
     def configure(self, args: dict[str, Any]) -> None:
-        self.slope = args.get("slope", 0.0)
-        self.axis = args.get("axis", 0)
+        self.slope = args["slope"]
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("nn.LeakyReLU", self.slope)
+
+    def describe(self) -> str:
+        return f"slope={self.slope:g}"
+
+
+class Softmax(Activation):
+    """Softmax along one axis of the per-sample shape (channels by default).
+
+    other_ops: 3 per element (exponent, sum, divide). Saves its output. The field is
+    pointwise along the channels; along a spatial axis each output sees that whole axis;
+    over a flat input it mixes all features, so (like a linear layer) it is global.
+    """
+
+    __slots__ = ("axis",)
+    saves_output = True
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.axis = args["axis"]
         if not -len(self.in_shape) <= self.axis < len(self.in_shape):
             raise LayerError(f"axis {self.axis} is out of range for shape {list(self.in_shape)}",
                              "axis")
 
     def other_ops(self) -> int:
-        return numel(self.out_shape) * (3 if self.op == "softmax" else 1)
-
-    def saved(self) -> tuple[Saved, ...]:
-        return (SAVE_OUTPUT,) if self.op in _SAVES_OUTPUT else (SAVE_INPUT,)
+        return numel(self.out_shape) * 3
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
-        # Softmax along a spatial axis of size n: every output sees that whole axis, which
-        # is a window of 2n - 1 centred on the output, clipped to the input. On a flat
-        # input it mixes all features, so (like a linear layer) it sees the whole input.
-        if self.op != "softmax":
-            return fields[0]
+        # Along a spatial axis of size n, every output sees that whole axis: a window of
+        # 2n - 1 centred on the output, clipped to the input.
         if len(self.in_shape) == 1:
             return fields[0].as_global()
         if self.axis % len(self.in_shape) == 0:
@@ -74,78 +153,101 @@ class Activation(Layer):
         return fields[0].window(kernels, [1] * self.spatial_rank, pads)
 
     def torch_recipe(self) -> Recipe:
-        if self.op == "softmax":
-            return recipe("nn.Softmax", dim=self.axis + 1 if self.axis >= 0 else self.axis)
-        if self.op == "leaky_relu":
-            return recipe("nn.LeakyReLU", self.slope)
-        return recipe(_MODULES[self.op])
+        return recipe("nn.Softmax", dim=self.axis + 1 if self.axis >= 0 else self.axis)
 
     def describe(self) -> str:
-        if self.op == "leaky_relu":
-            return f"slope={self.slope:g}"
-        return f"axis={self.axis}" if self.op == "softmax" else ""
+        return f"axis={self.axis}"
 
 
 _EXAMPLES = (Example(((4, 5, 6),)), Example(((3, 7),)), Example(((12,),)))
-for _name in ("relu", "relu6", "sigmoid", "tanh", "gelu", "silu", "hardswish", "hardsigmoid",
-              "mish"):
-    register(_name, Activation, examples=_EXAMPLES)
-register("leaky_relu", Activation, (Arg("slope", real, 0.01),), examples=_EXAMPLES)
-register("softmax", Activation, (Arg("axis", integer, 0, doc="axis of the per-sample shape"),),
-         examples=_EXAMPLES + (Example(((3, 4, 5),), {"axis": -1}),))
+for _name, _kind, _doc in (
+    ("relu", ReLU, "`max(x, 0)`"),
+    ("relu6", ReLU6, "`min(max(x, 0), 6)`"),
+    ("sigmoid", Sigmoid, "`1 / (1 + exp(-x))`"),
+    ("tanh", Tanh, "hyperbolic tangent"),
+    ("gelu", GELU, "GELU (exact, erf form)"),
+    ("silu", SiLU, "`x * sigmoid(x)`"),
+    ("hardswish", Hardswish, "`x * relu6(x + 3) / 6`"),
+    ("hardsigmoid", Hardsigmoid, "`relu6(x + 3) / 6`"),
+    ("mish", Mish, "`x * tanh(softplus(x))`"),
+):
+    register(_name, _kind, doc=_doc, rules=_kind.rules(), examples=_EXAMPLES)
+register("leaky_relu", LeakyReLU, (Arg("slope", real, 0.01),), examples=_EXAMPLES,
+         doc="`x` if positive, else `slope * x`", rules=LeakyReLU.rules())
+register("softmax", Softmax, (Arg("axis", integer, 0, doc="axis of the per-sample shape"),),
+         examples=_EXAMPLES + (Example(((3, 4, 5),), {"axis": -1}),),
+         doc="softmax along `axis` of the per-sample shape (0: the channels; negative counts "
+             "from the end)",
+         rules=Rules(other_ops="`3 * N_out` (exponent, sum, divide)", saved="its output",
+                     field="along the channels: pointwise; over a flat input: global; along a "
+                           "spatial axis of size `n`: a window `2n - 1` with padding `n - 1` "
+                           "on that axis"))
 
 
-class ParametricActivation(Layer):
-    """An elementwise nonlinearity with settings: `elu(alpha)` (x if positive, else
-    alpha * (exp(x) - 1)), `softplus(beta, threshold)` (log(1 + exp(beta * x)) / beta,
-    linear above the threshold), or the learned `prelu` (x if positive, else a * x with
-    one learned slope `a`, or one per channel with `per_channel`, initialised to `init`).
+class ELU(Activation):
+    """`x` if positive, else `alpha * (exp(x) - 1)`. Saves its input."""
 
-    params: prelu 1 or C, else 0. other_ops: 1 per element. Saves its input (PyTorch's
-    elu, softplus and prelu backward read the input). Pointwise field.
-    """
-
-    __slots__ = ("alpha", "beta", "threshold", "per_channel", "init")
+    __slots__ = ("alpha",)
 
     def configure(self, args: dict[str, Any]) -> None:
-        self.alpha = args.get("alpha", 1.0)
-        self.beta = args.get("beta", 1.0)
-        self.threshold = args.get("threshold", 20.0)
-        self.per_channel = args.get("per_channel", False)
-        self.init = args.get("init", 0.25)
-
-    def params(self) -> int:
-        if self.op != "prelu":
-            return 0
-        return self.in_shape[0] if self.per_channel else 1
-
-    def other_ops(self) -> int:
-        return numel(self.out_shape)
-
-    def saved(self) -> tuple[Saved, ...]:
-        return (SAVE_INPUT,)
+        self.alpha = args["alpha"]
 
     def torch_recipe(self) -> Recipe:
-        if self.op == "elu":
-            return recipe("nn.ELU", self.alpha)
-        if self.op == "softplus":
-            return recipe("nn.Softplus", self.beta, self.threshold)
+        return recipe("nn.ELU", self.alpha)
+
+    def describe(self) -> str:
+        return f"alpha={self.alpha:g}"
+
+
+class Softplus(Activation):
+    """`log(1 + exp(beta * x)) / beta`, linear where `beta * x` passes the threshold.
+    Saves its input."""
+
+    __slots__ = ("beta", "threshold")
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.beta, self.threshold = args["beta"], args["threshold"]
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("nn.Softplus", self.beta, self.threshold)
+
+    def describe(self) -> str:
+        return f"beta={self.beta:g}, threshold={self.threshold:g}"
+
+
+class PReLU(Activation):
+    """`x` if positive, else `a * x` with a learned slope `a`: one in all, or one per
+    channel (`per_channel`), initialised to `init` (nn.PReLU). params: 1 or C. Saves its
+    input."""
+
+    __slots__ = ("per_channel", "init")
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.per_channel, self.init = args["per_channel"], args["init"]
+
+    def params(self) -> int:
+        return self.in_shape[0] if self.per_channel else 1
+
+    def torch_recipe(self) -> Recipe:
         return recipe("nn.PReLU", self.params(), self.init)
 
     def describe(self) -> str:
-        if self.op == "elu":
-            return f"alpha={self.alpha:g}"
-        if self.op == "softplus":
-            return f"beta={self.beta:g}, threshold={self.threshold:g}"
         return f"{self.params()}, init={self.init:g}"
 
 
-register("elu", ParametricActivation, (Arg("alpha", real, 1.0),),
-         examples=_EXAMPLES + (Example(((3, 4, 5),), {"alpha": 0.5}),))
-register("softplus", ParametricActivation, (Arg("beta", real, 1.0), Arg("threshold", real, 20.0)),
-         examples=_EXAMPLES + (Example(((3, 4, 5),), {"beta": 2.0, "threshold": 1.0}),))
-register("prelu", ParametricActivation, (
+register("elu", ELU, (Arg("alpha", real, 1.0),),
+         examples=_EXAMPLES + (Example(((3, 4, 5),), {"alpha": 0.5}),),
+         doc="`x` if positive, else `alpha * (exp(x) - 1)`", rules=ELU.rules())
+register("softplus", Softplus, (Arg("beta", real, 1.0), Arg("threshold", real, 20.0)),
+         examples=_EXAMPLES + (Example(((3, 4, 5),), {"beta": 2.0, "threshold": 1.0}),),
+         doc="`log(1 + exp(beta * x)) / beta`, linear where `beta * x > threshold`",
+         rules=Softplus.rules())
+register("prelu", PReLU, (
     Arg("per_channel", boolean, False, doc="one slope per channel instead of one in all"),
     Arg("init", real, 0.25),
 ), examples=_EXAMPLES + (Example(((3, 4, 5),), {"per_channel": True}),
-                         Example(((12,),), {"per_channel": True, "init": 0.1})))
+                         Example(((12,),), {"per_channel": True, "init": 0.1})),
+    doc="`x` if positive, else `a * x` with a learned slope `a` (one per channel with "
+        "`per_channel`)",
+    rules=Rules(params="1, or `C` with `per_channel`", other_ops="`N_out` (one evaluation "
+                "per element)", saved="its input"))

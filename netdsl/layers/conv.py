@@ -37,7 +37,7 @@ from netdsl.layers.geometry import (
     window_output,
 )
 from netdsl.layers.recipe import Recipe, recipe
-from netdsl.layers.registry import register
+from netdsl.layers.registry import Rules, register
 
 SPATIAL = (1, 2, 3)
 
@@ -56,8 +56,6 @@ class Conv(Layer):
 
     def configure(self, args: dict[str, Any]) -> None:
         c_in = self.in_shape[0]
-        if self.op == "depthwise_conv":
-            args["groups"], args["channels"] = c_in, c_in * args["multiplier"]
         self.channels, self.kernel, self.stride = args["channels"], args["kernel"], args["stride"]
         self.dilation, self.groups, self.bias = args["dilation"], args["groups"], args["bias"]
         if c_in % self.groups:
@@ -119,6 +117,16 @@ class Conv(Layer):
     def describe(self) -> str:
         return (f"{self.channels}, k={format_axes(self.kernel)}, s={format_axes(self.stride)}, "
                 f"p={format_pads(self.pads)}, d={format_axes(self.dilation)}, g={self.groups}, bias={self.bias}")
+
+
+class DepthwiseConv(Conv):
+    """A convolution with one group per input channel and `multiplier` outputs per group."""
+
+    __slots__ = ()
+
+    def configure(self, args: dict[str, Any]) -> None:
+        c_in = self.in_shape[0]
+        super().configure({**args, "groups": c_in, "channels": c_in * args["multiplier"]})
 
 
 class ConvTranspose(Layer):
@@ -233,8 +241,18 @@ register("conv", Conv, _CONV_ARGS, ranks=SPATIAL, examples=(
     # asymmetric "same" (explicit padding) in 1-D and 3-D
     Example(((2, 16),), {"channels": 3, "kernel": 4, "stride": 2, "padding": "same"}),
     Example(((2, 5, 6, 7),), {"channels": 3, "kernel": 3, "stride": 2, "padding": "same"}),
-))
-register("depthwise_conv", Conv, (
+),
+    doc="convolution to `channels` outputs; `groups` must divide the input and output channels",
+    rules=Rules(shape="`[C_out, o...]`, window rule; `g` divides `C_in` and `C_out`",
+                params="`prod(k) * C_in / g * C_out` (+ `C_out` with bias)",
+                macs="`N_out * prod(k) * C_in / g`",
+                other_ops="`N_out` with bias, else 0",
+                saved="its input; if the padding is asymmetric in a way PyTorch's symmetric "
+                      "padding cannot express (e.g. `same` at stride 2 on an even size), "
+                      "instead the explicitly padded copy: `C_in * prod(n + p_b + p_e')` "
+                      "elements, `p_e'` the end padding that the last window reaches",
+                field="window: `k_eff`, `s`, `p_b`"))
+register("depthwise_conv", DepthwiseConv, (
     Arg("kernel", per_axis(positive)),
     Arg("stride", per_axis(positive), 1),
     Arg("padding", padding, 0),
@@ -245,7 +263,14 @@ register("depthwise_conv", Conv, (
     Example(((6, 11, 9),), {"kernel": 3, "padding": 1}),
     Example(((4, 12, 10),), {"kernel": 3, "stride": 2, "padding": "same", "multiplier": 2,
                              "bias": False}),
-))
+),
+    doc="`conv` with `groups = C` and `C * multiplier` outputs",
+    rules=Rules(shape="as `conv` with `g = C_in`, `C_out = multiplier * C_in`",
+                params="`prod(k) * C_out` (+ `C_out`)",
+                macs="`N_out * prod(k)`",
+                other_ops="`N_out` with bias",
+                saved="as `conv`",
+                field="window"))
 register("conv_transpose", ConvTranspose, (
     Arg("channels", positive),
     Arg("kernel", per_axis(positive)),
@@ -263,4 +288,13 @@ register("conv_transpose", ConvTranspose, (
     Example(((2, 3, 4, 5),), {"channels": 2, "kernel": 2, "stride": 2, "bias": False}),
     Example(((3, 5, 6),), {"channels": 2, "kernel": 3, "stride": 2,
                            "padding": [[0, 1], [2, 1]]}),  # asymmetric: a cropped output
-))
+),
+    doc="transposed convolution; padding is an int, per axis, pairs or `valid` (not `same`); "
+        "`output_padding` must be smaller than the stride or the dilation",
+    rules=Rules(shape="`[C_out, (n - 1) * s - p_b - p_e + d * (k - 1) + output_padding + 1 ...]`",
+                params="`prod(k) * C_in * C_out / g` (+ `C_out`)",
+                macs="`N_in * prod(k) * C_out / g`",
+                other_ops="`N_out` with bias",
+                saved="its input",
+                field="`R' = R + (ceil(k_eff / s) - 1) * S`, `S' = S / s`, `P' = P + (k_eff - s "
+                      "- p_b) * S / s`"))

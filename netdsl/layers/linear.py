@@ -21,7 +21,7 @@ from netdsl.layers.base import (
     positive,
 )
 from netdsl.layers.recipe import Recipe, recipe
-from netdsl.layers.registry import register
+from netdsl.layers.registry import Rules, register
 
 
 class Linear(Layer):
@@ -126,10 +126,25 @@ def shape_list(value: Any, rank: int) -> tuple[int, ...]:
 
 register("linear", Linear, (Arg("features", positive), Arg("bias", boolean, True)), ranks=(0,),
          examples=(Example(((20,),), {"features": 7}), Example(((9,),), {"features": 3,
-                                                                             "bias": False})))
+                                                                             "bias": False})),
+    doc="fully connected layer to `features` (use `flatten` first)",
+    rules=Rules(shape="`[features]`",
+                params="`F_in * features` (+ `features`)",
+                macs="`F_in * features`",
+                other_ops="`features` with bias",
+                saved="its input",
+                field="global"))
 register("reshape", Reshape, (Arg("shape", shape_list),), examples=(
     Example(((12,),), {"shape": [3, 2, 2]}), Example(((4, 3, 2),), {"shape": [-1, 6]}),
     Example(((6,),), {"shape": [6, 1, 1]}),
-))
+),
+    doc="to the per-sample `shape` (a list of sizes, one of them may be `-1`: inferred) with "
+        "the same number of elements; e.g. a flat gate `[C]` back to `[C, 1, 1]`",
+    rules=Rules(shape="the given shape (`-1` inferred); `N_out = N_in`",
+                allocates="0 (a view)",
+                field="unchanged if the spatial sizes are; else global"))
 register("flatten", Flatten, examples=(Example(((4, 3, 2),)), Example(((5, 1, 1),)),
-                                       Example(((3, 7),))))
+                                       Example(((3, 7),))),
+    doc="`[C, ...]` to `[C * ...]`",
+    rules=Rules(shape="`[N_in]`",
+                allocates="0 (a view)"))

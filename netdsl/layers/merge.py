@@ -18,7 +18,7 @@ from netdsl.layers.base import (
     numel,
 )
 from netdsl.layers.recipe import Recipe, recipe
-from netdsl.layers.registry import register
+from netdsl.layers.registry import Rules, register
 
 
 def _shapes(shapes: Sequence[Shape]) -> str:
@@ -152,11 +152,26 @@ def _broadcast(shapes: Sequence[Shape]) -> Shape:
 
 
 _TWO = Example(((4, 5, 6), (4, 5, 6)))
-register("add", Add, variadic=True, examples=(_TWO, Example(((3, 7), (3, 7), (3, 7)))))
+register("add", Add, variadic=True, examples=(_TWO, Example(((3, 7), (3, 7), (3, 7)))),
+    doc="elementwise sum of two or more branches of one shape",
+    rules=Rules(shape="the branches' common shape",
+                other_ops="`(branches - 1) * N_out`",
+                field="union of the branches; alignment checked"))
 register("mul", Mul, variadic=True, examples=(_TWO, Example(((6, 5, 4), (6, 1, 1))),
                                               Example(((3, 8), (3, 1))),
-                                              Example(((3, 4, 5), (3, 1, 5), (1, 4, 1)))))
+                                              Example(((3, 4, 5), (3, 1, 5), (1, 4, 1)))),
+    doc="elementwise product of two or more branches, broadcasting size-1 axes",
+    rules=Rules(shape="the broadcast shape (each axis: equal sizes or 1)",
+                other_ops="`(branches - 1) * N_out`",
+                saved="every input, and with more than two branches each partial product but "
+                      "the last (`numel` of the broadcast of the first `j` inputs, `j = 2 .. "
+                      "branches - 1`)",
+                field="union; alignment checked"))
 register("concat", Concat, (Arg("axis", integer, 0),), variadic=True, examples=(
     Example(((4, 5, 6), (2, 5, 6))), Example(((3, 7), (5, 7), (1, 7))),
     Example(((2, 3, 4), (2, 3, 5)), {"axis": -1}),
-))
+),
+    doc="concatenation of two or more branches along `axis`",
+    rules=Rules(shape="sizes summed along `axis`, others equal",
+                allocates="`N_out` (a copy, not a view)",
+                field="union; alignment checked"))

@@ -1,5 +1,5 @@
 """Normalisation and regularisation: batchnorm, local response normalisation, dropout;
-layer, group and instance normalisation, layer scale and stochastic depth."""
+layer, group and instance normalisation, layer scale, stochastic depth."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from netdsl.layers.base import (
     real,
 )
 from netdsl.layers.recipe import Recipe, recipe
-from netdsl.layers.registry import register
+from netdsl.layers.registry import Rules, register
 
 STAT_BYTES = 4  # batch-norm batch statistics are kept in float32 (PyTorch's accumulate type)
 
@@ -136,15 +136,29 @@ class Dropout(Layer):
 register("batchnorm", BatchNorm, (Arg("eps", real, 1e-5), Arg("momentum", real, 0.1)), examples=(
     Example(((4, 6, 5),)), Example(((3, 7),)), Example(((2, 3, 4, 5),), {"eps": 1e-3}),
     Example(((10,),)),
-))
+),
+    doc="batch normalisation over the channels (features for `[F]`)",
+    rules=Rules(params="`2 * C` (scale, shift)",
+                buffers="`2 * C + 1` (running mean and variance, step counter)",
+                other_ops="`2 * N_out` (scale and shift, as at inference)",
+                saved="its input, and the batch mean and inverse standard deviation: `2 * C` "
+                      "float32 (not per sample)"))
 register("lrn", LocalResponseNorm, (
     Arg("size", positive, 5), Arg("alpha", real, 1e-4), Arg("beta", real, 0.75), Arg("k", real, 1.0),
 ), ranks=(1, 2, 3), examples=(
     Example(((6, 5, 4),)), Example(((8, 7, 6),), {"size": 3, "k": 2.0}),
-))
+),
+    doc="local response normalisation across `size` neighbouring channels",
+    rules=Rules(other_ops="`(size + 3) * N_out`",
+                saved="its input, the squares zero-padded to `(C + size - 1) * n_1 * ... * n_r` "
+                      "elements, and two tensors of `N_out` (the scale before and after the "
+                      "power)"))
 register("dropout", Dropout, (Arg("p", probability, 0.5),), examples=(
     Example(((4, 5, 6),)), Example(((10,),), {"p": 0.2}), Example(((5, 4),), {"p": 0.0}),
-))
+),
+    doc="zeroes elements with probability `p` in [0, 1) while training",
+    rules=Rules(other_ops="0 (identity at inference)",
+                saved="a one-byte mask of `N_out`; nothing when `p = 0`"))
 
 
 # ------------------------------------------------------------ per-sample normalisations
@@ -340,23 +354,53 @@ class StochasticDepth(Layer):
 register("layernorm", LayerNorm, (Arg("eps", real, 1e-5),), examples=(
     Example(((6, 5, 4),)), Example(((10,),), {"eps": 1e-6}), Example(((4, 7),)),
     Example(((3, 2, 3, 4),)),
-))
+),
+    doc="layer normalisation over the channels at every position (ConvNeXt's LayerNorm2d), "
+        "or over the features of `[F]`; learned scale and shift",
+    rules=Rules(params="`2 * C` (`2 * F` for `[F]`)",
+                other_ops="`6 * N_out` (mean, variance, subtract, multiply, scale, shift)",
+                saved="its input, and the mean and inverse standard deviation of every "
+                      "position: `2 * n_1 * ... * n_r` float32 (2 for `[F]`)",
+                field="pointwise; over `[F]`: global"))
 register("groupnorm", GroupNorm, (Arg("groups", positive), Arg("eps", real, 1e-5)),
          ranks=(1, 2, 3), examples=(
     Example(((6, 5, 4),), {"groups": 3}), Example(((8, 7),), {"groups": 2}),
     Example(((4, 3, 2, 3),), {"groups": 4}),
-))
+),
+    doc="group normalisation: `groups` groups of channels, each over its channels and "
+        "positions; learned per-channel scale and shift",
+    rules=Rules(params="`2 * C`", other_ops="`6 * N_out`",
+                saved="its input, and the mean and inverse standard deviation of every "
+                      "group: `2 * groups` float32",
+                field="global (statistics over all positions)"))
 register("instancenorm", InstanceNorm, (Arg("eps", real, 1e-5), Arg("affine", boolean, False)),
          ranks=(1, 2, 3), examples=(
     Example(((6, 5, 4),)), Example(((5, 9),), {"affine": True}),
     Example(((3, 2, 3, 4),), {"affine": True, "eps": 1e-3}),
-))
+),
+    doc="each channel normalised over its positions, per sample; `affine` adds a learned "
+        "scale and shift",
+    rules=Rules(params="`2 * C` with `affine`, else 0",
+                other_ops="`6 * N_out` with `affine`, else `4 * N_out`",
+                saved="its input, the mean and inverse standard deviation of every channel "
+                      "(`2 * C` float32), and with `affine` the scale repeated per sample "
+                      "(`C`: PyTorch runs it as a batch norm of `N * C` channels)",
+                field="global"))
 register("layer_scale", LayerScale, (Arg("init", real, 1e-6),), examples=(
     Example(((6, 5, 4),)), Example(((10,),), {"init": 0.5}), Example(((3, 7),)),
-))
+),
+    doc="a learned per-channel scale, initialised to `init` (ConvNeXt, CaiT)",
+    rules=Rules(params="`C`", other_ops="`N_out`", saved="its input"))
 register("stochastic_depth", StochasticDepth, (
     Arg("p", probability), Arg("mode", choice("row", "batch"), "row"),
 ), examples=(
     Example(((6, 5, 4),), {"p": 0.2}), Example(((6, 5, 4),), {"p": 0.5, "mode": "batch"}),
     Example(((10,),), {"p": 0.1}), Example(((4, 3),), {"p": 0.0}),
-))
+),
+    doc="identity at inference; while training each sample (`row`) or the whole batch "
+        "(`batch`) is zeroed with probability `p`, the rest scaled by `1 / (1 - p)` "
+        "(torchvision's semantics)",
+    rules=Rules(other_ops="0 (identity at inference; training: one multiply per element)",
+                allocates="0 at inference (returns its input)",
+                saved="the random scale: 1 element per sample (`row`), 1 in all (`batch`); "
+                      "nothing when `p = 0`"))

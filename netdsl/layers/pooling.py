@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 from netdsl.layers.base import (
     SAVE_INPUT,
@@ -38,7 +38,7 @@ from netdsl.layers.geometry import (
     window_output,
 )
 from netdsl.layers.recipe import Recipe, recipe
-from netdsl.layers.registry import register
+from netdsl.layers.registry import Rules, register
 
 SPATIAL = (1, 2, 3)
 INDEX_BYTES = 8  # max pooling keeps int64 argmax indices for backward
@@ -57,6 +57,9 @@ class Pool(Layer):
     """
 
     __slots__ = ("kernel", "stride", "pads", "dilation", "ceil_mode", "count_include_pad")
+
+    #: Max pooling (else average).
+    is_max: ClassVar[bool] = False
 
     def configure(self, args: dict[str, Any]) -> None:
         self.kernel = args["kernel"]
@@ -89,7 +92,7 @@ class Pool(Layer):
         # padded copy instead of the input, indices over PyTorch's (uncropped) output, and
         # for the valid-part average the per-window element counts.
         plan = self.plan()
-        c, is_max = self.in_shape[0], self.op == "maxpool"
+        c, is_max = self.in_shape[0], self.is_max
         if plan[0] == "native":
             saved = [SAVE_INPUT]
             out = numel(self.out_shape)
@@ -115,13 +118,13 @@ class Pool(Layer):
         the begin padding gives the same windows and divisors, else ("explicit", pads,
         PyTorch's output size) for an explicit pad, a pool and a crop to our size."""
         sizes, k_eff, outs = self.in_shape[1:], self.effective_kernel, self.out_shape[1:]
-        divisor_safe = self.op == "maxpool" or not self.count_include_pad or all(
+        divisor_safe = self.is_max or not self.count_include_pad or all(
             b == e or (o - 1) * s - b + k <= n + min(b, e)
             for (b, e), n, k, s, o in zip(self.pads, sizes, k_eff, self.stride, outs))
         # PyTorch's own limits: padding at most half the (undilated) kernel, and (3-D
         # average pooling) an unpadded input at least as large as the kernel
         torch_accepts = all(b <= k // 2 for (b, _), k in zip(self.pads, self.kernel)) and (
-            self.op == "maxpool" or self.spatial_rank < 3
+            self.is_max or self.spatial_rank < 3
             or all(n >= k for n, k in zip(sizes, self.kernel)))
         if divisor_safe and torch_accepts:
             for ceil in (self.ceil_mode, not self.ceil_mode):
@@ -133,7 +136,7 @@ class Pool(Layer):
         return ("explicit", pads, torch_out)
 
     def torch_recipe(self) -> Recipe:
-        rank, plan, is_max = self.spatial_rank, self.plan(), self.op == "maxpool"
+        rank, plan, is_max = self.spatial_rank, self.plan(), self.is_max
         cls = f"nn.{'MaxPool' if is_max else 'AvgPool'}{rank}d"
         native = plan[0] == "native"
         kwargs: dict[str, Any] = dict(
@@ -157,6 +160,15 @@ class Pool(Layer):
         return recipe("nn.Sequential", *steps)
 
 
+class MaxPool(Pool):
+    __slots__ = ()
+    is_max = True
+
+
+class AvgPool(Pool):
+    __slots__ = ()
+
+
 class GlobalPool(Layer):
     """Global average or max pooling: [C, *spatial] -> [C, 1, ...]; the field becomes global.
 
@@ -166,6 +178,9 @@ class GlobalPool(Layer):
 
     __slots__ = ()
 
+    #: Max pooling (else average).
+    is_max: ClassVar[bool] = False
+
     def infer_shape(self) -> Shape:
         return (self.in_shape[0],) + (1,) * self.spatial_rank
 
@@ -173,13 +188,22 @@ class GlobalPool(Layer):
         return numel(self.in_shape)
 
     def saved(self) -> tuple[Saved, ...]:
-        return (SAVE_INPUT, SAVE_OUTPUT) if self.op == "global_maxpool" else ()
+        return (SAVE_INPUT, SAVE_OUTPUT) if self.is_max else ()
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         return fields[0].as_global()
 
     def torch_recipe(self) -> Recipe:
-        return recipe("GlobalMaxPool" if self.op == "global_maxpool" else "GlobalAvgPool")
+        return recipe("GlobalMaxPool" if self.is_max else "GlobalAvgPool")
+
+
+class GlobalMaxPool(GlobalPool):
+    __slots__ = ()
+    is_max = True
+
+
+class GlobalAvgPool(GlobalPool):
+    __slots__ = ()
 
 
 class AdaptivePool(Layer):
@@ -191,6 +215,9 @@ class AdaptivePool(Layer):
     """
 
     __slots__ = ("size",)
+
+    #: Max pooling (else average).
+    is_max: ClassVar[bool] = False
 
     def configure(self, args: dict[str, Any]) -> None:
         self.size = args["size"]
@@ -207,13 +234,13 @@ class AdaptivePool(Layer):
         return self.in_shape[0] * math.prod(sum(self.windows(a)) for a in range(len(self.size)))
 
     def saved(self) -> tuple[Saved, ...]:
-        if self.op == "adaptive_maxpool":
+        if self.is_max:
             return (SAVE_INPUT, Saved("extra", elements=numel(self.out_shape), itemsize=INDEX_BYTES))
         # PyTorch computes an adaptive average to size 1 as a mean, which saves nothing.
         return () if all(s == 1 for s in self.size) else (SAVE_INPUT,)
 
     def torch_recipe(self) -> Recipe:
-        kind = "Max" if self.op == "adaptive_maxpool" else "Avg"
+        kind = "Max" if self.is_max else "Avg"
         return recipe(f"nn.Adaptive{kind}Pool{self.spatial_rank}d", self.size)
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
@@ -232,6 +259,15 @@ class AdaptivePool(Layer):
 
     def describe(self) -> str:
         return f"size={format_axes(self.size)}"
+
+
+class AdaptiveMaxPool(AdaptivePool):
+    __slots__ = ()
+    is_max = True
+
+
+class AdaptiveAvgPool(AdaptivePool):
+    __slots__ = ()
 
 
 class ChannelMaxPool(Layer):
@@ -305,7 +341,7 @@ _WINDOW = (
     Arg("stride", optional(per_axis(positive)), None, doc="defaults to the kernel"),
     Arg("padding", padding, 0),
 )
-register("maxpool", Pool, _WINDOW + (Arg("dilation", per_axis(positive), 1),
+register("maxpool", MaxPool, _WINDOW + (Arg("dilation", per_axis(positive), 1),
                                      Arg("ceil_mode", boolean, False)), ranks=SPATIAL, examples=(
     Example(((3, 11, 9),), {"kernel": 2}),
     Example(((3, 12, 11),), {"kernel": 3, "stride": 2, "padding": 1}),
@@ -317,8 +353,15 @@ register("maxpool", Pool, _WINDOW + (Arg("dilation", per_axis(positive), 1),
     Example(((2, 9, 8),), {"kernel": 2, "stride": 1, "padding": "same"}),
     Example(((2, 11, 10),), {"kernel": 3, "stride": 2, "padding": [[0, 1], [1, 0]],
                              "ceil_mode": True}),
-))
-register("avgpool", Pool, _WINDOW + (Arg("ceil_mode", boolean, False),
+),
+    doc="max over windows; stride defaults to the kernel; `same` pads with -inf",
+    rules=Rules(shape="`[C, o...]`, window rule (ceil mode optional); stride defaults to `k`",
+                other_ops="`N_out * prod(k)` (comparisons)",
+                saved="its input and `N_out` int64 argmax indices (8 bytes each); with padding "
+                      "PyTorch cannot express (`same` where asymmetric), the padded copy "
+                      "instead of the input and indices over PyTorch's uncropped output",
+                field="window; `same` pads with -inf"))
+register("avgpool", AvgPool, _WINDOW + (Arg("ceil_mode", boolean, False),
                                      Arg("count_include_pad", boolean, True)), ranks=SPATIAL, examples=(
     Example(((3, 11, 9),), {"kernel": 2}),
     Example(((3, 12, 11),), {"kernel": 3, "stride": 2, "padding": 1}),
@@ -331,28 +374,68 @@ register("avgpool", Pool, _WINDOW + (Arg("ceil_mode", boolean, False),
     Example(((2, 9, 8),), {"kernel": 3, "stride": 2, "padding": [[1, 0], [0, 1]]}),
     Example(((2, 9, 8),), {"kernel": 3, "stride": 2, "padding": [[1, 0], [0, 1]],
                            "count_include_pad": False}),
-))
-for _name in ("global_avgpool", "global_maxpool"):
-    register(_name, GlobalPool, ranks=SPATIAL, examples=(
-        Example(((4, 7, 5),)), Example(((3, 9),)), Example(((2, 3, 4, 5),)),
-    ))
-for _name in ("adaptive_avgpool", "adaptive_maxpool"):
-    register(_name, AdaptivePool, (Arg("size", per_axis(positive)),), ranks=SPATIAL, examples=(
-        Example(((4, 14, 14),), {"size": 7}),
-        Example(((3, 10, 13),), {"size": [3, 4]}),
-        Example(((2, 11),), {"size": 4}),
-        Example(((3, 5, 6),), {"size": 1}),
-    ))
+),
+    doc="mean over windows; with `same`, the mean of the valid part of each window",
+    rules=Rules(shape="as `maxpool`",
+                other_ops="`N_out * prod(k)` (additions)",
+                saved="its input; with padding PyTorch cannot express, the padded copy instead; "
+                      "when the average excludes the padding (`count_include_pad = false`, "
+                      "always with `same`) and the padding is explicit, also the per-window "
+                      "divisors, one element per output position of PyTorch's uncropped output "
+                      "(not per sample)",
+                field="window"))
+_GLOBAL_EXAMPLES = (Example(((4, 7, 5),)), Example(((3, 9),)), Example(((2, 3, 4, 5),)))
+register("global_avgpool", GlobalAvgPool, ranks=SPATIAL, examples=_GLOBAL_EXAMPLES,
+         doc="mean over all positions: `[C, 1, ...]`",
+         rules=Rules(shape="`[C, 1, ...]`", other_ops="`N_in`",
+                     saved="nothing (lowered as a mean)", field="global"))
+register("global_maxpool", GlobalMaxPool, ranks=SPATIAL, examples=_GLOBAL_EXAMPLES,
+         doc="max over all positions: `[C, 1, ...]`",
+         rules=Rules(shape="`[C, 1, ...]`", other_ops="`N_in`", saved="its input and its output",
+                     field="global"))
+_ADAPTIVE_EXAMPLES = (
+    Example(((4, 14, 14),), {"size": 7}),
+    Example(((3, 10, 13),), {"size": [3, 4]}),
+    Example(((2, 11),), {"size": 4}),
+    Example(((3, 5, 6),), {"size": 1}),
+)
+_ADAPTIVE_FIELD = ("all sizes 1: global; else `R' = R + (largest window - 1) * S`, "
+                   "`S' = S * n / o`, `P' = P`")
+register("adaptive_avgpool", AdaptiveAvgPool, (Arg("size", per_axis(positive)),), ranks=SPATIAL,
+         examples=_ADAPTIVE_EXAMPLES,
+         doc="mean over PyTorch's adaptive windows to a fixed `size`",
+         rules=Rules(shape="`[C, size...]`; window `j` on an axis covers "
+                           "`[floor(j * n / o), ceil((j + 1) * n / o))`",
+                     other_ops="`C * prod over axes of (sum of the window lengths)`",
+                     saved="its input; nothing when every size is 1 (a mean)",
+                     field=_ADAPTIVE_FIELD))
+register("adaptive_maxpool", AdaptiveMaxPool, (Arg("size", per_axis(positive)),), ranks=SPATIAL,
+         examples=_ADAPTIVE_EXAMPLES,
+         doc="max over adaptive windows to a fixed `size`",
+         rules=Rules(shape="as `adaptive_avgpool`", other_ops="as `adaptive_avgpool`",
+                     saved="its input and `N_out` int64 indices", field="as `adaptive_avgpool`"))
 register("channel_maxpool", ChannelMaxPool, (
     Arg("kernel", positive), Arg("stride", optional(positive), None),
 ), ranks=(1, 2, 3), examples=(
     Example(((8, 5, 6),), {"kernel": 2}),
     Example(((9, 4, 5),), {"kernel": 3, "stride": 2}),
-))
+),
+    doc="max over windows of `kernel` channels at each position (depth-wise max pooling); "
+        "stride defaults to the kernel",
+    rules=Rules(shape="`[floor((C - k) / s) + 1, n...]`; stride defaults to `k`",
+                other_ops="`N_out * k`",
+                saved="its input and `N_out` int64 indices"))
 register("spp", SpatialPyramidPool, (
     Arg("levels", int_list, [1, 2, 4]), Arg("mode", choice("max", "avg"), "max"),
 ), ranks=SPATIAL, examples=(
     Example(((4, 13, 11),)),
     Example(((3, 8, 8),), {"levels": [1, 3], "mode": "avg"}),
     Example(((2, 5, 6),), {"levels": [1], "mode": "avg"}),
-))
+),
+    doc="spatial pyramid pooling: adaptive `max` or `avg` pooling to each `level` per axis, "
+        "flattened and concatenated: `[C * sum(level ** rank)]`",
+    rules=Rules(shape="`[C * sum(level^r)]`",
+                other_ops="`N_in * len(levels)`",
+                saved="`max`: its input and `N_out` int64 indices; `avg`: its input, or nothing "
+                      "when every level is 1",
+                field="global"))

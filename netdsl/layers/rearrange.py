@@ -24,7 +24,7 @@ from netdsl.layers.base import (
 )
 from netdsl.layers.geometry import format_axes
 from netdsl.layers.recipe import Recipe, recipe
-from netdsl.layers.registry import register
+from netdsl.layers.registry import Rules, register
 
 
 class ChannelShuffle(Layer):
@@ -52,37 +52,28 @@ class ChannelShuffle(Layer):
 
 class PixelShuffle(Layer):
     """Depth to space (Shi et al. 2016): [C * r^2, H, W] to [C, H * r, W * r]
-    (nn.PixelShuffle); `pixel_unshuffle` is the inverse (nn.PixelUnshuffle).
+    (nn.PixelShuffle).
 
-    A copy: allocates N_out, saves nothing, no ops. pixel_unshuffle is an r x r window
-    at stride r; pixel_shuffle divides the stride by r, like nearest up-sampling (output
-    i reads input floor(i / r)), which makes the field inexact after a strided layer.
+    A copy: allocates N_out, saves nothing, no ops. The stride of the field is divided
+    by r, like nearest up-sampling (output i reads input floor(i / r)), which makes the
+    field inexact after a strided layer.
     """
 
     __slots__ = ("factor",)
 
     def configure(self, args: dict[str, Any]) -> None:
         self.factor = r = args["factor"]
-        c, *sizes = self.in_shape
-        if self.op == "pixel_shuffle" and c % (r * r):
-            raise LayerError(f"pixel_shuffle({r}) needs the channels ({c}) divisible by {r * r}",
-                             "factor")
-        if self.op == "pixel_unshuffle" and any(n % r for n in sizes):
-            raise LayerError(f"pixel_unshuffle({r}) needs the sizes {format_axes(sizes)} "
-                             f"divisible by {r}", "factor")
+        if self.in_shape[0] % (r * r):
+            raise LayerError(f"pixel_shuffle({r}) needs the channels ({self.in_shape[0]}) "
+                             f"divisible by {r * r}", "factor")
 
     def infer_shape(self) -> Shape:
         c, *sizes = self.in_shape
         r = self.factor
-        if self.op == "pixel_shuffle":
-            return check_shape((c // (r * r), *(n * r for n in sizes)))
-        return check_shape((c * r * r, *(n // r for n in sizes)))
+        return check_shape((c // (r * r), *(n * r for n in sizes)))
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         f, r = fields[0], self.factor
-        if self.op == "pixel_unshuffle":
-            return f.window([r] * self.spatial_rank, [r] * self.spatial_rank,
-                            [0] * self.spatial_rank)
         stride = tuple(_simplify(Fraction(s) / r) for s in f.stride)
         return Field(f.size, stride, f.padding, f.is_global, f.exact and r == 1)
 
@@ -90,8 +81,36 @@ class PixelShuffle(Layer):
         return f"factor={self.factor}"
 
     def torch_recipe(self) -> Recipe:
-        cls = "nn.PixelShuffle" if self.op == "pixel_shuffle" else "nn.PixelUnshuffle"
-        return recipe(cls, self.factor)
+        return recipe("nn.PixelShuffle", self.factor)
+
+
+class PixelUnshuffle(Layer):
+    """Space to depth, the inverse of pixel_shuffle: [C, H, W] to [C * r^2, H / r, W / r]
+    (nn.PixelUnshuffle). A copy: allocates N_out, saves nothing, no ops. Its field is an
+    r x r window at stride r."""
+
+    __slots__ = ("factor",)
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.factor = r = args["factor"]
+        if any(n % r for n in self.in_shape[1:]):
+            raise LayerError(f"pixel_unshuffle({r}) needs the sizes "
+                             f"{format_axes(self.in_shape[1:])} divisible by {r}", "factor")
+
+    def infer_shape(self) -> Shape:
+        c, *sizes = self.in_shape
+        r = self.factor
+        return check_shape((c * r * r, *(n // r for n in sizes)))
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        rank = self.spatial_rank
+        return fields[0].window([self.factor] * rank, [self.factor] * rank, [0] * rank)
+
+    def describe(self) -> str:
+        return f"factor={self.factor}"
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("nn.PixelUnshuffle", self.factor)
 
 
 class Pad(Layer):
@@ -140,25 +159,19 @@ class Pad(Layer):
 
 
 class ChannelSplit(Layer):
-    """`chunk(n)`: n equal parts of the channels; `split(sizes)`: parts of the given
-    sizes. The whole layer only checks the arguments; `parts()` gives one layer per
-    tensor (a `ChannelSlice`), which is what the graph holds."""
+    """A split of the channels into parts (a layer that gives several tensors). The
+    whole layer only checks the arguments; `parts()` gives one layer per tensor (a
+    `ChannelSlice`), which is what the graph holds."""
 
     __slots__ = ("sizes", "_parts")
 
     def configure(self, args: dict[str, Any]) -> None:
-        c = self.in_shape[0]
-        if self.op == "chunk":
-            n = args["n"]
-            if c % n:
-                raise LayerError(f"chunk({n}) needs the channels ({c}) divisible by {n}", "n")
-            self.sizes = (c // n,) * n
-        else:
-            self.sizes = args["sizes"]
-            if sum(self.sizes) != c:
-                raise LayerError(f"split sizes {list(self.sizes)} add up to {sum(self.sizes)}, "
-                                 f"not the {c} channels", "sizes")
+        self.sizes = self.part_sizes(args)
         self._parts: tuple[Layer, ...] | None = None
+
+    def part_sizes(self, args: dict[str, Any]) -> tuple[int, ...]:
+        """The channels of each part, validated against the input."""
+        raise NotImplementedError
 
     def parts(self) -> tuple[Layer, ...]:
         """One `ChannelSlice` layer per part, in channel order."""
@@ -171,7 +184,35 @@ class ChannelSplit(Layer):
         return self._parts
 
     def describe(self) -> str:
-        return f"{len(self.sizes)}" if self.op == "chunk" else f"{list(self.sizes)}"
+        return f"{list(self.sizes)}"
+
+
+class Chunk(ChannelSplit):
+    """`chunk(n)`: n equal parts of the channels (torch.chunk)."""
+
+    __slots__ = ()
+
+    def part_sizes(self, args: dict[str, Any]) -> tuple[int, ...]:
+        c, n = self.in_shape[0], args["n"]
+        if c % n:
+            raise LayerError(f"chunk({n}) needs the channels ({c}) divisible by {n}", "n")
+        return (c // n,) * n
+
+    def describe(self) -> str:
+        return f"{len(self.sizes)}"
+
+
+class Split(ChannelSplit):
+    """`split(sizes)`: parts of the channels of the given sizes (torch.split)."""
+
+    __slots__ = ()
+
+    def part_sizes(self, args: dict[str, Any]) -> tuple[int, ...]:
+        sizes, c = args["sizes"], self.in_shape[0]
+        if sum(sizes) != c:
+            raise LayerError(f"split sizes {list(sizes)} add up to {sum(sizes)}, not the {c} "
+                             "channels", "sizes")
+        return sizes
 
 
 class ChannelSlice(Layer):
@@ -193,8 +234,6 @@ class ChannelSlice(Layer):
         return (self.length, *self.in_shape[1:])
 
     def describe(self) -> str:
-        if self.op == "chunk":
-            return f"{self.count}, part={self.part}"
         return f"channels {self.start}..{self.start + self.length - 1}, part={self.part}"
 
     def torch_recipe(self) -> Recipe:
@@ -207,13 +246,21 @@ def _simplify(x: Fraction) -> Fraction | int:
 
 register("channel_shuffle", ChannelShuffle, (Arg("groups", positive),), ranks=(1, 2, 3),
          examples=(Example(((6, 5, 4),), {"groups": 2}), Example(((12, 7),), {"groups": 3}),
-                   Example(((4, 2, 3, 3),), {"groups": 4})))
+                   Example(((4, 2, 3, 3),), {"groups": 4})),
+         doc="interleave the channels of `groups` groups (ShuffleNet)",
+         rules=Rules(allocates="`N_out` (a copy)"))
 register("pixel_shuffle", PixelShuffle, (Arg("factor", positive),), ranks=(2,), examples=(
     Example(((8, 3, 5),), {"factor": 2}), Example(((18, 2, 3),), {"factor": 3}),
-))
-register("pixel_unshuffle", PixelShuffle, (Arg("factor", positive),), ranks=(2,), examples=(
+), doc="depth to space: `[C * r^2, H, W]` to `[C, H * r, W * r]`",
+    rules=Rules(shape="`[C / r^2, H * r, W * r]`", allocates="`N_out` (a copy)",
+                field="`S' = S / r`, `R` and `P` kept (output `i` reads input "
+                      "`floor(i / r)`); inexact after a strided layer, like nearest "
+                      "up-sampling"))
+register("pixel_unshuffle", PixelUnshuffle, (Arg("factor", positive),), ranks=(2,), examples=(
     Example(((2, 6, 4),), {"factor": 2}), Example(((3, 6, 9),), {"factor": 3}),
-))
+), doc="space to depth: `[C, H, W]` to `[C * r^2, H / r, W / r]`",
+    rules=Rules(shape="`[C * r^2, H / r, W / r]`", allocates="`N_out` (a copy)",
+                field="window: `r`, stride `r`, no padding"))
 register("pad", Pad, (
     Arg("padding", padding, doc="an int, one per axis, or [begin, end] pairs"),
     Arg("mode", choice("zeros", "reflect", "replicate"), "zeros"),
@@ -222,9 +269,19 @@ register("pad", Pad, (
     Example(((3, 5, 4),), {"padding": [[0, 1], [2, 1]], "mode": "reflect"}),
     Example(((2, 6),), {"padding": 2, "mode": "replicate"}),
     Example(((2, 3, 4, 5),), {"padding": [1, 0, [0, 2]], "mode": "replicate"}),
-))
-register("chunk", ChannelSplit, (Arg("n", positive, doc="number of equal parts"),), examples=(
+), doc="explicit padding (an int, one per axis, or `[begin, end]` pairs); `mode` is "
+       "`zeros`, `reflect` or `replicate`",
+    rules=Rules(shape="`[C, n + p_b + p_e ...]`",
+                saved="`zeros`: nothing; `reflect`, `replicate`: its input",
+                field="a window of size 1 with the begin padding; `reflect` and `replicate` "
+                      "read the edge from the padding, so their field is inexact"))
+_PARTS = Rules(shape="one node per part: `[size of the part, n...]`",
+               allocates="0 (each part is a view of the input, which stays alive while a "
+                         "part is used)")
+register("chunk", Chunk, (Arg("n", positive, doc="number of equal parts"),), examples=(
     Example(((6, 5, 4),), {"n": 2}), Example(((12,),), {"n": 3}),
-))
-register("split", ChannelSplit, (Arg("sizes", int_list, doc="channels of each part"),),
-         examples=(Example(((6, 5, 4),), {"sizes": [1, 3, 2]}), Example(((7, 3),), {"sizes": [4, 3]})))
+), doc="`n` equal parts of the channels: a list of tensors", rules=_PARTS)
+register("split", Split, (Arg("sizes", int_list, doc="channels of each part"),),
+         examples=(Example(((6, 5, 4),), {"sizes": [1, 3, 2]}),
+                   Example(((7, 3),), {"sizes": [4, 3]})),
+         doc="parts of the channels of the given sizes: a list of tensors", rules=_PARTS)

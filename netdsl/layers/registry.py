@@ -15,8 +15,31 @@ from netdsl.layers.base import Arg, Example, Layer, LayerError, Shape, Signature
 
 
 @dataclass(frozen=True)
+class Rules:
+    """A layer's counting rules in words (markdown), as docs/conventions.md lists them.
+
+    Each is what the kind's methods compute; `scripts/layer_docs.py` writes the tables of
+    docs/conventions.md from them, and a test fails when those tables are stale. The
+    defaults are the common case, so a simple layer states only what is particular to it.
+    """
+
+    shape: str = "input shape"
+    params: str = "0"
+    buffers: str = "0"
+    macs: str = "0"
+    other_ops: str = "0"
+    allocates: str = "`N_out`"
+    saved: str = "nothing"
+    field: str = "pointwise"
+
+
+@dataclass(frozen=True)
 class LayerSpec:
-    """A registered layer name: its kind, arguments, preset values and examples."""
+    """A registered layer name: its kind, arguments, preset values, examples and docs.
+
+    `doc` is what the layer computes, in one line (the language reference's table);
+    `rules` its counting rules (the conventions' tables).
+    """
 
     name: str
     kind: type[Layer]
@@ -25,20 +48,23 @@ class LayerSpec:
     examples: tuple[Example, ...] = ()
     ranks: tuple[int, ...] = (0, 1, 2, 3)
     doc: str = ""
+    rules: Rules = field(default_factory=Rules)
 
 
 REGISTRY: dict[str, LayerSpec] = {}
 
 
-def register(name: str, kind: type[Layer], args: Sequence[Arg] = (), *,
-             variadic: bool = False, fixed: dict[str, Any] | None = None,
-             examples: Sequence[Example] = (), ranks: Sequence[int] = (0, 1, 2, 3),
-             doc: str = "") -> None:
-    """Register a DSL layer name. Every name must come with conformance examples."""
+def register(name: str, kind: type[Layer], args: Sequence[Arg] = (), *, doc: str,
+             rules: Rules, variadic: bool = False, fixed: dict[str, Any] | None = None,
+             examples: Sequence[Example] = (), ranks: Sequence[int] = (0, 1, 2, 3)) -> None:
+    """Register a DSL layer name, with what it computes (`doc`), its counting rules in
+    words (`rules`) and conformance examples (every name must have some)."""
     if name in REGISTRY:
         raise ValueError(f"layer {name!r} registered twice")
+    if not doc or not examples:
+        raise ValueError(f"layer {name!r} needs a doc and conformance examples")
     REGISTRY[name] = LayerSpec(name, kind, Signature(tuple(args), variadic), fixed or {},
-                               tuple(examples), tuple(ranks), doc or (kind.__doc__ or ""))
+                               tuple(examples), tuple(ranks), doc, rules)
 
 
 def bind(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],

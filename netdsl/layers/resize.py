@@ -24,7 +24,7 @@ from netdsl.layers.geometry import (
     format_axes,
 )
 from netdsl.layers.recipe import Recipe, recipe
-from netdsl.layers.registry import register
+from netdsl.layers.registry import Rules, register
 
 _LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
@@ -140,9 +140,21 @@ register("upsample", Upsample, (
     Example(((2, 7, 6),), {"size": [16, 13], "mode": "bilinear"}),
     Example(((2, 9),), {"scale": 3, "mode": "linear"}),
     Example(((2, 3, 4, 5),), {"scale": 2}),
-))
+),
+    doc="resize by an integer `scale` or to a `size` (exactly one of them); `mode` is `nearest` "
+        "or `linear` (`bilinear` for 2-D, `trilinear` for 3-D inputs are synonyms), "
+        "align-corners false",
+    rules=Rules(shape="`[C, n * scale ...]` or `[C, size...]`",
+                other_ops="`N_out * 2^r` for `linear` modes, 0 for `nearest`",
+                field="per axis with scale `c = o / n`: `S' = S / c`; `nearest` (or `c = 1`): "
+                      "`R' = R`, `P' = P`; `linear`: two taps, `R' = R + S`, `P' = P + (1/2 - "
+                      "1/(2c)) * S` (align-corners false)"))
 register("center_crop", CenterCrop, (Arg("size", per_axis(positive)),), ranks=(1, 2, 3), examples=(
     Example(((3, 10, 9),), {"size": 6}),
     Example(((2, 9, 12),), {"size": [4, 7]}),
     Example(((2, 11),), {"size": 4}),
-))
+),
+    doc="the centre `size` of each spatial axis, starting at `floor((n - size) / 2)`",
+    rules=Rules(shape="`[C, size...]`, starting at `floor((n - size) / 2)`",
+                allocates="`N_out` (a copy)",
+                field="`R`, `S` kept; `P' = P - offset * S`, `offset = floor((n - size) / 2)`"))

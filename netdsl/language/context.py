@@ -1,0 +1,67 @@
+"""The elaboration context: everything one elaboration of a network reads and builds.
+
+One `Context` is made per elaboration, complete, before the first statement runs; the
+evaluator (netdsl/language/evaluate.py and calls.py) carries it and keeps no state of
+its own. What the program gives (its blocks, its name resolution, the memo of block
+calls) is read from `program`; what the caller gives (the network, input shapes, the
+decision source) is fixed here; the rest is what elaboration builds: the nodes and edges,
+the scope of the current block call, the calls open now, and the decisions reached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+
+from netdsl.errors import Span
+from netdsl.graph import new_graph
+from netdsl.language import syntax as ast
+from netdsl.language.decisions import Decision, DecisionSource, Defaults
+from netdsl.language.loader import Program
+from netdsl.language.resolve import Names, names_of
+from netdsl.language.values import CONSTANTS, Env, Scope
+from netdsl.layers.base import Shape
+
+
+class Frame:
+    """One active block call: for the notes of errors raised inside it."""
+
+    __slots__ = ("block", "span")
+
+    def __init__(self, block: str, span: Span) -> None:
+        self.block, self.span = block, span
+
+
+class Context:
+    """The state of one elaboration (see the module docstring)."""
+
+    __slots__ = ("program", "names", "network", "input_shapes", "source", "memoize", "graph",
+                 "nodes", "edges", "frames", "deepest", "scope_spans", "scope", "globals",
+                 "decided", "reached")
+
+    def __init__(self, program: Program, network: ast.BlockDef,
+                 input_shapes: dict[str, Shape] | None = None,
+                 source: DecisionSource | None = None, memoize: bool = True) -> None:
+        self.program = program
+        self.names: Names = names_of(program)
+        self.network = network
+        self.input_shapes: dict[str, Shape] = dict(input_shapes or {})
+        self.source: DecisionSource = source if source is not None else Defaults()
+        self.memoize = memoize  # off: every block call interprets its body (for tests)
+        # what elaboration builds: nodes and edges are added to `graph` in bulk at the end
+        self.decided: dict[str, tuple[Decision, Any]] = {}  # decision name -> (it, value)
+        self.reached: list[tuple[Decision, Any]] = []  # in the order reached
+        self.graph: nx.MultiDiGraph = new_graph()
+        self.graph.graph.update(network=network.name, source=program.path,
+                                decisions=self.reached)
+        self.nodes: list[tuple[str, dict[str, Any]]] = []
+        self.edges: list[tuple[str, str, int]] = []
+        self.frames: list[Frame] = []  # the block calls open now, outermost first
+        self.deepest = 0  # deepest block nesting reached (for memoised calls' depth)
+        self.scope_spans: dict[str, Span] = {}  # block path -> the call that opened it
+        self.scope = Scope("")  # names the nodes of the current block call
+        self.globals = Env(None, dict(CONSTANTS))
+
+
+__all__ = ["Context", "Frame"]
