@@ -43,6 +43,8 @@ class LayerRow:
     saved_for_backward_bytes: int
     rf: Field
     source: Span
+    #: The layer feeds only training-only heads (skipped at inference).
+    train_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """As one entry of the JSON report's `layers`."""
@@ -51,7 +53,31 @@ class LayerRow:
                                              "saved_for_backward_bytes")}
         out.update(inputs=list(self.inputs), shape=list(self.shape), rf=rf_dict(self.rf),
                    source=self.source.to_dict())
+        if self.train_only:
+            out["train_only"] = True
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class HeadRow:
+    """One declared output: its node and shape, the layers that feed it (itself included,
+    in graph order) and those that feed it alone, with their params and MACs."""
+
+    name: str
+    node: str
+    shape: tuple[int, ...]
+    training: bool
+    nodes: tuple[str, ...]
+    own_nodes: tuple[str, ...]
+    own_params: int
+    own_macs: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """As one entry of the JSON report's `heads`."""
+        return {"name": self.name, "node": self.node, "shape": list(self.shape),
+                "training": self.training, "nodes": list(self.nodes),
+                "own_nodes": list(self.own_nodes), "own_params": self.own_params,
+                "own_macs": self.own_macs}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +111,11 @@ class Report:
     totals: Totals
     layers: list[LayerRow]
     warnings: list[Diagnostic] = field(default_factory=list)
+    #: The declared outputs (only for a spec with `output` statements).
+    heads: list[HeadRow] = field(default_factory=list)
+    #: The totals without training-only heads and their layers (what inference runs);
+    #: None when there are none.
+    inference_totals: Totals | None = None
 
     def layer(self, name: str) -> LayerRow:
         """The row of the node called `name`."""
@@ -104,7 +135,15 @@ class Report:
             "layers": [row.to_dict() for row in self.layers],
             "warnings": [{"message": w.message, "source": w.span.to_dict() if w.span else None}
                          for w in self.warnings],
-        }
+        } | self._heads_dict()
+
+    def _heads_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.heads:
+            out["heads"] = [h.to_dict() for h in self.heads]
+        if self.inference_totals is not None:
+            out["inference_totals"] = asdict(self.inference_totals)
+        return out
 
     def rollup(self, depth: int) -> list[BlockRow]:
         """Rows grouped by the first `depth` parts of their name, in order of appearance."""
@@ -139,11 +178,43 @@ class BlockRow:
 
 def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
                   optimizer: str = "sgd") -> Report:
-    """Run every analysis on an elaborated graph."""
+    """Run every analysis on an elaborated graph (with its heads, when it names them)."""
+    report = _analyze(graph, batch, dtype, optimizer)
+    if graph.graph.get("named_outputs"):
+        add_heads(report, graph)
+    return report
+
+
+def add_heads(report: Report, graph: nx.MultiDiGraph) -> None:
+    """The report's heads, training-only marks and the totals of inference alone."""
+    from netdsl.heads import eval_graph, feeders, heads, training_only
+
+    rows = {row.name: row for row in report.layers}
+    dropped = training_only(graph)
+    for name in dropped:
+        rows[name].train_only = True
+    fed = feeders(graph)
+    users: dict[str, int] = {}
+    for nodes in fed.values():
+        for n in nodes:
+            users[n] = users.get(n, 0) + 1
+    for head in heads(graph):
+        own = tuple(n for n in fed[head.name] if users[n] == 1)
+        report.heads.append(HeadRow(head.name, head.node, rows[head.node].shape, head.training,
+                                    tuple(fed[head.name]), own,
+                                    sum(rows[n].params for n in own),
+                                    sum(rows[n].macs for n in own)))
+    if dropped:
+        report.inference_totals = _analyze(eval_graph(graph), report.batch, report.dtype,
+                                           report.optimizer).totals
+
+
+def _analyze(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str) -> Report:
     counts = count(graph)
     params = sum(c.params for c in counts.values())
     memory = plan_memory(graph, batch, dtype, optimizer, params)
     fields, warnings = receptive_fields(graph)
+    warnings = [*graph.graph.get("warnings", ()), *warnings]  # the elaborator's first
     activation, saved = memory.activation_bytes, memory.saved_bytes
     rows = []
     for node, data in graph.nodes(data=True):

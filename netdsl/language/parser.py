@@ -29,7 +29,7 @@ _TOKEN_NAMES = {
 #: Words that can never be names. The contextual lexer would otherwise read a keyword
 #: as a NAME wherever the keyword itself cannot appear, and errors would land late.
 RESERVED = frozenset({"import", "block", "network", "input", "if", "else", "for", "in", "repeat",
-                      "and", "or", "not", "true", "false"})
+                      "and", "or", "not", "true", "false", "output", "training", "defaults"})
 
 
 #: Brackets ( [ { may nest this deep (a documented limit).
@@ -251,6 +251,19 @@ class _ToSyntax(Transformer):
     def input_decl(self, meta, name, shape):
         return ast.InputDecl(self._span(meta), str(name), shape)
 
+    def unpack(self, meta, *parts):
+        return ast.Unpack(self._span(meta), tuple(str(n) for n in parts[:-1]), parts[-1])
+
+    def output_decl(self, meta, training, name, value):
+        return ast.OutputDecl(self._span(meta), str(name), value, training is not None,
+                              self._token_span(name))
+
+    def defaults_stmt(self, meta, name, args):
+        positional = tuple(a for a in (args or ()) if not isinstance(a, ast.Keyword))
+        keywords = tuple(a for a in (args or ()) if isinstance(a, ast.Keyword))
+        return ast.Defaults(self._span(meta), str(name), self._token_span(name), positional,
+                            keywords)
+
     def expr_stmt(self, meta, expr):
         return ast.ExprStmt(self._span(meta), expr)
 
@@ -304,6 +317,9 @@ class _ToSyntax(Transformer):
 
     def list(self, meta, *items):
         return ast.ListExpr(self._span(meta), tuple(i for i in items if i is not None))
+
+    def comprehension(self, meta, item, var, items, condition):
+        return ast.Comprehension(self._span(meta), item, str(var), items, condition)
 
     def if_expr(self, meta, condition, then, otherwise):
         return ast.If(self._span(meta), condition, then, otherwise)

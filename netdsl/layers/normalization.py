@@ -63,7 +63,8 @@ class BatchNorm(Layer):
                 Saved("extra", elements=self.channels, itemsize=STAT_BYTES, per_sample=False))
 
     def describe(self) -> str:
-        return f"{self.channels}, eps={self.eps:g}"
+        return f"{self.channels}, eps={self.eps:g}" + (
+            f", momentum={self.momentum:g}" if self.momentum != 0.1 else "")
 
     def torch_recipe(self) -> Recipe:
         rank = max(self.spatial_rank, 1)  # a flat [F] input is BatchNorm1d on [N, F]

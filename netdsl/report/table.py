@@ -112,6 +112,8 @@ def report_lines(report: Report, depth: int | None = None,
     table = align(header, rows, width)
     inputs = ", ".join(f"{k} {units.shape(v)}" for k, v in report.inputs.items())
     outputs = ", ".join(units.shape(v) for v in report.outputs.values())
+    if report.heads:  # named outputs: each by name
+        outputs = ", ".join(f"{h.name} {units.shape(h.shape)}" for h in report.heads)
     totals = totals_lines(report)
     label = max(len(name) for name, _ in totals)
     lines = [
@@ -122,7 +124,28 @@ def report_lines(report: Report, depth: int | None = None,
         ("", "", 0),
     ]
     lines += [("", f"{name.ljust(label)}  {value}", label) for name, value in totals]
+    lines += heads_lines(report)
     lines += [("yellow", line, 0) for w in report.warnings for line in w.render().splitlines()]
+    return lines
+
+
+def heads_lines(report: Report) -> list[tuple[str, str, int]]:
+    """The declared outputs: node, shape, the layers feeding each (and it alone), and the
+    cost of inference without the training-only heads."""
+    if not report.heads:
+        return []
+    rows = [(h.name, h.node, units.shape(h.shape),
+             f"{len(h.nodes)} layers, {len(h.own_nodes)} its own"
+             + (f" ({units.count(h.own_params)} params, {units.count(h.own_macs)} MACs)"
+                if h.own_nodes else ""),
+             "training only" if h.training else "") for h in report.heads]
+    table = align(("Output", "Node", "Shape", "Fed by", ""), rows)
+    lines = [("", "", 0), ("bold", table[0], 0), *(("", line, 0) for line in table[1:])]
+    t = report.inference_totals
+    if t is not None:
+        lines.append(("", f"Without training-only heads (inference): {units.count(t.params)} "
+                          f"params, {units.count(t.macs)} MACs, inference peak "
+                          f"{units.bytes_long(t.inference_peak_bytes)}", 0))
     return lines
 
 
