@@ -299,7 +299,7 @@ _BENCH = _benchmarks()
 EXTRA_REFERENCES = {
     # the default variant of each parameterised spec (tests/test_zoo_specs.py: all)
     "efficientnet": (lambda: _BENCH.efficientnet("b0"), (3, 224, 224)),
-    "inception_v3": (lambda: _BENCH.InceptionV3(aux_logits=False), (3, 299, 299)),
+    "inception_v3": (lambda: _BENCH.InceptionV3(), (3, 299, 299)),
     "mobilenet_v3": (lambda: _BENCH.mobilenet_v3_large(), (3, 224, 224)),
     "convnext": (lambda: _BENCH.convnext("tiny"), (3, 224, 224)),
     "regnet_x": (lambda: _BENCH.regnet("x_400mf"), (3, 224, 224)),

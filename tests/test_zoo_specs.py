@@ -63,6 +63,9 @@ VARIANTS = [
     _named("efficientnet", "efficientnet_b7", "variant", "b7", 66_347_960, 37_745_884_192),
     _named("mobilenet_v3", "mobilenet_v3_large", "arch", "large", 5_483_032, 216_589_760),
     _named("mobilenet_v3", "mobilenet_v3_small", "arch", "small", 2_542_856, 56_510_400),
+    Variant("inception_v3", "inception_v3", 27_161_264, 5_718_899_296, ((1000,),) * 2),
+    Variant("googlenet", "googlenet_aux", 13_004_888, 1_506_748_416, ((1000,),) * 3,
+            overrides={"aux_logits": True}),
     _named("convnext", "convnext_tiny", "variant", "tiny", 28_589_128, 4_455_531_264),
     _named("convnext", "convnext_small", "variant", "small", 50_223_688, 8_683_712_256),
     _named("convnext", "convnext_base", "variant", "base", 88_591_464, 15_354_729_472),
@@ -84,6 +87,8 @@ SAME_FUNCTION = {
     "mobilenet_v3-mobilenet_v3_large": (3, 64, 64),
     "mobilenet_v3-mobilenet_v3_small": (3, 64, 64),
     "convnext-convnext_tiny": (3, 64, 64),
+    "inception_v3-inception_v3": (3, 299, 299),  # the aux head needs a 17x17 grid
+    "googlenet-googlenet_aux": (3, 64, 64),
     "regnet_x-regnet_x_400mf": (3, 64, 64),
     "regnet_y-regnet_y_400mf": (3, 64, 64),
 }
@@ -154,10 +159,9 @@ def test_variant_matches_reference(v: Variant) -> None:
     assert tuple(tuple(t.shape[1:]) for t in out.values()) == v.outputs
 
 
-def _as_tuple(out: Any) -> tuple:
-    if isinstance(out, dict):
-        return tuple(out.values())
-    return out if isinstance(out, tuple) else (out,)
+def _named_outputs(out: Any) -> dict[str, Any]:
+    """A module's outputs by name (`output` for a single tensor)."""
+    return dict(out) if isinstance(out, dict) else {"output": out}
 
 
 @pytest.fixture
@@ -187,12 +191,16 @@ def test_same_function_with_copied_weights(vid: str) -> None:
     reference = ref.REFERENCE_MODELS[v.reference]().eval()
     graph = graph_of(v, inputs={name: shape for name in graph_of(v).graph["inputs"]})
     ours = build(graph).eval()
+    ours.training_heads = True  # auxiliary heads too, as the reference's forward_outputs
     helpers.perturb_affine(reference)
     x = torch.randn(2, *shape)
     assert helpers.copy_weights(reference, ours, x) > 0
     with torch.no_grad():
-        expected = _as_tuple(ref.outputs(reference, x))
-        got = _as_tuple(ours(x))
-    assert len(expected) == len(got)
-    for a, b in zip(expected, got):
-        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4 * float(a.abs().max()))
+        expected = ref.outputs(reference, x)
+        got = _named_outputs(ours(x))
+    if list(expected) == ["output"]:
+        assert len(got) == 1
+        got = {"output": next(iter(got.values()))}
+    assert set(got) == set(expected)
+    for name, a in expected.items():
+        torch.testing.assert_close(got[name], a, rtol=1e-4, atol=1e-4 * float(a.abs().max()))
