@@ -196,13 +196,14 @@ class Bottleneck(nn.Module):
         self.se = SqueezeExcitation(planes * self.expansion) if se else None
 
     def forward(self, x: Tensor) -> Tensor:
-        """Bottleneck forward pass."""
-        identity = x if self.downsample is None else self.downsample(x)
+        """Bottleneck forward pass (the residual branch runs before the shortcut, as in
+        std.resnet's `add(branch, shortcut)`: the same function as torchvision's order)."""
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
         if self.se is not None:
             out = self.se(out)
+        identity = x if self.downsample is None else self.downsample(x)
         return self.relu(out + identity)
 
 
@@ -1525,9 +1526,11 @@ class YOLOv3(nn.Module):
         c3 = self.stage3(self.stage2(self.stage1(self.stem(x))))
         c4 = self.stage4(c3)
         n1 = self.neck1(self.stage5(c4))
+        large = self.head1(n1)  # yolov3.cfg's order: each [yolo] layer before the next route
         n2 = self.neck2(torch.cat([F.interpolate(self.reduce2(n1), scale_factor=2.0), c4], 1))
+        medium = self.head2(n2)
         n3 = self.neck3(torch.cat([F.interpolate(self.reduce3(n2), scale_factor=2.0), c3], 1))
-        return {"large": self.head1(n1), "medium": self.head2(n2), "small": self.head3(n3)}
+        return {"large": large, "medium": medium, "small": self.head3(n3)}
 
     forward_outputs = forward
 
@@ -1581,21 +1584,23 @@ class ResNetFPN(nn.Module):
                                           for _ in widths)
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
-        """P2-P5 (strides 4-32) and ``pool`` (stride 64), named as torchvision names them."""
+        """P2-P5 (strides 4-32) and ``pool`` (stride 64); torchvision names them "0" to
+        "3" and "pool". (The top-down sums are all made before the 3x3 output convs: the
+        same function as torchvision's interleaved loop.)"""
         b = self.body
         x = b["maxpool"](b["relu"](b["bn1"](b["conv1"](x))))
         features = []
         for name in ("layer1", "layer2", "layer3", "layer4"):
             x = b[name](x)
             features.append(x)
-        last = self.inner_blocks[-1](features[-1])
-        results = [self.layer_blocks[-1](last)]
+        merged = [self.inner_blocks[-1](features[-1])]
         for i in range(len(features) - 2, -1, -1):
             lateral = self.inner_blocks[i](features[i])
-            last = lateral + F.interpolate(last, size=lateral.shape[-2:], mode="nearest")
-            results.insert(0, self.layer_blocks[i](last))
+            top_down = F.interpolate(merged[0], size=lateral.shape[-2:], mode="nearest")
+            merged.insert(0, lateral + top_down)
+        results = [block(m) for block, m in zip(self.layer_blocks, merged)]
         results.append(F.max_pool2d(results[-1], 1, 2, 0))
-        return dict(zip(("0", "1", "2", "3", "pool"), results))
+        return dict(zip(("p2", "p3", "p4", "p5", "pool"), results))
 
     forward_outputs = forward
 

@@ -303,6 +303,8 @@ EXTRA_REFERENCES = {
     "mobilenet_v3": (lambda: _BENCH.mobilenet_v3_large(), (3, 224, 224)),
     "convnext": (lambda: _BENCH.convnext("tiny"), (3, 224, 224)),
     "regnet_x": (lambda: _BENCH.regnet("x_400mf"), (3, 224, 224)),
+    "yolov3": (lambda: _BENCH.yolov3(), (3, 416, 416)),
+    "resnet50_fpn": (lambda: _BENCH.resnet50_fpn(), (3, 224, 224)),
     "regnet_y": (lambda: _BENCH.regnet("y_400mf"), (3, 224, 224)),
     "fashion_mnist_cnn": (fashion_mnist_cnn, (1, 28, 28)),
     "textbook_conv": (textbook_conv, (3, 150, 100)),

@@ -45,6 +45,7 @@ REDUCED: dict[str, tuple[int, ...]] = {
     "regnet_x": (64, 64),
     "regnet_y": (64, 64),
     "resnet18": (65, 65),           # odd: 33, 17, 9, 5, 3
+    "resnet50_fpn": (65, 65),       # odd: upsampling to each lateral's size
     "resnet34": (65, 65),
     "resnet50": (65, 65),
     "resnet101": (64, 64),
@@ -55,6 +56,7 @@ REDUCED: dict[str, tuple[int, ...]] = {
     "vgg16": (48, 48),
     "vgg19": (48, 48),
     "xception": (71, 71),
+    "yolov3": (64, 64),             # three scales: 2x2, 4x4, 8x8
     "yolo_tiny": (64, 64),          # the stride-1 "same" max pool pads explicitly
 }
 #: Fewer receptive-field nodes where every float64 backward pass is expensive.

@@ -102,6 +102,14 @@ EXPECTED = [
     # Inception v3 with its aux head (torchvision's 27,161,264); MACs with the head, which
     # torchvision's 5.713 GFLOPS (eval mode) leaves out [R]
     Expected("inception_v3", 27_161_264, 5_718_899_296, None, (1000,)),
+    # YOLOv3-416: 61,949,149 params (keras-yolo3's trainable count), Darknet prints 65.86
+    # BFLOPs (2 per MAC); the first of its three outputs (stride 32) [R]
+    Expected("yolov3", 61_949_149, 32_932_037_632, Published(65.86, 0.5e9, 2, "Darknet"),
+             (255, 13, 13)),
+    # ResNet-50 FPN backbone with plain batch norms: fasterrcnn_resnet50_fpn's 41,755,286
+    # less its heads is 26,799,296 with frozen BN, + 53,120 BN scales and shifts; the first
+    # output is P2 [R]
+    Expected("resnet50_fpn", 26_852_416, 6_929_104_896, None, (256, 56, 56)),
     # RegNetX-400MF and RegNetY-400MF (torchvision); other variants:
     # tests/test_zoo_specs.py [E]
     Expected("regnet_x", 5_495_976, 413_812_608, giga(0.41), (1000,)),

@@ -66,6 +66,10 @@ VARIANTS = [
     Variant("inception_v3", "inception_v3", 27_161_264, 5_718_899_296, ((1000,),) * 2),
     Variant("googlenet", "googlenet_aux", 13_004_888, 1_506_748_416, ((1000,),) * 3,
             overrides={"aux_logits": True}),
+    Variant("yolov3", "yolov3", 61_949_149, 32_932_037_632,
+            ((255, 13, 13), (255, 26, 26), (255, 52, 52))),
+    Variant("resnet50_fpn", "resnet50_fpn", 26_852_416, 6_929_104_896,
+            ((256, 56, 56), (256, 28, 28), (256, 14, 14), (256, 7, 7), (256, 4, 4))),
     _named("convnext", "convnext_tiny", "variant", "tiny", 28_589_128, 4_455_531_264),
     _named("convnext", "convnext_small", "variant", "small", 50_223_688, 8_683_712_256),
     _named("convnext", "convnext_base", "variant", "base", 88_591_464, 15_354_729_472),
@@ -89,6 +93,8 @@ SAME_FUNCTION = {
     "convnext-convnext_tiny": (3, 64, 64),
     "inception_v3-inception_v3": (3, 299, 299),  # the aux head needs a 17x17 grid
     "googlenet-googlenet_aux": (3, 64, 64),
+    "yolov3-yolov3": (3, 64, 64),
+    "resnet50_fpn-resnet50_fpn": (3, 65, 65),  # odd sizes: the upsampling follows the laterals
     "regnet_x-regnet_x_400mf": (3, 64, 64),
     "regnet_y-regnet_y_400mf": (3, 64, 64),
 }
