@@ -94,7 +94,7 @@ SAME_FUNCTION = {
     "inception_v3-inception_v3": (3, 299, 299),  # the aux head needs a 17x17 grid
     "googlenet-googlenet_aux": (3, 64, 64),
     "yolov3-yolov3": (3, 64, 64),
-    "resnet50_fpn-resnet50_fpn": (3, 65, 65),  # odd sizes: the upsampling follows the laterals
+    "resnet50_fpn-resnet50_fpn": (3, 64, 64),
     "regnet_x-regnet_x_400mf": (3, 64, 64),
     "regnet_y-regnet_y_400mf": (3, 64, 64),
 }
