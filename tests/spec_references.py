@@ -304,6 +304,7 @@ EXTRA_REFERENCES = {
     "convnext": (lambda: _BENCH.convnext("tiny"), (3, 224, 224)),
     "regnet_x": (lambda: _BENCH.regnet("x_400mf"), (3, 224, 224)),
     "yolov3": (lambda: _BENCH.yolov3(), (3, 416, 416)),
+    "shufflenet_v2": (lambda: _BENCH.shufflenet_v2("x1_0"), (3, 224, 224)),
     "resnet50_fpn": (lambda: _BENCH.resnet50_fpn(), (3, 224, 224)),
     "regnet_y": (lambda: _BENCH.regnet("y_400mf"), (3, 224, 224)),
     "fashion_mnist_cnn": (fashion_mnist_cnn, (1, 28, 28)),

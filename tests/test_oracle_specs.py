@@ -51,6 +51,7 @@ REDUCED: dict[str, tuple[int, ...]] = {
     "resnet101": (64, 64),
     "resnet152": (64, 64),
     "se_resnet50": (64, 64),
+    "shufflenet_v2": (64, 64),
     "spp_net": (64, 64),            # spp makes the classifier input size-independent
     "unet": (188, 188),             # the smallest valid U-Net input: 4x4 output
     "vgg16": (48, 48),

@@ -110,6 +110,8 @@ EXPECTED = [
     # less its heads is 26,799,296 with frozen BN, + 53,120 BN scales and shifts; the first
     # output is P2 [R]
     Expected("resnet50_fpn", 26_852_416, 6_929_104_896, None, (256, 56, 56)),
+    # ShuffleNetV2 x1.0 (torchvision: 0.145 GFLOPS); other widths: test_zoo_specs.py [R]
+    Expected("shufflenet_v2", 2_278_604, 144_907_992, giga(0.14), (1000,)),
     # RegNetX-400MF and RegNetY-400MF (torchvision); other variants:
     # tests/test_zoo_specs.py [E]
     Expected("regnet_x", 5_495_976, 413_812_608, giga(0.41), (1000,)),

@@ -47,7 +47,7 @@ def _regnet(kind: str, name: str, depth: int, w_0: int, w_a: float, w_m: float, 
                               "group_width": g})
 
 
-def _named(spec: str, reference: str, key: str, value: str, params: int,
+def _named(spec: str, reference: str, key: str, value: Any, params: int,
            macs: int) -> Variant:
     return Variant(spec, reference, params, macs, overrides={key: value})
 
@@ -70,6 +70,10 @@ VARIANTS = [
             ((255, 13, 13), (255, 26, 26), (255, 52, 52))),
     Variant("resnet50_fpn", "resnet50_fpn", 26_852_416, 6_929_104_896,
             ((256, 56, 56), (256, 28, 28), (256, 14, 14), (256, 7, 7), (256, 4, 4))),
+    _named("shufflenet_v2", "shufflenet_v2_x0_5", "width", 0.5, 1_366_792, 40_476_448),
+    _named("shufflenet_v2", "shufflenet_v2_x1_0", "width", 1.0, 2_278_604, 144_907_992),
+    _named("shufflenet_v2", "shufflenet_v2_x1_5", "width", 1.5, 3_503_624, 295_759_392),
+    _named("shufflenet_v2", "shufflenet_v2_x2_0", "width", 2.0, 7_393_996, 583_253_464),
     _named("convnext", "convnext_tiny", "variant", "tiny", 28_589_128, 4_455_531_264),
     _named("convnext", "convnext_small", "variant", "small", 50_223_688, 8_683_712_256),
     _named("convnext", "convnext_base", "variant", "base", 88_591_464, 15_354_729_472),
@@ -94,6 +98,8 @@ SAME_FUNCTION = {
     "inception_v3-inception_v3": (3, 299, 299),  # the aux head needs a 17x17 grid
     "googlenet-googlenet_aux": (3, 64, 64),
     "yolov3-yolov3": (3, 64, 64),
+    "shufflenet_v2-shufflenet_v2_x1_0": (3, 64, 64),
+    "shufflenet_v2-shufflenet_v2_x2_0": (3, 64, 64),
     "resnet50_fpn-resnet50_fpn": (3, 64, 64),
     "regnet_x-regnet_x_400mf": (3, 64, 64),
     "regnet_y-regnet_y_400mf": (3, 64, 64),
