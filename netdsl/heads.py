@@ -31,8 +31,8 @@ class Head:
 def set_outputs(graph: nx.MultiDiGraph, heads: Sequence[Head], named: bool) -> None:
     """Record the outputs of an elaborated graph and mark the training-only nodes.
 
-    `named`: the spec declared its outputs with `output` statements (so the lowered
-    module returns a dict even when only one head is left)."""
+    `named`: the spec declared its outputs with `output` statements (the report lists
+    them; with several, the lowered module returns a dict)."""
     graph.graph["outputs"] = [h.node for h in heads]
     graph.graph["output_names"] = [h.name for h in heads]
     graph.graph["output_training"] = [h.training for h in heads]
@@ -67,11 +67,13 @@ def heads(graph: nx.MultiDiGraph) -> list[Head]:
 
 
 def returns_dict(graph: nx.MultiDiGraph) -> bool:
-    """Whether the lowered module returns a dict of outputs: the spec named them. (A graph
-    with several unnamed outputs, which only code makes, returns a tuple.)"""
+    """Whether the lowered module returns a dict of outputs: the spec named several (a
+    network left with one output, its other heads switched off with `none`, returns the
+    tensor; a graph with several unnamed outputs, which only code makes, a tuple)."""
     outputs = graph.graph.get("outputs", ())
     names = graph.graph.get("output_names", ())
-    return bool(graph.graph.get("named_outputs")) and len(names) == len(outputs)
+    return (bool(graph.graph.get("named_outputs")) and len(outputs) > 1
+            and len(names) == len(outputs))
 
 
 def training_only(graph: nx.MultiDiGraph) -> set[str]:

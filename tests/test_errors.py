@@ -39,7 +39,6 @@ def test_traceback_flag_shows_python_traceback():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["analyze", "missing.net"], "netdsl: error: cannot read missing.net"),
     (["analyze", "unknown_name.net", "--set", "classes"], "--set classes: expected NAME=VALUE"),
     (["analyze", "unknown_name.net", "--input", "x=3xQ"], "--input x=3xQ: expected NAME=CxHxW"),
     (["analyze", "unknown_name.net", "--network", "m"], "no network 'm'"),
@@ -48,5 +47,11 @@ def test_traceback_flag_shows_python_traceback():
 ])
 def test_usage_errors_exit_2_without_traceback(args, message):
     result = run_cli(*args, cwd=GOLDEN)
-    assert result.returncode in (1, 2) and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert message in result.stderr
+
+
+def test_an_unreadable_spec_is_an_error_exit_1_without_traceback():
+    result = run_cli("analyze", "missing.net", cwd=GOLDEN)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "netdsl: error: cannot read missing.net" in result.stderr

@@ -182,12 +182,22 @@ def test_module_returns_a_dict_and_skips_training_heads_in_eval():
         assert list(model(x)) == ["aux", "p4", "logits"]
 
 
-def test_module_of_one_named_output_still_returns_a_dict():
-    model = netdsl.build("network n() {\n input x: [4, 8, 8]\n output y = conv(4, 1)\n}\n")
-    out = model(torch.randn(1, 4, 8, 8))
-    assert isinstance(out, dict) and list(out) == ["y"]
+def test_one_output_is_a_tensor_named_or_not(tmp_path: Path):
+    named = "network n() {\n input x: [4, 8, 8]\n output y = conv(4, 1)\n}\n"
+    assert isinstance(netdsl.build(named)(torch.randn(1, 4, 8, 8)), torch.Tensor)
     plain = netdsl.build("network n() {\n input x: [4, 8, 8]\n conv(4, 1)\n}\n")
     assert isinstance(plain(torch.randn(1, 4, 8, 8)), torch.Tensor)
+    # heads switched off: one output left, a tensor in both modes
+    model = netdsl.build(HEADS.replace("aux_on = true", "aux_on = false").replace(
+        "    output p4 = b\n", ""))
+    assert isinstance(model(torch.randn(2, 3, 16, 16)), torch.Tensor)
+    pytest.importorskip("onnx")
+    import onnx
+
+    from netdsl.lowering.onnx_export import export_onnx
+
+    path = export_onnx(None, named, tmp_path / "y.onnx", dynamo=False)
+    assert [o.name for o in onnx.load(str(path)).graph.output] == ["y"]
 
 
 def test_generated_model_matches_in_both_modes(tmp_path: Path):

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from netdsl.analysis.liveness import aliases_input, schedule
 from netdsl.errors import UsageError
-from netdsl.layers.base import Layer, SavedPlan
+from netdsl.layers.base import SavedPlan
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 #: Optimizer state per parameter, in parameter-sized tensors.
@@ -49,19 +50,9 @@ def dtype_size(dtype: str) -> int:
         raise UsageError(f"unknown dtype '{dtype}'; choose one of {', '.join(DTYPE_BYTES)}") from None
 
 
-def aliases_input(layer: Layer, training: bool) -> bool:
-    """Whether a layer's output is its input's storage: views, and at inference the
-    layers that return their input (dropout)."""
-    return layer.is_view or (layer.is_view_in_eval and not training)
-
-
 def storages(graph: nx.MultiDiGraph, training: bool = False) -> dict[str, str]:
     """The node whose allocation each node's output lives in."""
-    base: dict[str, str] = {}
-    for node, data in graph.nodes(data=True):
-        alias = data["inputs"] and aliases_input(data["layer"], training)
-        base[node] = base[data["inputs"][0]] if alias else node
-    return base
+    return schedule(graph, training).storage
 
 
 def tensor_bytes(graph: nx.MultiDiGraph, batch: int, itemsize: int) -> dict[str, int]:
@@ -72,8 +63,9 @@ def tensor_bytes(graph: nx.MultiDiGraph, batch: int, itemsize: int) -> dict[str,
 
 def plan_memory(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
                 optimizer: str = "sgd", params: int = 0) -> MemoryPlan:
-    """All memory figures of the graph, in one walk over its nodes (and a scan of the
-    inference timeline). Architecture search runs this thousands of times."""
+    """All memory figures of the graph, in one walk over its nodes, and the inference
+    peak from the graph's liveness schedule (netdsl/analysis/liveness.py). Architecture
+    search runs this thousands of times."""
     if optimizer not in OPTIMIZER_STATES:
         raise UsageError(f"unknown optimizer '{optimizer}'; choose one of "
                          f"{', '.join(OPTIMIZER_STATES)}")
@@ -81,31 +73,26 @@ def plan_memory(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
         raise UsageError(f"batch must be at least 1, got {batch}")
     itemsize = dtype_size(dtype)
     scale = batch * itemsize
-    base: dict[str, str] = {}  # where each output lives at inference
-    train_base: dict[str, str] = {}  # and while training
+    live = schedule(graph)  # where each output lives at inference, and until when
+    base = live.storage
+    train_base: dict[str, str] = {}  # where each output lives while training
     grad: dict[str, bool] = {}
     sizes: dict[str, int] = {}
     activation: dict[str, int] = {}
     saved: dict[str, int] = {}
-    order: dict[str, int] = {}
-    last_use: dict[str, int] = {}
     kept: set[str] = set()
     transient = 0
-    for step, (node, data) in enumerate(graph.nodes(data=True)):
+    for node, data in graph.nodes(data=True):
         layer, preds = data["layer"], data["inputs"]
-        order[node] = last_use[node] = step
         counts = layer.counts()
         sizes[node] = size = counts.out_elements * scale
         if not preds:  # a network input: given, not computed; needs no gradient
-            base[node] = train_base[node] = node
+            train_base[node] = node
             grad[node] = False
             activation[node] = saved[node] = 0
             continue
-        base[node] = home = base[preds[0]] if aliases_input(layer, False) else node
         train_base[node] = train_base[preds[0]] if aliases_input(layer, True) else node
-        activation[node] = size if home == node else 0
-        for p in preds:
-            last_use[base[p]] = step
+        activation[node] = size if base[node] == node else 0
         flags = tuple(map(grad.__getitem__, preds))
         grad[node] = counts.params > 0 or True in flags
         saved[node] = _saved_bytes(layer.saved_plan(flags), node, preds, train_base, sizes,
@@ -113,12 +100,10 @@ def plan_memory(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
         in_bytes = sum(map(sizes.__getitem__, preds))
         if size + in_bytes > transient:
             transient = size + in_bytes
-    for out in graph.graph["outputs"]:
-        last_use[base[out]] = len(order)
     param_bytes = params * itemsize
     total_saved = sum(saved.values())
     state = param_bytes * (2 + OPTIMIZER_STATES[optimizer])
-    return MemoryPlan(activation, saved, _peak(activation, order, last_use), total_saved,
+    return MemoryPlan(activation, saved, live.peak(activation), total_saved,
                       param_bytes, state + total_saved + transient)
 
 
@@ -134,19 +119,3 @@ def _saved_bytes(plan: SavedPlan, node: str, preds: tuple[str, ...], train_base:
             kept.add(storage)
             total += sizes[storage]
     return total
-
-
-def _peak(allocated: dict[str, int], order: dict[str, int], last_use: dict[str, int]) -> int:
-    """Largest total of live allocations: +bytes when a storage is made, -bytes after its
-    last use, scanned in step order."""
-    delta = [0] * (len(order) + 2)
-    for node, size in allocated.items():
-        if size:
-            delta[order[node]] += size
-            delta[last_use[node] + 1] -= size
-    peak = live = 0
-    for change in delta:
-        live += change
-        if live > peak:
-            peak = live
-    return peak

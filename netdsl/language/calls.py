@@ -40,7 +40,7 @@ class Calls:
 
     def _call(self, e: ast.Call, env: Env, cur: Tensor | None,
               hint: str | tuple[str, ...] | None = None) -> Any:
-        target = self.names[e]
+        target = self.targets[id(e)]
         kind = target.kind
         if kind is CHECK:
             return self.check(e, env)

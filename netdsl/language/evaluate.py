@@ -63,7 +63,8 @@ class Evaluator(Calls):
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.names = ctx.names
+        self.names = ctx.names  # what each Name and Call refers to: self.names[node]
+        self.targets = ctx.names.targets  # the same by id(node), for the hot paths
         self.dispatch = {
             ast.Literal: self._literal, ast.Name: self._name, ast.InputRef: self._input_ref,
             ast.ListExpr: self._list, ast.Index: self._index, ast.Attr: self._attr,
@@ -254,7 +255,7 @@ class Evaluator(Calls):
                                  *self.call_notes()]))
 
     def _name(self, e: ast.Name, env: Env, cur: Tensor | None, hint: str | None = None) -> Any:
-        target = self.names[e]
+        target = self.targets[id(e)]
         if target.kind is not LOCAL:  # a block or a layer (or identity): apply it to `cur`
             return self.apply(target, e, e.id, e.span, (), (), env, cur, hint)
         value = env.lookup(e.id)
@@ -266,11 +267,11 @@ class Evaluator(Calls):
         """An argument's value: a bare block or layer name is passed as a value (`act =
         relu`), to be applied where the block it is passed to uses it."""
         if type(e) is ast.Name:
-            target = self.names[e]
+            target = self.targets[id(e)]
             if target.kind is BLOCK or target.kind is LAYER:
                 return Callee(e.id, target.kind, target.ref)
         elif type(e) is ast.Call:  # a layer given some arguments: `batchnorm(eps = 0.001)`
-            target = self.names[e]
+            target = self.targets[id(e)]
             if target.kind is LAYER:
                 return self.partial_layer(target.ref, e.name, e, env)
             if target.kind is LOCAL:
@@ -367,7 +368,7 @@ class Evaluator(Calls):
     def step(self, e: ast.Node, env: Env, cur: Tensor) -> Any:
         """A chain step: it must take `cur` as its input (not name another value)."""
         if isinstance(e, ast.Name):
-            bound = env.lookup(e.id) if self.names[e].kind is LOCAL else MISSING
+            bound = env.lookup(e.id) if self.targets[id(e)].kind is LOCAL else MISSING
             if bound is not MISSING and type(bound) is not Callee:
                 raise self.error(f"'{e.id}' is a {value_type(bound)}, not a layer or block: it "
                                  "cannot take an input", e.span)
@@ -382,7 +383,7 @@ class Evaluator(Calls):
             for sub in e.steps:
                 cur = self.step(sub, env, cur)
             return cur
-        elif isinstance(e, ast.Call) and self.names[e].kind in VALUE_FUNCTIONS:
+        elif isinstance(e, ast.Call) and self.targets[id(e)].kind in VALUE_FUNCTIONS:
             raise self.error(f"{e.name}() is a function of values, not a layer: it cannot be "
                              "a chain step", e.name_span)
         return self.eval(e, env, cur)
@@ -437,7 +438,7 @@ class Evaluator(Calls):
     # ---------------------------------------------------------------- decisions
     def is_decision(self, e: ast.Node) -> bool:
         """Whether `e` is a decision expression (`choice(...)` and the like)."""
-        return type(e) is ast.Call and self.names[e].kind is DECISION
+        return type(e) is ast.Call and self.targets[id(e)].kind is DECISION
 
     def decision_parts(self, e: ast.Call, env: Env) -> tuple[Domain, Any, str | None]:
         """A decision call's domain, default and `name =` (None when not given)."""

@@ -1,11 +1,18 @@
-"""Memoised block calls: a block is a pure function of its arguments and input shapes.
+"""Memoised block calls: a block is a pure function of its arguments, its input shapes
+and what it reads besides them.
 
 A block's body sees only the globals (constants and blocks), its parameters and `in`,
-so two calls with equal argument values and equally shaped tensors build the same
-subgraph, up to the name prefix and the nodes their tensor arguments come from. The
-first call is recorded as a `Template`; later ones re-instantiate it under their own
-prefix, without interpreting the body again. ResNet-50 repeats 12 of its 16 units
-exactly, and architecture search re-elaborates mostly unchanged blocks.
+and it may read search decisions from the elaboration's source. So two calls with equal
+argument values, equally shaped tensors and equal reads build the same subgraph, up to
+the name prefix and the nodes their tensor arguments come from. The first call is
+recorded as a `Template` with what its body read (`Template.reads`, in order); a later
+call with equal arguments reads the same things again under its own path (the evaluator's
+`replay_reads`) and, when every value agrees, re-instantiates the template under its own
+prefix without interpreting the body again. A new kind of read (a scoped default, say)
+is one more kind in `reads` and in the replay; a kind the replay does not know is never
+reused. ResNet-50 repeats 12 of its 16 units exactly, and architecture search
+re-elaborates mostly unchanged blocks. The cache is bounded by use: the least recently
+used templates are dropped first (`MAX_TEMPLATES`).
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ from typing import Any
 
 import networkx as nx
 
-from netdsl.heads import heads, returns_dict, training_only
+from netdsl.analysis.liveness import schedule
+from netdsl.heads import eval_graph, heads, returns_dict, training_only
 from netdsl.lowering import names
 from netdsl.lowering.load import to_graph
 from netdsl.lowering.names import attribute_paths, identifier, local_names, unique
@@ -134,15 +135,12 @@ def _forward(graph: nx.MultiDiGraph, paths: dict[str, tuple[str, ...]],
               "torch.Tensor" if len(outputs) == 1 else "tuple[torch.Tensor, ...]")
     lines = [f"{_INDENT}def forward(self, {params}) -> {result}:"]
     # Training-only layers run under `if self.training:`; a tensor is deleted after its
-    # last use in each mode (in evaluation, among the layers that run).
+    # last use in each mode (in evaluation, among the layers that run), as the analysis'
+    # liveness says.
     skipped = training_only(graph)
-    last_use: dict[str, str] = {}
-    eval_last: dict[str, str] = {}
-    for node in paths:
-        for producer in graph.nodes[node]["inputs"]:
-            last_use[producer] = node
-            if node not in skipped:
-                eval_last[producer] = node
+    deaths = schedule(graph).dead_after(graph)
+    inference = eval_graph(graph)
+    eval_deaths = deaths if inference is graph else schedule(inference).dead_after(inference)
     guarded = False
     for node, path in paths.items():
         data = graph.nodes[node]
@@ -158,13 +156,11 @@ def _forward(graph: nx.MultiDiGraph, paths: dict[str, tuple[str, ...]],
                      f"{list(layer.out_shape)}")
         args = ", ".join(local[p] for p in data["inputs"])
         lines.append(f"{pad}{local[node]} = self.{'.'.join(path)}({args})")
-        used = [p for p in data["inputs"] if p not in outputs]
-        dead = sorted({local[p] for p in used if last_use.get(p) == node})
+        dead = sorted(local[p] for p in deaths[node])
         if dead:
             lines.append(f"{pad}del {', '.join(dead)}")
         if not guarded:  # dead in evaluation only: training still needs them later
-            dead_eval = sorted({local[p] for p in used if eval_last.get(p) == node
-                                and last_use.get(p) != node})
+            dead_eval = sorted(local[p] for p in eval_deaths[node] if p not in deaths[node])
             if dead_eval:
                 lines.append(f"{pad}if not self.training:")
                 lines.append(f"{pad}{_INDENT}del {', '.join(dead_eval)}")

@@ -15,8 +15,9 @@ import networkx as nx
 import torch
 from torch import nn
 
+from netdsl.analysis.liveness import schedule
+from netdsl.heads import eval_graph, returns_dict
 from netdsl.heads import heads as named_heads
-from netdsl.heads import returns_dict, training_only
 from netdsl.lowering.load import to_graph
 from netdsl.lowering.names import attribute_paths
 from netdsl.lowering.ops import Block
@@ -47,12 +48,11 @@ class Network(nn.Module):
             _attach(self, path, torch_module(graph.nodes[node]["layer"]), node)
         # Steps name their module by path (not by object), so that a submodule the user
         # replaces (a new head, a quantised or wrapped layer) is the one that runs.
-        self._steps = _schedule(graph, paths, set(self._outputs))
+        self._steps = _schedule(graph, paths)
         # Evaluation skips the training-only heads and the layers only they need, and
         # frees tensors after their last use among the layers that do run.
-        skipped = training_only(graph)
-        self._eval_steps = _schedule(graph, {n: p for n, p in paths.items() if n not in skipped},
-                                     set(self._outputs)) if skipped else self._steps
+        inference = eval_graph(graph)
+        self._eval_steps = self._steps if inference is graph else _schedule(inference, paths)
 
     def forward(self, *inputs: torch.Tensor) -> Any:
         """Run the nodes in graph order: one tensor for one output; for several, a dict
@@ -90,20 +90,13 @@ def _attach(root: nn.Module, path: tuple[str, ...], module: nn.Module, node: str
         raise ValueError(f"cannot name the module of node '{node}' {'.'.join(path)!r}: {exc}") from None
 
 
-def _schedule(graph: nx.MultiDiGraph, modules: dict[str, tuple[str, ...]],
-              keep: set[str]) -> list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
-    """(node, module path, input nodes, nodes dead after this step) for each step."""
-    last_use: dict[str, int] = {}
-    order = [n for n in graph.nodes if n in modules]
-    for step, node in enumerate(order):
-        for producer in graph.nodes[node]["inputs"]:
-            last_use[producer] = step
-    dead: dict[int, list[str]] = {}
-    for producer, step in last_use.items():
-        if producer not in keep:
-            dead.setdefault(step, []).append(producer)
-    return [(node, modules[node], tuple(graph.nodes[node]["inputs"]), tuple(dead.get(i, ())))
-            for i, node in enumerate(order)]
+def _schedule(graph: nx.MultiDiGraph, modules: dict[str, tuple[str, ...]]
+              ) -> list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
+    """(node, module path, input nodes, tensors dead after this step) for each step, the
+    deaths read from the analysis' liveness schedule."""
+    dead = schedule(graph).dead_after(graph)
+    return [(node, modules[node], tuple(graph.nodes[node]["inputs"]), dead[node])
+            for node in graph.nodes if node in modules]
 
 
 def build(source: Any, network: str | None = None, *, inputs: dict | None = None,

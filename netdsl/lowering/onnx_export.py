@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from netdsl.heads import heads, returns_dict
+from netdsl.heads import heads
 from netdsl.lowering.load import to_graph
 from netdsl.lowering.module import Network
 from netdsl.lowering.names import identifier, unique
@@ -64,7 +64,7 @@ def export_onnx(model: nn.Module | None, source: Any, path: str | Path, *, batch
     args = tuple(torch.randn(batch, *s) for s in shapes)
     taken: set[str] = set()
     names = [unique(identifier(n), taken) for n in graph.graph["inputs"]]
-    if returns_dict(graph):
+    if graph.graph.get("named_outputs"):  # each output by its name
         kept = [h.name for h in heads(graph) if training_heads or not h.training]
         outputs = [unique(identifier(name), taken) for name in kept]
     else:

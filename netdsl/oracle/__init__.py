@@ -53,11 +53,13 @@ class Check:
     tolerance: Any
     ok: bool
     detail: str = ""
+    #: What is checked: params, buffers, shapes, macs, saved, activation, peak or fields.
+    kind: str = ""
 
 
-def exact(name: str, static: Any, measured: Any, detail: str = "") -> Check:
+def exact(name: str, static: Any, measured: Any, detail: str = "", kind: str = "") -> Check:
     """A check that passes only on equality."""
-    return Check(name, static, measured, 0, static == measured, detail)
+    return Check(name, static, measured, 0, static == measured, detail, kind)
 
 
 def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
@@ -86,24 +88,28 @@ def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
     rows = {row.name: row for row in report.layers if row.op != "input"}
     params, buffers = m.measure_params(graph, model), m.measure_buffers(graph, model)
     macs, saved = m.measure_macs(graph, model), m.measure_saved_bytes(graph, model, batch)
-    checks = [exact("params", report.totals.params, params.total),
-              per_node("params per node", {n: r.params for n, r in rows.items()}, params.nodes),
-              exact("buffers", report.totals.buffers, buffers.total),
-              per_node("buffers per node", {n: r.buffers for n, r in rows.items()}, buffers.nodes),
+    checks = [exact("params", report.totals.params, params.total, kind="params"),
+              per_node("params per node", {n: r.params for n, r in rows.items()}, params.nodes,
+                       "params"),
+              exact("buffers", report.totals.buffers, buffers.total, kind="buffers"),
+              per_node("buffers per node", {n: r.buffers for n, r in rows.items()},
+                       buffers.nodes, "buffers"),
               shape_check(graph, m.measure_shapes(graph, model, batch), batch),
-              exact("MACs (batch 1)", reports[1].totals.macs, macs.total),
+              exact("MACs (batch 1)", reports[1].totals.macs, macs.total, kind="macs"),
               per_node("MACs per node (batch 1)",
-                       {r.name: r.macs for r in reports[1].layers if r.name in rows}, macs.nodes),
+                       {r.name: r.macs for r in reports[1].layers if r.name in rows}, macs.nodes,
+                       "macs"),
               exact(f"saved for backward (batch {batch}, bytes)",
-                    report.totals.saved_for_backward_bytes, saved.total),
+                    report.totals.saved_for_backward_bytes, saved.total, kind="saved"),
               per_node(f"saved for backward per node (batch {batch})",
-                       {n: r.saved_for_backward_bytes for n, r in rows.items()}, saved.nodes)]
+                       {n: r.saved_for_backward_bytes for n, r in rows.items()}, saved.nodes,
+                       "saved")]
     for b, rep in reports.items():
         live = m.measure_inference_memory(graph, model, b)
         if b == batch:
             checks.append(per_node(f"activation bytes per node (batch {b})",
                                    {n: r.activation_bytes for n, r in rows.items()},
-                                   live.activation))
+                                   live.activation, "activation"))
         checks += peak_checks(graph, rep.totals.inference_peak_bytes, live, b)
     checks += inference_head_checks(graph, model, batch)
     if fields:
@@ -133,33 +139,35 @@ def inference_head_checks(graph: nx.MultiDiGraph, model: Any, batch: int) -> lis
         with torch.no_grad():
             returned = list(model(*m.example_inputs(graph, batch)))
         wanted = [h.name for h in heads(graph) if not h.training]
-        checks = [exact("outputs in evaluation (training heads skipped)", wanted, returned)]
+        checks = [exact("outputs in evaluation (training heads skipped)", wanted, returned,
+                        kind="outputs")]
         one = analyze_graph(sub, batch=1)
         macs = m.measure_macs(sub, model)
         checks.append(exact("MACs without training heads (batch 1)", one.totals.macs,
-                            macs.total))
+                            macs.total, kind="macs"))
         for b in sorted({1, batch}):
             rep = one if b == 1 else analyze_graph(sub, batch=b)
             live = m.measure_inference_memory(sub, model, b)
             rows = {r.name: r.activation_bytes for r in rep.layers if r.op != "input"}
             checks.append(per_node(f"activation bytes without training heads (batch {b})",
-                                   rows, live.activation))
+                                   rows, live.activation, kind="activation"))
             checks += [Check(c.name.replace("inference peak", "inference peak without training "
                                             "heads"), c.static, c.measured, c.tolerance, c.ok,
-                             c.detail)
+                             c.detail, c.kind)
                        for c in peak_checks(sub, rep.totals.inference_peak_bytes, live, b)]
     finally:
         model.training_heads = True
     return checks
 
 
-def per_node(name: str, static: dict[str, int], measured: dict[str, int]) -> Check:
+def per_node(name: str, static: dict[str, int], measured: dict[str, int],
+             kind: str = "") -> Check:
     """Every node's number at once (a node missing from `measured` measured 0)."""
     wrong = [n for n in static if measured.get(n, 0) != static[n]]
     wrong += [n for n in measured if n not in static and measured[n]]
     detail = "; ".join(f"{n}: {static.get(n)} vs {measured.get(n, 0)}" for n in wrong[:4])
     return Check(name, f"{len(static)} nodes", f"{len(static) - len(wrong)} equal", 0, not wrong,
-                 detail + (f" (+{len(wrong) - 4} more)" if len(wrong) > 4 else ""))
+                 detail + (f" (+{len(wrong) - 4} more)" if len(wrong) > 4 else ""), kind)
 
 
 def shape_check(graph: nx.MultiDiGraph, measured: dict[str, tuple[int, ...]], batch: int) -> Check:
@@ -169,7 +177,7 @@ def shape_check(graph: nx.MultiDiGraph, measured: dict[str, tuple[int, ...]], ba
     detail = "; ".join(f"{n}: {list(static[n])} vs {list(measured.get(n) or [])}"
                        for n in wrong[:5])
     return Check(f"output shapes (batch {batch})", f"{len(static)} nodes",
-                 f"{len(static) - len(wrong)} equal", 0, not wrong, detail)
+                 f"{len(static) - len(wrong)} equal", 0, not wrong, detail, "shapes")
 
 
 def peak_checks(graph: nx.MultiDiGraph, static: int, live: Any, batch: int) -> list[Check]:
@@ -183,9 +191,10 @@ def peak_checks(graph: nx.MultiDiGraph, static: int, live: Any, batch: int) -> l
     node, largest = max(live.temporaries.items(), key=lambda kv: kv[1], default=(None, 0))
     extra = f"largest layer temporaries: {largest} bytes in {node}" if largest else \
         "no layer temporaries"
-    return [exact(f"inference peak (batch {batch}, bytes)", static, live.boundary_peak, detail),
+    return [exact(f"inference peak (batch {batch}, bytes)", static, live.boundary_peak, detail,
+                  "peak"),
             Check(f"inference peak with layer temporaries (batch {batch}, bytes)", static,
-                  live.peak, largest, static <= live.peak <= static + largest, extra)]
+                  live.peak, largest, static <= live.peak <= static + largest, extra, "peak")]
 
 
 def field_check(check: Any) -> Check:
@@ -196,12 +205,12 @@ def field_check(check: Any) -> Check:
 
     if check.is_global:
         return Check(f"receptive field of {check.node} (global)", show(check.static[0]),
-                     show(check.measured[0]), 0, check.ok, check.problem)
+                     show(check.measured[0]), 0, check.ok, check.problem, "fields")
     where = ",".join(map(str, check.positions[0]))
     extra = f"; {len(check.positions)} positions" if len(check.positions) > 1 else ""
     rule = "exact" if len(check.positions) == 1 else "inside, same start, same largest"
     return Check(f"receptive field of {check.node} (at {where}{extra})", show(check.static[0]),
-                 show(check.measured[0]), rule, check.ok, check.problem)
+                 show(check.measured[0]), rule, check.ok, check.problem, "fields")
 
 
 __all__ = ["Check", "verify"]

@@ -282,23 +282,19 @@ def measure_inference_memory(graph: nx.MultiDiGraph, model: nn.Module, batch: in
 def static_live_after_step(graph: nx.MultiDiGraph, batch: int = 1, itemsize: int = 4) -> dict[str, int]:
     """The static model's live bytes at each step (for locating a peak mismatch).
 
-    Same rule as `netdsl.analysis.memory.inference_peak`: a storage is live from the step
-    that makes it to the last step that uses it (or a view of it); outputs to the end.
+    The liveness schedule of the static memory analysis (`netdsl.analysis.liveness`,
+    which `netdsl.analysis.memory.plan_memory` takes its inference peak from): a storage
+    is live from the step that makes it to the last step that uses it (or a view of it);
+    outputs to the end. Inputs are not counted.
     """
-    from netdsl.analysis.memory import storages, tensor_bytes
+    from netdsl.analysis.liveness import schedule
+    from netdsl.analysis.memory import tensor_bytes
 
-    base, sizes = storages(graph), tensor_bytes(graph, batch, itemsize)
+    live, sizes = schedule(graph), tensor_bytes(graph, batch, itemsize)
     inputs = set(graph.graph["inputs"].values())
-    order = {node: i for i, node in enumerate(graph)}
-    last = {node: order[node] for node in graph}
-    for node, preds in graph.nodes(data="inputs"):
-        for p in preds:
-            last[base[p]] = max(last[base[p]], order[node])
-    for out in graph.graph["outputs"]:
-        last[base[out]] = len(order)
-    made = [n for n in graph if base[n] == n and n not in inputs]
-    return {node: sum(sizes[m] for m in made if order[m] <= order[node] <= last[m])
-            for node in graph if node not in inputs}
+    allocated = {n: sizes[n] for n in graph if live.storage[n] == n and n not in inputs}
+    during = live.live_bytes(allocated)
+    return {node: during[live.step[node]] for node in graph if node not in inputs}
 
 
 # ------------------------------------------------------------------ receptive fields
