@@ -216,3 +216,17 @@ def test_same_function_with_copied_weights(vid: str) -> None:
     assert set(got) == set(expected)
     for name, a in expected.items():
         torch.testing.assert_close(got[name], a, rtol=1e-4, atol=1e-4 * float(a.abs().max()))
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_oracle_on_googlenet_with_its_auxiliary_heads() -> None:
+    """The spec's default leaves the heads out; with them, every static number (the
+    training-only heads' cost apart) is what the lowered module measures."""
+    pytest.importorskip("torch")
+    from netdsl.oracle import verify
+
+    v = next(v for v in VARIANTS if v.id == "googlenet-googlenet_aux")
+    graph = graph_of(v, inputs={"image": (3, 64, 64)})
+    assert sum(1 for _, d in graph.nodes(data=True) if d.get("train_only")) > 0
+    failed = [c for c in verify(graph, batch=2) if not c.ok]
+    assert not failed, "\n".join(f"{c.name}: {c.static} vs {c.measured}" for c in failed)
