@@ -32,10 +32,16 @@ class ChannelShuffle(Layer):
     transposed, so that each group's channels are interleaved with the others'.
 
     A copy (the transposed view made contiguous): allocates N_out, saves nothing, no
-    ops. Pointwise field.
+    ops; with one group, or one channel per group, it is the identity (its input).
+    Pointwise field.
     """
 
     __slots__ = ("groups",)
+
+    @property
+    def is_view(self) -> bool:  # type: ignore[override]
+        """One group, or groups of one channel: nothing moves (the module returns x)."""
+        return self.groups in (1, self.in_shape[0])
 
     def configure(self, args: dict[str, Any]) -> None:
         self.groups = args["groups"]
@@ -246,9 +252,10 @@ def _simplify(x: Fraction) -> Fraction | int:
 
 register("channel_shuffle", ChannelShuffle, (Arg("groups", positive),), ranks=(1, 2, 3),
          examples=(Example(((6, 5, 4),), {"groups": 2}), Example(((12, 7),), {"groups": 3}),
-                   Example(((4, 2, 3, 3),), {"groups": 4})),
+                   Example(((4, 2, 3, 3),), {"groups": 4}), Example(((4, 3),), {"groups": 1})),
          doc="interleave the channels of `groups` groups (ShuffleNet)",
-         rules=Rules(allocates="`N_out` (a copy)"))
+         rules=Rules(allocates="`N_out` (a copy); 0 with one group or one channel per group "
+                               "(the identity)"))
 register("pixel_shuffle", PixelShuffle, (Arg("factor", positive),), ranks=(2,), examples=(
     Example(((8, 3, 5),), {"factor": 2}), Example(((18, 2, 3),), {"factor": 3}),
 ), doc="depth to space: `[C * r^2, H, W]` to `[C, H * r, W * r]`",

@@ -284,7 +284,9 @@ class ChannelShuffle(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, *rest = x.shape
-        x = x.view(n, self.groups, c // self.groups, *rest).transpose(1, 2)
+        if self.groups in (1, c):  # nothing moves
+            return x
+        x = x.reshape(n, self.groups, c // self.groups, *rest).transpose(1, 2)
         return x.reshape(n, c, *rest)
 
     def extra_repr(self) -> str:
