@@ -5,23 +5,31 @@
     >>> report = spec.analyze(batch=32)
     >>> report.totals.params
     21797672
+    >>> print(report)          # the table, as `netdsl analyze` prints it
 
-Analysis never imports torch; `netdsl.build` (the PyTorch lowering) does.
+Analysis never imports torch; `netdsl.build` (the PyTorch lowering) does. Every error
+is a `NetdslError` (see `netdsl.errors` for the kinds).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from netdsl.api import Spec, load, loads
-from netdsl.errors import NetdslError, Span
+from netdsl.analysis.report import Report
+from netdsl.api import Spec, build, load, loads
+from netdsl.errors import (
+    LimitError,
+    NetdslError,
+    Note,
+    Span,
+    SpecNotFoundError,
+    UnknownLayerError,
+    UsageError,
+)
 
 __version__ = "0.1.0"
-__all__ = ["NetdslError", "Span", "Spec", "build", "load", "loads", "__version__"]
+__all__ = ["LimitError", "NetdslError", "Note", "Report", "Span", "Spec", "SpecNotFoundError",
+           "UnknownLayerError", "UsageError", "__version__", "build", "load", "loads"]
 
 
-def build(source: Any, network: str | None = None, **kwargs: Any) -> Any:
-    """Lower a spec (path, Spec, text or graph) to a `torch.nn.Module` (imports torch)."""
-    from netdsl.lowering.module import build as _build
-
-    return _build(source, network, **kwargs)
+def __dir__() -> list[str]:
+    """The public names only (not the submodules or `annotations`)."""
+    return sorted(__all__)

@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from netdsl.errors import TORCH_CPU_INSTALL
 from netdsl.language.decisions import DecisionSource
 from netdsl.language.elaborate import elaborate
 from netdsl.language.loader import Program, load_file, load_text
 from netdsl.layers.base import Shape
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from netdsl.analysis.report import Report
 
 
@@ -79,6 +82,22 @@ class Spec:
             return analyze_graph(graph, batch=batch, dtype=dtype, optimizer=optimizer)
 
 
+    def draw(self, network: str | None = None, **options: Any) -> Any:
+        """The network as a picture (`netdsl.draw.draw_spec`: depth, color, direction,
+        inputs, params, ...); a `Drawing` shows itself in Jupyter, `.save("net.svg")`."""
+        from netdsl.draw import draw_spec
+
+        return draw_spec(self, network, **options)
+
+    def _repr_html_(self) -> str | None:
+        from netdsl.errors import NetdslError
+
+        try:  # a file of several networks has no one picture: Jupyter shows repr()
+            return self.draw()._repr_html_()
+        except NetdslError:
+            return None
+
+
 def load(path: str | Path) -> Spec:
     """Parse a spec file and its imports."""
     return Spec(load_file(path))
@@ -87,3 +106,27 @@ def load(path: str | Path) -> Spec:
 def loads(text: str, path: str = "<string>") -> Spec:
     """Parse spec text (imports resolve relative to `path`)."""
     return Spec(load_text(text, path))
+
+
+def build(source: str | Path | Spec | nx.MultiDiGraph, network: str | None = None, *,
+          inputs: dict[str, Shape] | None = None, params: dict[str, Any] | None = None,
+          init: str = "default", zero_init_residual: bool = False, **values: Any) -> nn.Module:
+    """Lower a spec to a trainable `torch.nn.Module` (imports torch).
+
+    `source`: a spec file path, a `Spec`, spec text, or an elaborated graph
+    (`Spec.graph()`). `network`: which network of the file (default: its only one).
+    `inputs`: input shapes by name, e.g. `{"image": (3, 512, 512)}`. `params` and any
+    other keyword (`classes=10`): network parameter values. `init="kaiming"`:
+    torchvision's initialisation; `zero_init_residual=True`: zero the last batch norm of
+    every residual branch. The submodules are named after the graph's nodes, so
+    `state_dict()` keys read like the spec.
+    """
+    try:
+        from netdsl.lowering.module import build as lower
+    except ModuleNotFoundError as exc:
+        if exc.name != "torch":
+            raise
+        raise ModuleNotFoundError(f"netdsl.build needs PyTorch; for the CPU wheel: "
+                                  f"{TORCH_CPU_INSTALL}", name="torch") from None
+    return lower(source, network, inputs=inputs, params=params, init=init,
+                 zero_init_residual=zero_init_residual, **values)

@@ -1,73 +1,127 @@
-"""The `netdsl` command: `analyze` (a report), `build` (a PyTorch model), `verify` (the
-static numbers against PyTorch's measurements).
+"""The `netdsl` command.
 
 Mistakes in a spec or an argument print `file:line:col: error: ...` with the source
 line and exit 1 (2 for command-line usage errors); `--traceback` shows Python's.
+
+Subcommands. Each is registered by one function in `SUBCOMMANDS`, which adds its
+parser to the subparsers and sets its handler with `set_defaults(handler=FUNC)`
+(`FUNC(args) -> exit code`). A package with its own command (`netdsl.draw`,
+`netdsl.search`) exposes such an `add_parser(subparsers)` in its `cli` module and is
+named in the list; the options that choose a spec are `netdsl.overrides.add_spec_arguments`.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from netdsl.errors import NetdslError, UsageError
+from netdsl.errors import TORCH_CPU_INSTALL, NetdslError, UsageError
+from netdsl.overrides import Selection, add_spec_arguments, select
+
+DESCRIPTION = f"""\
+netdsl: a declarative language for convolutional networks, and a compiler that analyses
+them statically and lowers them to PyTorch.
+
+  netdsl analyze specs/resnet50.net              shapes, params, MACs, memory, fields
+  netdsl build specs/resnet50.net -o model.py    a standalone PyTorch model file
+  netdsl verify specs/resnet18.net --input 3x64x64    every number against PyTorch
+
+`netdsl COMMAND --help` shows a command's options. Analysis and the model's source need
+no PyTorch; weights, ONNX and verify do. For the CPU wheel (no CUDA downloads):
+  {TORCH_CPU_INSTALL}"""
+
+DTYPES = ("float32", "float16", "bfloat16")
 
 
-def _common(parser: argparse.ArgumentParser, several: bool = False) -> None:
-    if several:
-        parser.add_argument("specs", nargs="+", metavar="spec",
-                            help="the .net file(s), analysed in one process")
-    else:
-        parser.add_argument("spec", help="the .net file")
-    parser.add_argument("--network", "-n", help="which network of the file (default: its only one)")
-    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a network parameter (repeatable)")
-    parser.add_argument("--params", dest="params_file", metavar="FILE.yaml",
-                        help="override network parameters from a YAML mapping")
-    parser.add_argument("--input", dest="inputs", action="append", default=[],
-                        metavar="NAME=CxHxW", help="override an input shape (repeatable)")
-    parser.add_argument("--traceback", action="store_true", help="show Python tracebacks")
+def add_analyze_parser(sub: Any) -> None:
+    """`netdsl analyze`: the report of one or more specs."""
+    p = sub.add_parser("analyze", help="report shapes, params, MACs, memory, receptive fields",
+                       description="Report every layer's output shape, params, MACs, memory "
+                                   "and receptive field, with totals, without running anything.")
+    add_spec_arguments(p, several=True)
+    p.add_argument("--batch", "-b", type=int, default=1,
+                   help="batch size of the MACs and memory figures (default 1)")
+    p.add_argument("--dtype", default="float32", choices=DTYPES,
+                   help="element type of activations and parameters, for the byte counts "
+                        "(default float32)")
+    p.add_argument("--optimizer", default="sgd", choices=["sgd", "momentum", "adam"],
+                   help="optimizer whose state the training peak counts (default sgd: none)")
+    p.add_argument("--depth", type=int, metavar="N",
+                   help="show blocks only N levels deep, each totalling the layers under it "
+                        "(table, json, yaml and csv alike)")
+    p.add_argument("--format", "-f", default="table", choices=["table", "json", "yaml", "csv"],
+                   help="table (default), json, yaml or csv (one row per layer, a total row "
+                        "per network)")
+    p.add_argument("--width", type=int, metavar="COLUMNS",
+                   help="fit the table to COLUMNS (default: the terminal's width; unlimited in a "
+                        "file or a pipe); 0: never leave a column out")
+    p.add_argument("--ir", action="store_true",
+                   help="print the graph IR instead, one line per node (text only)")
+    p.set_defaults(handler=analyze_command)
+
+
+def add_build_parser(sub: Any) -> None:
+    """`netdsl build`: Python source (no torch needed), weights and ONNX (torch needed)."""
+    p = sub.add_parser("build", help="lower to PyTorch: Python source, weights, ONNX",
+                       description="Lower a spec to PyTorch. The source (-o, --print; the "
+                                   "default) needs no PyTorch; --weights and --onnx do.")
+    add_spec_arguments(p)
+    p.add_argument("-o", "--output", metavar="model.py", help="write standalone PyTorch source")
+    p.add_argument("--class-name", help="name of the emitted nn.Module class")
+    p.add_argument("--print", dest="print_source", action="store_true",
+                   help="print the generated source (the default when nothing else is asked)")
+    p.add_argument("--weights", metavar="init.pt", help="save the initial state_dict (needs torch)")
+    p.add_argument("--onnx", metavar="model.onnx", help="export ONNX, checked (needs torch, onnx)")
+    p.add_argument("--init", default="default", choices=["default", "kaiming"],
+                   help="initialisation of the weights saved by --weights or --onnx "
+                        "(default: PyTorch's)")
+    p.add_argument("--zero-init-residual", action="store_true",
+                   help="zero the last batch norm of every residual branch (--weights, --onnx)")
+    p.set_defaults(handler=build_command)
+
+
+def add_verify_parser(sub: Any) -> None:
+    """`netdsl verify` (in `netdsl.oracle.cli`)."""
+    from netdsl.oracle.cli import add_parser
+
+    add_parser(sub)
+
+
+def add_draw_parser(sub: Any) -> None:
+    """`netdsl draw` (in `netdsl.draw.cli`)."""
+    from netdsl.draw.cli import add_parser
+
+    add_parser(sub)
+
+
+#: The subcommands, in the order `netdsl --help` lists them.
+SUBCOMMANDS: list[Callable[[Any], None]] = [add_analyze_parser, add_build_parser,
+                                            add_verify_parser, add_draw_parser]
 
 
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser of the `netdsl` command."""
-    parser = argparse.ArgumentParser(prog="netdsl", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="netdsl", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=_version())
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    analyze = sub.add_parser("analyze", help="report shapes, params, MACs, memory, receptive fields")
-    _common(analyze, several=True)
-    analyze.add_argument("--batch", "-b", type=int, default=1, help="batch size (default 1)")
-    analyze.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
-    analyze.add_argument("--optimizer", default="sgd", choices=["sgd", "momentum", "adam"],
-                         help="optimizer state counted in the training peak")
-    analyze.add_argument("--depth", type=int, metavar="N",
-                         help="roll layers up to the first N parts of their block path")
-    analyze.add_argument("--format", "-f", default="table", choices=["table", "json", "yaml", "csv"])
-    analyze.add_argument("--ir", action="store_true", help="print the graph IR, one line per node")
-
-    verify = sub.add_parser("verify", help="check every static number against PyTorch "
-                                          "(needs torch)")
-    _common(verify)
-    from netdsl.oracle.cli import add_arguments
-
-    add_arguments(verify)
-
-    build = sub.add_parser("build", help="lower to PyTorch: Python source, weights, ONNX")
-    _common(build)
-    build.add_argument("-o", "--output", metavar="model.py", help="write standalone PyTorch source")
-    build.add_argument("--class-name", help="name of the emitted nn.Module class")
-    build.add_argument("--print", dest="print_source", action="store_true",
-                       help="print the generated source")
-    build.add_argument("--weights", metavar="init.pt", help="save the initial state_dict")
-    build.add_argument("--onnx", metavar="model.onnx", help="export ONNX (checked)")
-    build.add_argument("--init", default="default", choices=["default", "kaiming"],
-                       help="weight initialisation (default: PyTorch's)")
-    build.add_argument("--zero-init-residual", action="store_true",
-                       help="zero the last batch norm of every residual branch")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for register in SUBCOMMANDS:
+        register(sub)
     return parser
+
+
+# The names `netdsl.draw.cli` was written against; new code uses `netdsl.overrides`.
+def _common(parser: argparse.ArgumentParser, several: bool = False) -> None:
+    add_spec_arguments(parser, several)
+
+
+def _load(path: str, args: argparse.Namespace) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    chosen = select(path, args)
+    return chosen.spec, chosen.params, chosen.inputs
 
 
 def _version() -> str:
@@ -91,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # an internal bug: say so plainly, never a traceback by default
-        if args.traceback:
+        if getattr(args, "traceback", False):
             raise
         print(f"netdsl: internal error: {type(exc).__name__}: {exc}\n"
               "note: this is a bug in netdsl; rerun with --traceback and report it",
@@ -101,42 +155,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Execute a parsed command line."""
-    if args.command == "verify":
-        from netdsl.oracle.cli import verify_command
-
-        return verify_command(args)
-    if args.command == "analyze":
-        return _analyze_all(args)
-    spec, overrides, inputs = _load(args.spec, args)
-    return _build(spec, args, overrides, inputs)
+    return args.handler(args)
 
 
-def _load(path: str, args: argparse.Namespace) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-    """The spec, its parameter overrides, and its input shapes (a bare --input named)."""
-    import netdsl
-
-    spec = netdsl.load(path)
-    overrides, inputs = _overrides(args)
-    if "" in inputs:
-        graph = spec.graph(args.network, params=overrides)
-        names = list(graph.graph["inputs"])
-        if len(names) != 1:
-            raise UsageError(f"--input needs a name: the network has inputs {', '.join(names)}")
-        inputs[names[0]] = inputs.pop("")
-    return spec, overrides, inputs
-
-
-def _analyze_all(args: argparse.Namespace) -> int:
+# ------------------------------------------------------------------------- analyze
+def analyze_command(args: argparse.Namespace) -> int:
     """Analyse each spec in turn; a spec with a mistake is reported and the rest go on."""
-    if args.batch < 1:
-        raise UsageError(f"--batch must be at least 1, got {args.batch}")
-    if args.depth is not None and args.depth < 1:
-        raise UsageError(f"--depth must be at least 1, got {args.depth}")
+    _check_analyze_options(args)
     outputs, status = [], 0
     for path in args.specs:
         try:
-            spec, overrides, inputs = _load(path, args)
-            outputs.append(_analyze(spec, args, overrides, inputs))
+            outputs.append(_analyze(select(path, args), args))
         except NetdslError as exc:
             if args.traceback or len(args.specs) == 1:
                 raise
@@ -146,40 +175,26 @@ def _analyze_all(args: argparse.Namespace) -> int:
     return status
 
 
-def _print_outputs(outputs: list[Any], args: argparse.Namespace) -> None:
-    """Text outputs one after another; JSON and YAML as one document (a list for several)."""
-    if args.ir or args.format in ("table", "csv"):
-        for i, text in enumerate(outputs):
-            if args.format == "csv" and i:
-                text = text.split("\n", 1)[1]  # one header for all the rows
-            sys.stdout.write(text if args.format == "csv" else text + "\n")
-        return
-    many = len(args.specs) > 1
-    data = [report.to_dict() for report in outputs]
-    if args.format == "json":
-        import json
-
-        sys.stdout.write(json.dumps(data if many else data[0], indent=2) + "\n")
-    else:
-        import yaml
-
-        sys.stdout.write(yaml.safe_dump(data if many else data[0], sort_keys=False))
+def _check_analyze_options(args: argparse.Namespace) -> None:
+    """Refuse the combinations that would be silently ignored."""
+    if args.batch < 1:
+        raise UsageError(f"--batch must be at least 1, got {args.batch}")
+    if args.depth is not None and args.depth < 1:
+        raise UsageError(f"--depth must be at least 1, got {args.depth}")
+    if args.width is not None and args.width < 0:
+        raise UsageError(f"--width must be 0 (no limit) or a number of columns, got {args.width}")
+    if args.ir:
+        given = [f"--format {args.format}"] if args.format != "table" else []
+        given += ["--depth"] if args.depth is not None else []
+        if given:
+            raise UsageError(f"--ir prints the graph as text, one line per node; it takes no "
+                             f"{' or '.join(given)} (the JSON report lists every node's op, "
+                             "inputs and shape: --format json without --ir)")
 
 
-def _overrides(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, tuple[int, ...]]]:
-    from netdsl.overrides import parse_inputs, parse_params_file, parse_set
-
-    overrides: dict[str, Any] = {}
-    if args.params_file:
-        overrides.update(parse_params_file(args.params_file))
-    overrides.update(parse_set(args.sets))
-    return overrides, parse_inputs(args.inputs)
-
-
-def _analyze(spec: Any, args: argparse.Namespace, overrides: dict[str, Any],
-             inputs: dict[str, tuple[int, ...]]) -> Any:
-    """One spec's output: the IR listing, the table text, CSV text, or the Report."""
-    graph = spec.graph(args.network, inputs, overrides)
+def _analyze(selection: Selection, args: argparse.Namespace) -> Any:
+    """One spec's output: the IR listing, the table text, or the Report."""
+    graph = selection.graph()
     if args.ir:
         from netdsl.graph import format_ir
 
@@ -187,60 +202,96 @@ def _analyze(spec: Any, args: argparse.Namespace, overrides: dict[str, Any],
     from netdsl.analysis.report import analyze_graph
 
     report = analyze_graph(graph, batch=args.batch, dtype=args.dtype, optimizer=args.optimizer)
-    if args.format == "table":
-        return _table_text(report, args.depth)
+    return _table_text(report, args) if args.format == "table" else report
+
+
+def _print_outputs(outputs: list[Any], args: argparse.Namespace) -> None:
+    """Text outputs one after another; CSV with one header; JSON and YAML as one
+    document (a list for several specs)."""
+    if args.ir or args.format == "table":
+        for text in outputs:
+            sys.stdout.write(text + "\n")
+        return
+    from netdsl.report import formats
+
     if args.format == "csv":
-        from netdsl.report.formats import to_csv
+        sys.stdout.write(formats.to_csv(outputs, args.depth))
+        return
+    data = [report.to_dict(args.depth) for report in outputs]
+    document = data if len(args.specs) > 1 else data[0]
+    if args.format == "json":
+        import json
 
-        return to_csv(report)
-    return report
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        import yaml
 
-
-def _table_text(report: Any, depth: int | None) -> str:
-    """The human report: styled and fitted on a terminal; whole and plain for a file or a
-    pipe (without loading rich at all: a whole `netdsl analyze` is meant to take < 0.5 s)."""
-    if not sys.stdout.isatty():
-        from netdsl.report.table import plain_report
-
-        return plain_report(report, depth)
-    from rich.console import Console
-
-    from netdsl.report.table import render_report
-
-    terminal = Console()
-    console = Console(width=terminal.width, record=True, force_terminal=True, file=_Discard())
-    console.print(render_report(report, depth, terminal.width), soft_wrap=True)
-    return console.export_text(styles=True).rstrip("\n")
+        sys.stdout.write(yaml.safe_dump(document, sort_keys=False))
 
 
-class _Discard:
-    """A file that keeps nothing (the console records what it prints)."""
+def table_width(requested: int | None) -> int | None:
+    """The width to fit the table to: `--width` (0: none), else the terminal's ($COLUMNS
+    when set); None (every column) for a file or a pipe, whatever $COLUMNS says (test
+    runners and libraries export it)."""
+    if requested is not None:
+        return requested or None
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
-    def write(self, text: str) -> int:
-        return len(text)
 
-    def flush(self) -> None:
-        pass
+def _table_text(report: Any, args: argparse.Namespace) -> str:
+    """The human report: styled on a terminal; plain for a file or a pipe (without
+    loading rich at all: a whole `netdsl analyze` is meant to take < 0.5 s)."""
+    from netdsl.report.table import plain_report, styled_text
+
+    width = table_width(args.width)
+    if sys.stdout.isatty():
+        return styled_text(report, args.depth, width or 10_000)
+    return plain_report(report, args.depth, width)
 
 
-def _build(spec: Any, args: argparse.Namespace, overrides: dict[str, Any],
-           inputs: dict[str, tuple[int, ...]]) -> int:
-    graph = spec.graph(args.network, inputs, overrides)
-    try:
-        import torch
-    except ImportError:
-        raise UsageError("netdsl build needs PyTorch: pip install torch") from None
+# --------------------------------------------------------------------------- build
+def build_command(args: argparse.Namespace) -> int:
+    """Write or print the source (no torch needed); save weights, export ONNX (torch)."""
+    graph = select(args.spec, args).graph()
+    needs_model = bool(args.weights or args.onnx)
+    if not needs_model and (args.init != "default" or args.zero_init_residual):
+        option = "--zero-init-residual" if args.zero_init_residual else f"--init {args.init}"
+        raise UsageError(f"{option} sets the weights that --weights saves or --onnx exports; "
+                         "the generated source always starts from PyTorch's default "
+                         "initialisation (give --weights FILE.pt or --onnx FILE.onnx)")
     from netdsl.lowering.codegen import generate_source
-    from netdsl.lowering.module import build
 
-    model = build(graph, init=args.init, zero_init_residual=args.zero_init_residual)
-    source = generate_source(graph, args.class_name)
+    try:
+        source = generate_source(graph, args.class_name)
+    except ValueError as exc:  # a class name that is not a free identifier
+        raise UsageError(f"--class-name: {exc}") from None
+    params = sum(layer.counts().params for _, layer in graph.nodes(data="layer"))
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(source)
-        print(f"wrote {args.output} ({sum(p.numel() for p in model.parameters()):,} parameters)")
-    if args.print_source:
+        print(f"wrote {args.output} ({params:,} parameters)")
+    if args.print_source or not (args.output or needs_model):
         print(source)
+    if needs_model:
+        _save_model(graph, args)
+    return 0
+
+
+def _save_model(graph: Any, args: argparse.Namespace) -> None:
+    """The lowered module's initial weights (--weights) and its ONNX export (--onnx)."""
+    try:
+        import torch
+    except ImportError:
+        raise UsageError(f"--weights and --onnx need PyTorch; for the CPU wheel: "
+                         f"{TORCH_CPU_INSTALL}") from None
+    if args.onnx and importlib.util.find_spec("onnx") is None:
+        raise UsageError("--onnx needs the onnx package: pip install onnx onnxscript")
+    from netdsl.lowering.module import build, residual_batchnorms
+
+    if args.zero_init_residual and not residual_batchnorms(graph):
+        raise UsageError("--zero-init-residual: the network has no residual branch that ends "
+                         "in a batch norm feeding an add, so there is nothing to zero")
+    model = build(graph, init=args.init, zero_init_residual=args.zero_init_residual)
     if args.weights:
         torch.save(model.state_dict(), args.weights)
         print(f"wrote {args.weights}")
@@ -249,9 +300,6 @@ def _build(spec: Any, args: argparse.Namespace, overrides: dict[str, Any],
 
         export_onnx(model, graph, args.onnx)
         print(f"wrote {args.onnx} (checked with onnx.checker)")
-    if not (args.output or args.print_source or args.weights or args.onnx):
-        print(source)
-    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

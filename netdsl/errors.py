@@ -1,6 +1,17 @@
 """Diagnostics: one exception family, each error carrying a source span and notes.
 
-Errors render like a compiler's::
+For callers, every mistake netdsl reports is a `NetdslError`; catch a kind by its class:
+
+- `UsageError`: a bad argument (a command-line option, an API keyword, `--set NAME=...`);
+- `LimitError`: a documented limit was exceeded (repeat count, nesting depth, tensor size);
+- `SpecNotFoundError`: a spec file cannot be read (also a `FileNotFoundError`);
+- `UnknownLayerError`: `Report.layer(name)` of a name the report lacks (also a `KeyError`);
+- `Diagnostic`: a warning, reported next to the results (never raised by an analysis).
+
+`str(error)` is the message, after `file:line:col: ` when the error is located; the span
+is also there as attributes (`error.span`, `error.file`, `error.line`, `error.column`),
+with `error.notes` for the secondary messages. `error.render()` is what the command line
+prints, like a compiler::
 
     specs/broken.net:14:9: error: add() got branches of different shapes: ...
        14 |         add(
@@ -11,6 +22,9 @@ Errors render like a compiler's::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+#: How to install PyTorch without its CUDA packages (named by every "needs torch" message).
+TORCH_CPU_INSTALL = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
 
 # Source texts by display path, filled by the loader, so that any error can show
 # its line without the raiser having to carry the text around.
@@ -77,7 +91,22 @@ class NetdslError(Exception):
         super().__init__(self.message)
 
     def __str__(self) -> str:
-        return self.render()
+        return f"{self.span}: {self.message}" if self.span else self.message
+
+    @property
+    def file(self) -> str | None:
+        """The file of the error's span (None when the error is not located)."""
+        return self.span.file if self.span else None
+
+    @property
+    def line(self) -> int | None:
+        """The 1-based line of the error's span (None when the error is not located)."""
+        return self.span.line if self.span else None
+
+    @property
+    def column(self) -> int | None:
+        """The 1-based column of the error's span (None when the error is not located)."""
+        return self.span.column if self.span else None
 
     def with_note(self, message: str, span: Span | None = None) -> NetdslError:
         """Append a note and return self (for re-raising)."""
@@ -100,6 +129,18 @@ class UsageError(NetdslError):
 
 class LimitError(NetdslError):
     """A documented limit (repeat count, nesting depth, tensor size) was exceeded."""
+
+
+class SpecNotFoundError(NetdslError, FileNotFoundError):
+    """A spec file (or a file it imports) cannot be read; `filename` is its path."""
+
+    def __init__(self, message: str, filename: str, span: Span | None = None) -> None:
+        super().__init__(message, span)
+        self.filename = filename
+
+
+class UnknownLayerError(NetdslError, KeyError):
+    """A layer name that a report does not have; the message suggests the nearest ones."""
 
 
 def _headline(span: Span | None, severity: str, message: str) -> str:

@@ -89,11 +89,18 @@ def training_only(graph: nx.MultiDiGraph) -> set[str]:
     return {n for n, data in graph.nodes(data=True) if n not in live and data["inputs"]}
 
 
+def has_training_heads(graph: nx.MultiDiGraph) -> bool:
+    """Whether some output runs only while training."""
+    return any(h.training for h in heads(graph))
+
+
 def eval_graph(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """The graph as evaluation runs it: without training-only heads and their layers."""
-    drop = training_only(graph)
-    if not drop:
+    """The graph as evaluation runs it: without training-only heads and their layers (the
+    graph itself when it has no training heads). A training head read by other layers
+    stays as a node, but is no longer an output."""
+    if not has_training_heads(graph):
         return graph
+    drop = training_only(graph)
     keep = [n for n in graph.nodes if n not in drop]
     sub = nx.MultiDiGraph(graph.subgraph(keep))
     sub.graph.update(graph.graph)

@@ -2,18 +2,85 @@
 
 Each value remembers where it came from, so a type error names its origin
 (`--set classes=ten`, or `overrides.yaml:3:10` with the YAML line quoted).
+
+Every subcommand that takes a spec (`analyze`, `build`, `verify`, and those of other
+packages) adds the same options with `add_spec_arguments` and reads them with `select`.
 """
 
 from __future__ import annotations
 
+import argparse
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from netdsl.errors import Span, UsageError, remember_source
 from netdsl.language.elaborate import Override
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from netdsl.api import Spec
+
+
+def add_spec_arguments(parser: argparse.ArgumentParser, several: bool = False) -> None:
+    """The options that choose a spec's network, its parameter values and input shapes
+    (and `--traceback`); `several` takes one or more spec files."""
+    if several:
+        parser.add_argument("specs", nargs="+", metavar="spec",
+                            help="the .net file(s), analysed in one process")
+    else:
+        parser.add_argument("spec", help="the .net file")
+    parser.add_argument("--network", "-n", help="which network of the file (default: its only one)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a network parameter, e.g. --set classes=10 (repeatable)")
+    parser.add_argument("--params", dest="params_file", metavar="FILE.yaml",
+                        help="set network parameters from a YAML mapping (--set wins), "
+                             "e.g. examples/overrides.yaml")
+    parser.add_argument("--input", dest="inputs", action="append", default=[],
+                        metavar="[NAME=]CxHxW",
+                        help="override an input shape, e.g. --input image=3x512x512; the name "
+                             "may be left out when the network has one input (repeatable)")
+    parser.add_argument("--traceback", action="store_true",
+                        help="show Python's traceback of an error")
+
+
+@dataclass
+class Selection:
+    """A loaded spec with the network, parameter values and input shapes the command
+    line chose."""
+
+    spec: Spec
+    network: str | None
+    params: dict[str, Override]
+    inputs: dict[str, tuple[int, ...]]
+
+    def graph(self) -> nx.MultiDiGraph:
+        """The chosen network, elaborated."""
+        return self.spec.graph(self.network, self.inputs, self.params)
+
+
+def select(path: str, args: argparse.Namespace) -> Selection:
+    """Load `path` and read the options of `add_spec_arguments` (a bare `--input CxHxW`
+    names the network's only input)."""
+    import netdsl
+
+    spec = netdsl.load(path)
+    params: dict[str, Any] = {}
+    if getattr(args, "params_file", None):
+        params.update(parse_params_file(args.params_file))
+    params.update(parse_set(getattr(args, "sets", [])))
+    inputs = parse_inputs(getattr(args, "inputs", []))
+    network = getattr(args, "network", None)
+    if "" in inputs:
+        names = list(spec.graph(network, params=params).graph["inputs"])
+        if len(names) != 1:
+            raise UsageError(f"--input needs a name: the network has inputs {', '.join(names)}")
+        inputs[names[0]] = inputs.pop("")
+    return Selection(spec, network, params, inputs)
 
 
 def parse_set(items: list[str]) -> dict[str, Override]:

@@ -27,7 +27,7 @@ def test_counts_by_hand():
     assert rows["maxpool"].other_ops == 64 * 4  # 64 outputs, a 2x2 window each
     assert (rows["linear"].params, rows["linear"].macs, rows["linear"].other_ops) == (325, 320, 5)
     t = r.totals
-    assert (t.params, t.trainable_params, t.buffers) == (437, 437, 0)
+    assert (t.params, t.buffers) == (437, 0)
     assert (t.macs, t.flops, t.other_ops) == (7232, 14464, 256 + 256 + 256 + 5)
 
 
@@ -187,7 +187,7 @@ def test_rollup_by_block_path():
 def test_report_json_shape():
     d = analyze_text(SMALL).to_dict()
     assert {"network", "source", "batch", "dtype", "inputs", "totals", "layers"} <= set(d)
-    assert set(d["totals"]) >= {"params", "trainable_params", "buffers", "macs", "flops",
+    assert set(d["totals"]) >= {"params", "buffers", "macs", "flops",
                                 "other_ops", "param_bytes", "activation_bytes",
                                 "inference_peak_bytes", "saved_for_backward_bytes",
                                 "training_peak_bytes"}

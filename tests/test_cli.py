@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT, run_cli
@@ -21,17 +22,18 @@ def test_table_states_units_and_totals():
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for text in ("Params", "MACs", "Act. MiB", "Saved MiB", "RF size/stride", "21,797,672",
-                 "3,663,761,408", "K/M/G = 10^3/10^6/10^9", "MiB = 2^20 bytes", "Inference peak",
-                 "Training peak", "899/32"):
+                 "3,663,761,408", "K/M/G = 10^3/10^6/10^9", "MiB = 2^20 B", "B = bytes",
+                 "Inference peak", "Training peak", "899/32", "Estimated total size"):
         assert text in out, text
 
 
 def test_depth_rolls_up_by_block():
     full = json.loads(run_cli("analyze", RESNET34, "-f", "json").stdout)["layers"]
-    out = run_cli("analyze", RESNET34, "--depth", "1").stdout
-    tops = {row["name"].split(".")[0] for row in full}
-    assert "Block" in out and all(name in out for name in tops)
-    assert not any(row["name"] in out for row in full if row["name"].count(".") >= 2)
+    tops = list(dict.fromkeys(row["name"].split(".")[0] for row in full))
+    out = run_cli("analyze", RESNET34, "--depth", "1").stdout.splitlines()
+    assert [line.split()[0] for line in out[2:2 + len(tops)]] == tops and not out[2 + len(tops)]
+    stages = next(line for line in out if line.startswith("resnet_stages0"))
+    assert "21.28 M" in stages  # the params of every layer under the block
 
 
 def test_json_has_the_documented_keys():
@@ -54,8 +56,10 @@ def test_yaml_equals_json_and_csv_has_a_row_per_layer():
     y = yaml.safe_load(run_cli("analyze", RESNET34, "-f", "yaml").stdout)
     assert y == j
     rows = list(csv.DictReader(io.StringIO(run_cli("analyze", RESNET34, "-f", "csv").stdout)))
-    assert len(rows) == len(j["layers"])
-    assert sum(int(r["params"]) for r in rows) == 21_797_672
+    layers = [r for r in rows if r["kind"] == "layer"]
+    assert len(layers) == len(j["layers"]) and [r["kind"] for r in rows[-1:]] == ["total"]
+    assert sum(int(r["params"]) for r in layers) == 21_797_672 == int(rows[-1]["params"])
+    assert {r["rf_exact"] for r in layers} == {"True"}
 
 
 def test_ir_lists_one_line_per_node():
@@ -116,8 +120,12 @@ def test_several_specs_in_one_process(tmp_path):
     reports = json.loads(run_cli("analyze", "specs/lenet5.net", "specs/alexnet.net",
                                  "-f", "json").stdout)
     assert [r["totals"]["params"] for r in reports] == [61_706, 61_100_840]
-    rows = run_cli("analyze", "specs/lenet5.net", "specs/alexnet.net", "-f", "csv").stdout
-    assert rows.count("name,op,block") == 1 and "specs/alexnet.net" in rows
+    text = run_cli("analyze", "specs/lenet5.net", "specs/alexnet.net", "-f", "csv").stdout
+    assert text.count("name,op,block") == 1 and "specs/alexnet.net" in text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    totals = {r["network"]: int(r["params"]) for r in rows if r["kind"] == "total"}
+    assert totals == {"lenet5": 61_706, "alexnet": 61_100_840}
+    assert {r["network"] for r in rows if r["kind"] == "layer"} == {"lenet5", "alexnet"}
 
 
 def test_every_spec_analyses_in_one_command():
@@ -139,3 +147,91 @@ def test_the_analyze_command_never_imports_torch():
     """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_the_readme_params_example_is_shipped():
+    d = json.loads(run_cli("analyze", "specs/resnet50.net", "--params", "examples/overrides.yaml",
+                           "-f", "json").stdout)
+    assert d["outputs"] == {"resnet_head0.linear0": [10]}
+    assert d["totals"]["params"] < 25_557_032 / 2
+
+
+def test_help_is_whole_and_every_option_says_what_it_does():
+    main_help = run_cli("--help").stdout
+    assert "lowers them to PyTorch." in main_help and "download.pytorch.org/whl/cpu" in main_help
+    for command in ("analyze", "build", "verify"):
+        text = run_cli(command, "--help").stdout
+        options = [line.split()[0] for line in text.splitlines()
+                   if line.startswith("  -") and len(line.split()) == 1]
+        assert not options, f"{command}: options without help: {options}"
+    assert "element type" in run_cli("analyze", "--help").stdout
+
+
+def test_depth_applies_to_json_and_csv():
+    d = json.loads(run_cli("analyze", RESNET34, "--depth", "1", "-f", "json").stdout)
+    assert "layers" not in d and [b["name"] for b in d["blocks"]] == [
+        "image", "resnet_stem0", "resnet_stages0", "resnet_head0"]
+    rows = list(csv.DictReader(io.StringIO(
+        run_cli("analyze", RESNET34, "--depth", "2", "-f", "csv").stdout)))
+    assert {r["kind"] for r in rows} == {"block", "total"}
+    assert sum(int(r["params"]) for r in rows if r["kind"] == "block") == 21_797_672
+
+
+def test_options_that_would_do_nothing_are_refused(tmp_path):
+    result = run_cli("analyze", RESNET34, "--ir", "--format", "json")
+    assert result.returncode == 2 and "--ir prints the graph as text" in result.stderr
+    result = run_cli("analyze", RESNET34, "--ir", "--depth", "1")
+    assert result.returncode == 2 and "no --depth" in result.stderr
+    result = run_cli("build", RESNET34, "--zero-init-residual")  # only source: no weights
+    assert result.returncode == 2 and "--weights" in result.stderr and not result.stdout
+
+
+def test_zero_init_residual_with_nothing_to_zero_is_refused(tmp_path):
+    pytest.importorskip("torch")
+    weights = tmp_path / "w.pt"
+    result = run_cli("build", "specs/lenet5.net", "--zero-init-residual", "--weights", str(weights))
+    assert result.returncode == 2 and "nothing to zero" in result.stderr
+    assert not weights.exists()
+    result = run_cli("build", "specs/resnet18.net", "--zero-init-residual", "--weights",
+                     str(weights))
+    assert result.returncode == 0 and weights.exists()
+
+
+NO_TORCH = """
+import contextlib, io, sys
+sys.modules["torch"] = None  # `import torch` raises ImportError, as without torch
+from netdsl.cli import main
+err = io.StringIO()
+with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(err):
+    codes = [main(argv) for argv in {argvs!r}]
+print(codes)
+print(err.getvalue())
+print(out.getvalue())
+"""
+
+
+def test_source_is_built_without_torch_and_the_rest_names_the_cpu_wheel(tmp_path):
+    model = tmp_path / "model.py"
+    spec = str(ROOT / "specs/lenet5.net")
+    argvs = [["build", spec, "-o", str(model)], ["build", spec, "--print"],
+             ["build", spec, "--weights", str(tmp_path / "w.pt")], ["verify", spec]]
+    result = subprocess.run([sys.executable, "-c", NO_TORCH.format(argvs=argvs)],
+                            capture_output=True, text=True, cwd=ROOT)
+    codes, _, messages = result.stdout.partition("\n")
+    assert codes == "[0, 0, 2, 2]", result.stderr
+    assert f"wrote {model} (61,706 parameters)" in messages  # counted without torch
+    compile(model.read_text(), str(model), "exec")
+    cpu = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+    assert messages.count(cpu) == 2 and "pip install torch\n" not in messages
+
+
+def test_verify_shows_progress_on_request_and_keeps_pipes_clean():
+    pytest.importorskip("torch")
+    quiet = run_cli("verify", "specs/lenet5.net", "--no-fields")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert "checks pass" in quiet.stdout
+    shown = run_cli("verify", "specs/lenet5.net", "--no-fields", "--progress")
+    assert shown.returncode == 0 and shown.stdout == quiet.stdout
+    steps = shown.stderr.splitlines()
+    assert steps[0].startswith("netdsl verify: building the model (")
+    assert any("counting MACs" in s for s in steps) and "\r" not in shown.stderr

@@ -22,17 +22,15 @@ For each registered name and each of its examples, the layer is resolved with
 from __future__ import annotations
 
 import math
-from itertools import chain
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
-
 from netdsl.layers import REGISTRY, Field, Layer, create  # noqa: E402
 from netdsl.layers.base import numel  # noqa: E402
 from netdsl.lowering.recipe import torch_module  # noqa: E402
+from netdsl.oracle.measure import training_forward  # noqa: E402
 
 BATCH = 2
 ITEMSIZE = 4  # float32
@@ -93,31 +91,20 @@ def static_saved_bytes(layer: Layer, batch: int, itemsize: int = ITEMSIZE) -> in
 
 
 def measure(layer: Layer) -> dict[str, int | tuple]:
-    """Run the lowered layer once in train mode, recording all the measured numbers."""
+    """Run the lowered layer once in train mode (`training_forward`: MACs and saved bytes
+    measured together), recording all the measured numbers."""
     torch.manual_seed(0)
-    module = torch_module(layer).train()
+    module = torch_module(layer)
     xs = [torch.randn(BATCH, *shape, requires_grad=True) for shape in layer.in_shapes]
-    owned = {t.untyped_storage().data_ptr() for t in chain(module.parameters(), module.buffers())}
-    kept: dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        storage = t.untyped_storage()
-        if storage.data_ptr() not in owned and storage.nbytes():
-            kept[storage.data_ptr()] = storage.nbytes()
-        # a detached alias: returning `t` itself makes output -> grad_fn -> saved tensor a
-        # cycle that the collector cannot free when no backward runs (pytorch#115255)
-        return t.detach()
-
-    counter = FlopCounterMode(display=False)
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), counter:
-        out = module(*xs)
+    measured = training_forward(module, xs)
+    out = measured.output
     out.sum().backward()  # what was saved is usable
     return {
         "shape": tuple(out.shape[1:]),
         "params": sum(p.numel() for p in module.parameters()),
         "buffers": sum(b.numel() for b in module.buffers()),
-        "macs": counter.get_total_flops() // 2 // BATCH,
-        "saved": sum(kept.values()),
+        "macs": measured.macs // BATCH,
+        "saved": measured.saved_bytes,
     }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import netdsl
 from tests.conftest import run_cli
 
 GOLDEN = Path(__file__).parent / "golden" / "errors"
@@ -38,12 +39,20 @@ def test_traceback_flag_shows_python_traceback():
     assert result.returncode != 0 and "Traceback" in result.stderr
 
 
+def test_missing_spec_exits_1_without_traceback():
+    result = run_cli("analyze", "missing.net", cwd=GOLDEN)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("netdsl: error: cannot read missing.net")
+
+
 @pytest.mark.parametrize("args, message", [
     (["analyze", "unknown_name.net", "--set", "classes"], "--set classes: expected NAME=VALUE"),
     (["analyze", "unknown_name.net", "--input", "x=3xQ"], "--input x=3xQ: expected NAME=CxHxW"),
     (["analyze", "unknown_name.net", "--network", "m"], "no network 'm'"),
     (["analyze", "../../../specs/resnet34.net", "--batch", "0"], "--batch must be at least 1"),
     (["analyze", "../../../specs/resnet34.net", "--set", "clases=3"], "did you mean 'classes'"),
+    (["analyze", "../../../specs/resnet34.net", "--ir", "-f", "json"], "--ir prints the graph"),
+    (["analyze", "../../../specs/resnet34.net", "--width", "-1"], "--width must be 0"),
 ])
 def test_usage_errors_exit_2_without_traceback(args, message):
     result = run_cli(*args, cwd=GOLDEN)
@@ -51,7 +60,32 @@ def test_usage_errors_exit_2_without_traceback(args, message):
     assert message in result.stderr
 
 
-def test_an_unreadable_spec_is_an_error_exit_1_without_traceback():
-    result = run_cli("analyze", "missing.net", cwd=GOLDEN)
-    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
-    assert "netdsl: error: cannot read missing.net" in result.stderr
+# ------------------------------------------------------------- for Python callers
+def test_errors_are_catchable_by_kind_with_plain_messages_and_spans():
+    with pytest.raises(netdsl.SpecNotFoundError) as missing:
+        netdsl.load(GOLDEN / "missing.net")
+    assert isinstance(missing.value, FileNotFoundError) and isinstance(missing.value,
+                                                                       netdsl.NetdslError)
+    assert missing.value.filename.endswith("missing.net")
+    assert str(missing.value).startswith("cannot read ") and missing.value.span is None
+
+    with pytest.raises(netdsl.NetdslError) as located:
+        netdsl.load(GOLDEN / "unknown_name.net").analyze()
+    error = located.value
+    assert (error.file, error.line, error.column) == (error.span.file, error.span.line,
+                                                      error.span.column)
+    assert error.file.endswith("unknown_name.net") and error.line >= 1
+    assert str(error) == f"{error.span}: {error.message}"
+    assert "netdsl: error" not in str(error) and "error:" in error.render()
+
+    with pytest.raises(netdsl.UsageError) as usage:
+        netdsl.load("specs/lenet5.net").analyze(batch=0)
+    assert str(usage.value) == usage.value.message and usage.value.line is None
+
+
+def test_a_missing_import_is_a_located_file_not_found(write):
+    path = write("a.net", 'import "nothere.net"\nnetwork a() {\n    input x: [1, 4, 4]\n'
+                          '    x -> relu\n}\n')
+    with pytest.raises(FileNotFoundError) as info:
+        netdsl.load(path)
+    assert info.value.line == 1 and "nothere.net" in str(info.value)

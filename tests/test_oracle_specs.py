@@ -28,6 +28,12 @@ from netdsl.oracle import Check, verify  # noqa: E402
 from netdsl.oracle.measure import measure_params  # noqa: E402
 
 SPECS = sorted((Path(__file__).resolve().parents[1] / "specs").glob("*.net"))
+#: Checked only under `-m exhaustive` (which .ci/run runs): the deep and wide specs, the
+#: slowest to measure, whose layer kinds and wiring the other specs already exercise.
+EXHAUSTIVE = {"resnet34", "resnet50", "resnet101", "resnet152", "unet", "vgg16", "vgg19",
+              "xception"}
+SPEC_PARAMS = [pytest.param(p, id=p.stem, marks=[pytest.mark.exhaustive] * (p.stem in EXHAUSTIVE))
+               for p in SPECS]
 
 #: Spatial input sizes for specs too expensive at their published size on a 2-core CPU.
 REDUCED: dict[str, tuple[int, ...]] = {
@@ -68,7 +74,7 @@ FIELD_LIMIT = {"unet": 3, "inception_v3": 2}  # inception_v3: its aux head needs
 #: inexact and neither printed as exact nor checked.)
 KNOWN: dict[tuple[str, str], str] = {}
 
-KINDS = ("params", "buffers", "shapes", "macs", "saved", "activation", "peak", "fields")
+KINDS = ("params", "buffers", "shapes", "macs", "saved", "activation", "peak", "fields", "total")
 
 
 def kind(check: Check) -> str:
@@ -112,7 +118,7 @@ def describe(checks: list[Check]) -> str:
                      + (f"\n    {c.detail}" if c.detail else "") for c in checks)
 
 
-@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", SPEC_PARAMS)
 @pytest.mark.parametrize("what", KINDS)
 def test_static_equals_measured(path: Path, what: str, request: pytest.FixtureRequest) -> None:
     if (path.stem, what) in KNOWN:
@@ -137,6 +143,7 @@ def test_params_at_published_size(path: Path) -> None:
     assert measured.nodes == {r.name: r.params for r in report.layers if r.op != "input"}
 
 
+@pytest.mark.exhaustive
 @pytest.mark.parametrize(("stem", "size", "field"), [
     ("vgg16", 224, (212, 32, 90)),      # docs/conventions.md: measured on torchvision
     ("resnet50", 480, (427, 32, 213)),  # at 224 the window is clipped; 480 shows all of it

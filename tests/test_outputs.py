@@ -258,3 +258,47 @@ def test_oracle_measures_what_the_analysis_says(text: str):
     if text is HEADS:  # the evaluation module (heads skipped) is measured too
         assert "outputs in evaluation (training heads skipped)" in names
         assert "inference peak without training heads (batch 2, bytes)" in names
+
+
+FED = """
+network fed() {
+    input a: [4, 8, 8]
+    input b: [4, 8, 8]
+
+    training output t = a -> conv(4, 3, padding = 1)
+    mid = add(t, b) -> relu
+    training output t2 = mid -> conv(8, 1)
+    output o = mid -> maxpool(2)
+    output o2 = t2 -> relu -> maxpool(2) -> conv(4, 1) -> add(identity, o)
+}
+"""
+
+
+def test_training_heads_that_feed_other_layers(tmp_path: Path):
+    """A training output read by the inference outputs: no layer is training-only, but in
+    evaluation it is not returned, so it is freed after its last reader (a lower peak)."""
+    from netdsl.lowering.codegen import generate_source
+    from netdsl.oracle import verify
+
+    g = graph_of(FED)
+    assert not training_only(g) and eval_graph(g) is not g
+    report = netdsl.loads(FED, "fed.net").analyze(batch=2)
+    assert report.inference_totals.params == report.totals.params
+    assert report.inference_totals.inference_peak_bytes < report.totals.inference_peak_bytes
+    checks = verify(g)
+    assert [(c.name, c.detail) for c in checks if not c.ok] == []
+    assert any(c.name == "inference peak without training heads (batch 2, bytes)" for c in checks)
+    path = tmp_path / "fed.py"
+    path.write_text(generate_source(g), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("generated_fed", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    built, generated = netdsl.build(FED), module.Fed()
+    generated.load_state_dict(built.state_dict())
+    xs = (torch.randn(2, 4, 8, 8), torch.randn(2, 4, 8, 8))
+    for training in (True, False):
+        built.train(training)
+        generated.train(training)
+        a, b = built(*xs), generated(*xs)
+        assert list(a) == list(b) == (["t", "t2", "o", "o2"] if training else ["o", "o2"])
+        assert all(torch.equal(a[k], b[k]) for k in a)

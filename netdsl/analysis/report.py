@@ -2,104 +2,38 @@
 
 Compute counts (MACs, FLOPs, other ops) and memory are for the whole batch; params
 and buffers do not depend on it. Shapes exclude the batch.
+
+The report is data; `netdsl.report` renders it (a table, JSON, YAML, CSV) and imports
+nothing of `netdsl.analysis` at run time, so the rendering methods below call it
+without an import cycle.
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import asdict, dataclass, field
-from fractions import Fraction
 from typing import Any
 
 import networkx as nx
 
 from netdsl.analysis.counts import count
-from netdsl.analysis.memory import plan_memory
+from netdsl.analysis.memory import dtype_size, plan_memory
 from netdsl.analysis.receptive_field import receptive_fields
-from netdsl.errors import Diagnostic, Span
-from netdsl.layers.base import Field
+from netdsl.analysis.rollup import rollup
+from netdsl.analysis.rows import BlockRow, HeadRow, LayerRow, Totals, rf_dict
+from netdsl.errors import Diagnostic, UnknownLayerError
+from netdsl.report import formats, table
+
+__all__ = ["BlockRow", "HeadRow", "LayerRow", "Report", "Totals", "analyze_graph", "rf_dict"]
 
 
-def rf_dict(field: Field) -> dict[str, Any]:
-    """A receptive field as the JSON report's `rf` object (fractions become floats)."""
-    return {"size": _plain(field.size), "stride": _plain(field.stride),
-            "padding": _plain(field.padding), "global": field.is_global, "exact": field.exact}
-
-
-@dataclass(slots=True)
-class LayerRow:
-    """One node of the graph with everything the analyses say about it."""
-
-    name: str
-    op: str
-    block: str
-    inputs: tuple[str, ...]
-    shape: tuple[int, ...]
-    params: int
-    buffers: int
-    macs: int
-    flops: int
-    other_ops: int
-    activation_bytes: int
-    saved_for_backward_bytes: int
-    rf: Field
-    source: Span
-    #: The layer feeds only training-only heads (skipped at inference).
-    train_only: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """As one entry of the JSON report's `layers`."""
-        out = {k: getattr(self, k) for k in ("name", "op", "block", "params", "buffers", "macs",
-                                             "flops", "other_ops", "activation_bytes",
-                                             "saved_for_backward_bytes")}
-        out.update(inputs=list(self.inputs), shape=list(self.shape), rf=rf_dict(self.rf),
-                   source=self.source.to_dict())
-        if self.train_only:
-            out["train_only"] = True
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class HeadRow:
-    """One declared output: its node and shape, the layers that feed it (itself included,
-    in graph order) and those that feed it alone, with their params and MACs."""
-
-    name: str
-    node: str
-    shape: tuple[int, ...]
-    training: bool
-    nodes: tuple[str, ...]
-    own_nodes: tuple[str, ...]
-    own_params: int
-    own_macs: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """As one entry of the JSON report's `heads`."""
-        return {"name": self.name, "node": self.node, "shape": list(self.shape),
-                "training": self.training, "nodes": list(self.nodes),
-                "own_nodes": list(self.own_nodes), "own_params": self.own_params,
-                "own_macs": self.own_macs}
-
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    """Whole-network figures (bytes for the report's batch and dtype)."""
-
-    params: int
-    trainable_params: int
-    buffers: int
-    macs: int
-    flops: int
-    other_ops: int
-    param_bytes: int
-    activation_bytes: int
-    inference_peak_bytes: int
-    saved_for_backward_bytes: int
-    training_peak_bytes: int
-
-
-@dataclass
+@dataclass(repr=False)
 class Report:
-    """What `netdsl analyze` prints: per-layer rows, totals and warnings."""
+    """What `netdsl analyze` prints: per-layer rows, totals and warnings.
+
+    `print(report)` prints the table (`report.table()` takes a depth and a width);
+    `to_dict`, `to_json`, `to_yaml`, `to_csv` and `to_dataframe` export it.
+    """
 
     network: str
     source: str
@@ -111,69 +45,97 @@ class Report:
     totals: Totals
     layers: list[LayerRow]
     warnings: list[Diagnostic] = field(default_factory=list)
+    #: the analysed graph (for `draw`); not part of the report's data
+    graph: nx.MultiDiGraph | None = field(default=None, repr=False, compare=False)
     #: The declared outputs (only for a spec with `output` statements).
     heads: list[HeadRow] = field(default_factory=list)
-    #: The totals without training-only heads and their layers (what inference runs);
-    #: None when there are none.
+    #: The totals without the training-only heads (what inference runs); None when the
+    #: network has none.
     inference_totals: Totals | None = None
 
     def layer(self, name: str) -> LayerRow:
-        """The row of the node called `name`."""
+        """The row of the node called `name`; `UnknownLayerError` (a `KeyError`) naming the
+        closest names otherwise."""
         for row in self.layers:
             if row.name == name:
                 return row
-        raise KeyError(name)
+        names = [row.name for row in self.layers]
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        if not close:  # a bare leaf name: the layers whose last part it is
+            close = [n for n in names if n.rsplit(".", 1)[-1] == name][:3]
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else \
+            f"; it has {len(names)} layers, from {names[0]!r} to {names[-1]!r}"
+        raise UnknownLayerError(f"network '{self.network}' has no layer {name!r}{hint}")
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON/YAML form (keys as documented in the README)."""
-        return {
+    def rollup(self, depth: int) -> list[BlockRow]:
+        """Rows grouped by the first `depth` parts of their name, in order of appearance."""
+        return rollup(self.layers, depth)
+
+    def to_dict(self, depth: int | None = None) -> dict[str, Any]:
+        """The JSON/YAML form (keys as documented in the README); with `depth`, the rows
+        rolled up to that depth as `blocks` in place of `layers`."""
+        out: dict[str, Any] = {
             "network": self.network, "source": self.source, "batch": self.batch,
             "dtype": self.dtype, "optimizer": self.optimizer,
             "inputs": {k: list(v) for k, v in self.inputs.items()},
             "outputs": {k: list(v) for k, v in self.outputs.items()},
             "totals": asdict(self.totals),
-            "layers": [row.to_dict() for row in self.layers],
-            "warnings": [{"message": w.message, "source": w.span.to_dict() if w.span else None}
-                         for w in self.warnings],
-        } | self._heads_dict()
-
-    def _heads_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.heads:
+        }
+        if depth is None:
+            out["layers"] = [row.to_dict() for row in self.layers]
+        else:
+            out["depth"] = depth
+            out["blocks"] = [row.to_dict() for row in self.rollup(depth)]
+        out["warnings"] = [{"message": w.message, "source": w.span.to_dict() if w.span else None}
+                           for w in self.warnings]
+        if self.heads:  # a spec with `output` statements
             out["heads"] = [h.to_dict() for h in self.heads]
         if self.inference_totals is not None:
             out["inference_totals"] = asdict(self.inference_totals)
         return out
 
-    def rollup(self, depth: int) -> list[BlockRow]:
-        """Rows grouped by the first `depth` parts of their name, in order of appearance."""
-        from netdsl.analysis.rollup import rollup
+    def table(self, depth: int | None = None, width: int | None = None) -> str:
+        """The human table as plain text: every column, unless `width` asks to fit (see
+        `netdsl.report.table`)."""
+        return table.plain_report(self, depth, width)
 
-        return rollup(self.layers, depth)
+    def to_json(self, depth: int | None = None) -> str:
+        """The report as JSON (`to_dict`, indented)."""
+        return formats.to_json(self, depth)
 
-    def __rich__(self) -> Any:
-        from netdsl.report.table import render_report
+    def to_yaml(self, depth: int | None = None) -> str:
+        """The report as YAML (the same keys as JSON)."""
+        return formats.to_yaml(self, depth)
 
-        return render_report(self)
+    def to_csv(self, depth: int | None = None) -> str:
+        """One CSV row per layer (or per block with `depth`), header first."""
+        return formats.to_csv([self], depth)
+
+    def to_dataframe(self, depth: int | None = None) -> Any:
+        """The CSV's rows as a pandas DataFrame (needs pandas)."""
+        return formats.to_dataframe([self], depth)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def __repr__(self) -> str:
+        t = self.totals
+        return (f"<Report {self.network} ({self.source}): {len(self.layers)} layers, "
+                f"{t.params:,} params, {t.macs:,} MACs, batch {self.batch}, {self.dtype}>")
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        """The styled table, fitted to the console (rich's protocol)."""
+        yield table.render_report(self, None, options.max_width)
 
     def _repr_html_(self) -> str:
-        from netdsl.report.table import report_html
+        return table.report_html(self)
 
-        return report_html(self)
+    def draw(self, **options: Any) -> Any:
+        """The analysed graph as a picture (`netdsl.draw.draw_report`: depth, color,
+        direction); needs the graph, which `analyze_graph` keeps on the report."""
+        from netdsl.draw import draw_report
 
-
-@dataclass(frozen=True, slots=True)
-class BlockRow:
-    """A roll-up of the layers under one block path prefix."""
-
-    name: str
-    layers: int
-    shape: tuple[int, ...]
-    params: int
-    macs: int
-    activation_bytes: int
-    saved_for_backward_bytes: int
-    rf: Field
+        return draw_report(self, self.graph, **options)
 
 
 def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
@@ -187,11 +149,10 @@ def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32"
 
 def add_heads(report: Report, graph: nx.MultiDiGraph) -> None:
     """The report's heads, training-only marks and the totals of inference alone."""
-    from netdsl.heads import eval_graph, feeders, heads, training_only
+    from netdsl.heads import eval_graph, feeders, has_training_heads, heads, training_only
 
     rows = {row.name: row for row in report.layers}
-    dropped = training_only(graph)
-    for name in dropped:
+    for name in training_only(graph):
         rows[name].train_only = True
     fed = feeders(graph)
     users: dict[str, int] = {}
@@ -204,7 +165,7 @@ def add_heads(report: Report, graph: nx.MultiDiGraph) -> None:
                                     tuple(fed[head.name]), own,
                                     sum(rows[n].params for n in own),
                                     sum(rows[n].macs for n in own)))
-    if dropped:
+    if has_training_heads(graph):
         report.inference_totals = _analyze(eval_graph(graph), report.batch, report.dtype,
                                            report.optimizer).totals
 
@@ -224,16 +185,16 @@ def _analyze(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str) -> 
                              c.other_ops * batch, activation[node], saved[node], fields[node],
                              data["span"]))
     macs = sum(r.macs for r in rows)
-    totals = Totals(params, params, sum(c.buffers for c in counts.values()), macs, 2 * macs,
-                    sum(r.other_ops for r in rows), memory.param_bytes,
-                    sum(activation.values()), memory.inference_peak_bytes,
-                    memory.saved_for_backward_bytes, memory.training_peak_bytes)
     nodes = graph.nodes
+    inputs = {k: nodes[v]["layer"].out_shape for k, v in graph.graph["inputs"].items()}
+    input_bytes = sum(counts[v].out_elements for v in graph.graph["inputs"].values()) \
+        * batch * dtype_size(dtype)
+    all_outputs = sum(activation.values())
+    totals = Totals(params, sum(c.buffers for c in counts.values()), macs, 2 * macs,
+                    sum(r.other_ops for r in rows), memory.param_bytes, all_outputs,
+                    memory.inference_peak_bytes, memory.saved_for_backward_bytes,
+                    memory.training_peak_bytes, input_bytes,
+                    input_bytes + memory.param_bytes + all_outputs)
     return Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
-                  {k: nodes[v]["layer"].out_shape for k, v in graph.graph["inputs"].items()},
-                  {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]}, totals,
-                  rows, warnings)
-
-
-def _plain(values: tuple) -> list[int | float]:
-    return [float(v) if isinstance(v, Fraction) else v for v in values]
+                  inputs, {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]},
+                  totals, rows, warnings, graph)

@@ -1,29 +1,34 @@
-"""Roll-up of layer rows by block path (`--depth N`)."""
+"""Roll-up of layer rows by block path (`--depth N`, `Report.rollup`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
-if TYPE_CHECKING:
-    from netdsl.analysis.report import BlockRow, LayerRow
+from netdsl.analysis.rows import BlockRow, LayerRow
+
+
+def prefix(name: str, depth: int) -> str:
+    """The first `depth` dotted parts of a node name."""
+    return ".".join(name.split(".")[:max(depth, 1)])
+
+
+def summarize(name: str, members: list[LayerRow]) -> BlockRow:
+    """One row for a group of layers: counts and bytes summed; the shape and receptive
+    field of its last layer (its output, in graph order)."""
+    last = members[-1]
+    return BlockRow(name, len(members), last.shape, sum(r.params for r in members),
+                    sum(r.macs for r in members), sum(r.activation_bytes for r in members),
+                    sum(r.saved_for_backward_bytes for r in members), last.rf)
+
+
+def groups(rows: Iterable[LayerRow], depth: int) -> dict[str, list[LayerRow]]:
+    """Rows by the first `depth` parts of their names, in order of first appearance."""
+    out: dict[str, list[LayerRow]] = {}
+    for row in rows:
+        out.setdefault(prefix(row.name, depth), []).append(row)
+    return out
 
 
 def rollup(rows: list[LayerRow], depth: int) -> list[BlockRow]:
-    """Group rows by the first `depth` dotted parts of their names.
-
-    The shape and receptive field of a group are those of its last layer (its output,
-    in graph order); counts and bytes are sums.
-    """
-    from netdsl.analysis.report import BlockRow
-
-    groups: dict[str, list[LayerRow]] = {}
-    for row in rows:
-        key = ".".join(row.name.split(".")[:max(depth, 1)])
-        groups.setdefault(key, []).append(row)
-    out = []
-    for key, members in groups.items():
-        last = members[-1]
-        out.append(BlockRow(key, len(members), last.shape, sum(r.params for r in members),
-                            sum(r.macs for r in members), sum(r.activation_bytes for r in members),
-                            sum(r.saved_for_backward_bytes for r in members), last.rf))
-    return out
+    """Group rows by the first `depth` dotted parts of their names (see `summarize`)."""
+    return [summarize(key, members) for key, members in groups(rows, depth).items()]

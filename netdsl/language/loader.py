@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netdsl.errors import NetdslError, Note
+from netdsl.errors import NetdslError, Note, SpecNotFoundError
 from netdsl.language import syntax as ast
-from netdsl.language.parser import parse
+from netdsl.language.fastparse import parse_text as parse
 
 STDLIB_PREFIX = "std"
 
@@ -42,7 +42,7 @@ def load_file(path: str | Path) -> Program:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise NetdslError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise SpecNotFoundError(f"cannot read {path}: {exc.strerror or exc}", str(path)) from None
     except UnicodeDecodeError:
         raise NetdslError(f"{path} is not UTF-8 text") from None
     return load_text(text, str(path))
@@ -85,7 +85,8 @@ class _Loader:
         try:
             text = Path(target).read_text(encoding="utf-8")
         except OSError:
-            raise NetdslError(f"cannot import '{imp.target}': no file {target}", imp.span) from None
+            raise SpecNotFoundError(f"cannot import '{imp.target}': no file {target}", target,
+                                    imp.span) from None
         # the standard library is shown as std/NAME.net, not by its install path
         display = f"std/{Path(target).name}" if imp.is_std else target
         self.parse_root(text, display, key)

@@ -188,6 +188,13 @@ class InputDecl(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class Require(Node):
+    """`require EXPR`: a constraint on the analysed network (netdsl/analysis/constraints.py)."""
+
+    expr: Node
+
+
+@dataclass(frozen=True, slots=True)
 class ExprStmt(Node):
     """An expression on its own line; the last one is the body's value."""
 

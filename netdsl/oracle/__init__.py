@@ -8,7 +8,8 @@
 `verify` builds the module (`netdsl.build`), runs it, and returns one `Check` per number:
 params and buffers (exact), every node's output shape (exact), MACs at batch 1
 (exact), bytes saved for backward (exact), the inference peak at layer boundaries
-(exact) and with layer temporaries (within one layer's temporaries, see below), and the
+(exact) and with layer temporaries (within one layer's temporaries, see below), the
+estimated total size (inputs + parameters + every output storage, exact), and the
 receptive fields of a few nodes. How each is measured: `netdsl.oracle.measure`.
 
 The inference peak. netdsl's peak is the largest total of live tensors *between*
@@ -31,6 +32,7 @@ it a tensor (a convolution's workspace) is not seen at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +65,8 @@ def exact(name: str, static: Any, measured: Any, detail: str = "", kind: str = "
 
 
 def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
-           field_nodes: list[str] | None = None) -> list[Check]:
+           field_nodes: list[str] | None = None,
+           progress: Callable[[str], None] | None = None) -> list[Check]:
     """Run every measurement on the lowered graph and compare with the static analyses.
 
     Totals and per-node numbers (the report's columns): params and buffers; output
@@ -71,7 +74,8 @@ def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
     MACs and the inference peak also at batch 1. `fields=False` skips the receptive
     fields; `field_nodes` chooses the nodes whose field is checked (default: a few spread
     over the network, and the first global node; none for a network without exactly one
-    spatial input).
+    spatial input). `progress`, if given, is called with the name of each measurement as
+    it starts.
     """
     import torch
 
@@ -80,6 +84,8 @@ def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
     from netdsl.lowering.module import build
     from netdsl.oracle import measure as m
 
+    step = progress or (lambda _: None)
+    step("building the model")
     torch.manual_seed(0)
     model = build(graph)
     model.training_heads = True  # the whole graph, every head, in both modes
@@ -87,14 +93,19 @@ def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
     report = reports[batch]
     rows = {row.name: row for row in report.layers if row.op != "input"}
     params, buffers = m.measure_params(graph, model), m.measure_buffers(graph, model)
-    macs, saved = m.measure_macs(graph, model), m.measure_saved_bytes(graph, model, batch)
+    step("counting MACs (FlopCounterMode)")
+    macs = m.measure_macs(graph, model)
+    step(f"measuring bytes saved for backward (batch {batch})")
+    saved = m.measure_saved_bytes(graph, model, batch)
+    step(f"measuring output shapes (batch {batch})")
+    shapes = m.measure_shapes(graph, model, batch)
     checks = [exact("params", report.totals.params, params.total, kind="params"),
               per_node("params per node", {n: r.params for n, r in rows.items()}, params.nodes,
                        "params"),
               exact("buffers", report.totals.buffers, buffers.total, kind="buffers"),
               per_node("buffers per node", {n: r.buffers for n, r in rows.items()},
                        buffers.nodes, "buffers"),
-              shape_check(graph, m.measure_shapes(graph, model, batch), batch),
+              shape_check(graph, shapes, batch),
               exact("MACs (batch 1)", reports[1].totals.macs, macs.total, kind="macs"),
               per_node("MACs per node (batch 1)",
                        {r.name: r.macs for r in reports[1].layers if r.name in rows}, macs.nodes,
@@ -105,17 +116,24 @@ def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
                        {n: r.saved_for_backward_bytes for n, r in rows.items()}, saved.nodes,
                        "saved")]
     for b, rep in reports.items():
+        step(f"tracking live tensors of a forward (batch {b})")
         live = m.measure_inference_memory(graph, model, b)
         if b == batch:
             checks.append(per_node(f"activation bytes per node (batch {b})",
                                    {n: r.activation_bytes for n, r in rows.items()},
                                    live.activation, "activation"))
+            checks.append(exact(f"estimated total size (batch {b}, bytes)",
+                                rep.totals.estimated_total_bytes,
+                                m.measure_total_size(graph, model, live, b),
+                                "input + parameters + every node's output storage",
+                                kind="total"))
         checks += peak_checks(graph, rep.totals.inference_peak_bytes, live, b)
     checks += inference_head_checks(graph, model, batch)
     if fields:
         static_fields, _ = receptive_fields(graph)
         nodes = field_nodes if field_nodes is not None else m.field_nodes(graph, static_fields)
         if nodes:
+            step(f"measuring receptive fields of {len(nodes)} nodes (float64 gradients)")
             checks += [field_check(c) for c in m.measure_fields(graph, static_fields, nodes)]
     return checks
 
@@ -127,10 +145,10 @@ def inference_head_checks(graph: nx.MultiDiGraph, model: Any, batch: int) -> lis
     import torch
 
     from netdsl.analysis.report import analyze_graph
-    from netdsl.heads import eval_graph, heads, training_only
+    from netdsl.heads import eval_graph, has_training_heads, heads
     from netdsl.oracle import measure as m
 
-    if not training_only(graph):
+    if not has_training_heads(graph):
         return []
     sub = eval_graph(graph)
     model.training_heads = False

@@ -1,15 +1,34 @@
 """`netdsl verify FILE`: every static number of a spec against PyTorch, as a table.
 
-The command is wired in `netdsl.cli` with `add_arguments` (the analyze options that
-select the network, parameters and input shapes, plus `--batch` and `--no-fields`);
-`verify_command` runs it and returns the exit code: 0 when every check passes, 1 when
-one fails (a spec error is reported by `netdsl.cli.main`, like `analyze`'s).
+The command is registered in `netdsl.cli` with `add_parser` (the options that select
+the network, parameters and input shapes, from `netdsl.overrides`, plus `--batch`,
+`--no-fields` and `--progress`); `verify_command` runs it and returns the exit code: 0
+when every check passes, 1 when one fails (a spec error is reported by
+`netdsl.cli.main`, like `analyze`'s). Progress goes to stderr, and only to a terminal
+unless `--progress` asks for it, so a pipe of the table is never garbled.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 from typing import Any
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Register `netdsl verify` with the `netdsl` command's subparsers."""
+    from netdsl.overrides import add_spec_arguments
+
+    parser = sub.add_parser("verify", help="check every static number against PyTorch "
+                                           "(needs torch)",
+                            description="Build the model and measure every static number on "
+                                        "it with PyTorch: params, buffers, shapes, MACs, "
+                                        "saved bytes, the inference peak, receptive fields.")
+    add_spec_arguments(parser)
+    add_arguments(parser)
+    parser.set_defaults(handler=verify_command)
+    return parser
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,39 +38,64 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="batch for shapes, saved bytes and the peak (default 2)")
     parser.add_argument("--no-fields", dest="fields", action="store_false",
                         help="skip the receptive-field checks (float64 backward passes)")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="show each measurement as it starts, on stderr (default: only "
+                             "when stderr is a terminal)")
 
 
 def verify_command(args: argparse.Namespace) -> int:
     """Elaborate the spec, run `netdsl.oracle.verify`, print the table; 0 if all pass."""
-    import netdsl
-    from netdsl.errors import UsageError
-    from netdsl.overrides import parse_inputs, parse_params_file, parse_set
+    from netdsl.errors import TORCH_CPU_INSTALL, UsageError
+    from netdsl.overrides import select
 
     try:
         import torch  # noqa: F401
     except ImportError:
-        raise UsageError("netdsl verify needs PyTorch: pip install torch") from None
+        raise UsageError(f"netdsl verify needs PyTorch; for the CPU wheel: "
+                         f"{TORCH_CPU_INSTALL}") from None
     if getattr(args, "batch", 2) < 1:
         raise UsageError(f"--batch must be at least 1, got {args.batch}")
-    overrides: dict[str, Any] = {}
-    if getattr(args, "params_file", None):
-        overrides.update(parse_params_file(args.params_file))
-    overrides.update(parse_set(getattr(args, "sets", [])))
-    inputs = parse_inputs(getattr(args, "inputs", []))
-    spec = netdsl.load(args.spec)
-    network = getattr(args, "network", None)
-    if "" in inputs:
-        names = list(spec.graph(network, params=overrides).graph["inputs"])
-        if len(names) != 1:
-            raise UsageError(f"--input needs a name: the network has inputs {', '.join(names)}")
-        inputs[names[0]] = inputs.pop("")
-    graph = spec.graph(network, inputs, overrides)
+    graph = select(args.spec, args).graph()
 
     from netdsl.oracle import verify
 
-    checks = verify(graph, batch=getattr(args, "batch", 2), fields=getattr(args, "fields", True))
+    show = getattr(args, "progress", None)
+    progress = Progress(sys.stderr, show if show is not None else sys.stderr.isatty())
+    try:
+        checks = verify(graph, batch=getattr(args, "batch", 2),
+                        fields=getattr(args, "fields", True), progress=progress)
+    finally:
+        progress.done()
     print_checks(checks, f"{graph.graph['network']} ({args.spec})")
     return 0 if all(c.ok for c in checks) else 1
+
+
+class Progress:
+    """What `verify` is measuring, on `stream`: one line rewritten in place on a
+    terminal, one line per step elsewhere (with `--progress`), nothing when off."""
+
+    def __init__(self, stream: Any, enabled: bool) -> None:
+        self.stream, self.enabled = stream, enabled
+        self.tty = enabled and stream.isatty()
+        self.start = time.monotonic()
+        self.width = 0
+
+    def __call__(self, step: str) -> None:
+        if not self.enabled:
+            return
+        text = f"netdsl verify: {step} ({time.monotonic() - self.start:.0f} s)"
+        if self.tty:
+            self.stream.write("\r" + text.ljust(self.width))
+            self.width = len(text)
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def done(self) -> None:
+        """Clear the terminal line (nothing to do for a stream of lines)."""
+        if self.tty and self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
 
 
 def print_checks(checks: list[Any], title: str) -> None:

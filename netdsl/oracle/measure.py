@@ -7,10 +7,13 @@ Each function takes the graph IR (`Spec.graph(...)`) and, where it runs one, the
 - `measure_params` / `measure_buffers`: `numel` of the parameters and buffers;
 - `measure_macs`: `FlopCounterMode` total FLOPs // 2 for one sample (`flops = 2 * macs`);
 - `measure_saved_bytes`: the bytes autograd keeps for backward in train mode
-  (`saved_tensors_hooks`; each distinct storage once; parameters and buffers excluded;
-  the network inputs do not require gradients, as training data does not);
+  (`SavedTensors`: `saved_tensors_hooks`, each distinct storage once, parameters and
+  buffers excluded; the network inputs do not require gradients, as training data does
+  not); `training_forward` measures MACs and saved bytes of any module and inputs at once
+  (the layer conformance and lowering tests use it: one measuring helper);
 - `measure_inference_memory`: live tensor bytes in eval mode under `no_grad`, tracked
-  storage by storage in a `TorchDispatchMode` (see `LiveTensors`);
+  storage by storage in a `TorchDispatchMode` (see `LiveTensors`); `measure_total_size`
+  adds the inputs and parameters to every output storage (the estimated total size);
 - `measure_fields`: the receptive field of a node as the support of the input gradient
   of its centre element and the next ones (one period of the window pattern), in float64
   with positive weights and max pooling made a mean (`field_model`), judged by the rule
@@ -22,7 +25,7 @@ Only `netdsl.oracle` imports this module; the analyses never import torch.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
@@ -148,39 +151,96 @@ def measure_macs(graph: nx.MultiDiGraph, model: nn.Module) -> PerNode:
 
 
 # -------------------------------------------------------------- saved for backward
-def measure_saved_bytes(graph: nx.MultiDiGraph, model: nn.Module, batch: int = 2,
-                        dtype: torch.dtype = DTYPE) -> PerNode:
-    """Bytes autograd keeps for backward in one training forward (train mode).
+class SavedTensors:
+    """Records, while active, every storage autograd keeps for backward.
 
-    Every tensor autograd packs is seen by a `saved_tensors_hooks` pack hook; its storage
-    counts once (by data pointer), whole, however many views of it are saved, for the
-    node running when it is first saved; storages of parameters and buffers are left
-    out. The inputs do not require gradients (training data does not), so a layer that
-    depends on no parameter keeps nothing. A reference to each storage is held until the end, so that no address can be
-    reused by a later storage and hide it.
+    Every tensor autograd packs is seen by a `saved_tensors_hooks` pack hook; its
+    storage counts once (by data pointer), whole, however many views of it are saved,
+    for the node `node()` names when it is first saved; empty storages and those of the
+    `exclude` tensors (parameters, buffers) are left out. A reference to each storage is
+    held while the recorder lives, so that no address can be reused by a later storage
+    and hide it. The hook hands autograd a detached alias: returning the tensor itself
+    makes output -> grad_fn -> saved tensor a reference cycle that the collector cannot
+    free when no backward runs (pytorch#115255), which kept every measured model alive.
+
+        with SavedTensors(model.parameters()) as saved:
+            out = model(x)
+        saved.total  # bytes
     """
-    model.train()
-    xs = example_inputs(graph, batch, dtype)
-    owned = {t.untyped_storage().data_ptr() for t in (*model.parameters(), *model.buffers())}
-    kept: dict[int, tuple[str | None, torch.UntypedStorage]] = {}
-    current: list[str | None] = [None]
 
-    def pack(t: torch.Tensor) -> torch.Tensor:
+    def __init__(self, exclude: Iterable[torch.Tensor] = (),
+                 node: Callable[[], str | None] = lambda: None) -> None:
+        self.exclude = {t.untyped_storage().data_ptr() for t in exclude}
+        self.node = node
+        self.kept: dict[int, tuple[str | None, torch.UntypedStorage]] = {}
+        self._hooks = torch.autograd.graph.saved_tensors_hooks(self._pack, _unpack)
+
+    def _pack(self, t: torch.Tensor) -> torch.Tensor:
         storage = t.untyped_storage()
-        if storage.nbytes() and storage.data_ptr() not in owned:
-            kept.setdefault(storage.data_ptr(), (current[0], storage))
-        # a detached alias: returning `t` itself makes output -> grad_fn -> saved tensor a
-        # cycle that the collector cannot free when no backward runs (pytorch#115255)
+        if storage.nbytes() and storage.data_ptr() not in self.exclude:
+            self.kept.setdefault(storage.data_ptr(), (self.node(), storage))
         return t.detach()
 
+    def __enter__(self) -> SavedTensors:
+        self._hooks.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._hooks.__exit__(*exc)
+
+    @property
+    def total(self) -> int:
+        """Bytes of every recorded storage."""
+        return sum(storage.nbytes() for _, storage in self.kept.values())
+
+    def per_node(self) -> dict[str, int]:
+        """Bytes by the node that first saved each storage ("None": outside any node)."""
+        nodes: dict[str, int] = {}
+        for node, storage in self.kept.values():
+            nodes[str(node)] = nodes.get(str(node), 0) + storage.nbytes()
+        return nodes
+
+
+def _unpack(t: torch.Tensor) -> torch.Tensor:
+    return t
+
+
+@dataclass(frozen=True)
+class TrainingForward:
+    """One train-mode forward of a module: its output, the MACs `FlopCounterMode` counts
+    (total FLOPs // 2, for the whole batch) and the bytes autograd keeps (`SavedTensors`,
+    parameters and buffers excluded)."""
+
+    output: Any
+    macs: int
+    saved_bytes: int
+
+
+def training_forward(module: nn.Module, xs: Sequence[torch.Tensor]) -> TrainingForward:
+    """Run `module(*xs)` once in train mode, measuring MACs and saved bytes together (the
+    inputs require gradients only if the caller made them so)."""
+    module.train()
+    counter = FlopCounterMode(display=False)
+    with SavedTensors([*module.parameters(), *module.buffers()]) as saved, counter:
+        out = module(*xs)
+    return TrainingForward(out, counter.get_total_flops() // 2, saved.total)
+
+
+def measure_saved_bytes(graph: nx.MultiDiGraph, model: nn.Module, batch: int = 2,
+                        dtype: torch.dtype = DTYPE) -> PerNode:
+    """Bytes autograd keeps for backward in one training forward (train mode), in all and
+    by the node running when each storage was first saved (`SavedTensors`). The inputs
+    do not require gradients (training data does not), so a layer that depends on no
+    parameter keeps nothing."""
+    model.train()
+    xs = example_inputs(graph, batch, dtype)
+    current: list[str | None] = [None]
     torch.manual_seed(0)  # dropout masks
     with node_hooks(node_modules(graph, model), before=lambda node: current.__setitem__(0, node)), \
-            torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            SavedTensors([*model.parameters(), *model.buffers()], lambda: current[0]) as saved:
         out = model(*xs)
     del out
-    nodes: dict[str, int] = {}
-    for node, storage in kept.values():
-        nodes[str(node)] = nodes.get(str(node), 0) + storage.nbytes()
+    nodes = saved.per_node()
     return PerNode(sum(nodes.values()), nodes)
 
 
@@ -277,6 +337,16 @@ def measure_inference_memory(graph: nx.MultiDiGraph, model: nn.Module, batch: in
     del out
     temporaries = {n: max(0, mode.node_peak.get(n, 0) - max(before[n], after[n])) for n in after}
     return LiveMemory(mode.peak, max(after.values(), default=0), activation, after, temporaries)
+
+
+def measure_total_size(graph: nx.MultiDiGraph, model: nn.Module, live: LiveMemory,
+                       batch: int = 1, dtype: torch.dtype = DTYPE) -> int:
+    """torchinfo's "estimated total size", measured: the bytes of the input tensors, of
+    the parameters (`numel * element_size`; buffers not included) and of every node's
+    output storage in the inference forward `live` measured (`LiveMemory.activation`)."""
+    inputs = sum(x.nbytes for x in example_inputs(graph, batch, dtype))
+    params = sum(p.numel() * p.element_size() for p in model.parameters())
+    return inputs + params + sum(live.activation.values())
 
 
 def static_live_after_step(graph: nx.MultiDiGraph, batch: int = 1, itemsize: int = 4) -> dict[str, int]:

@@ -1,14 +1,27 @@
-"""The human report: a table of layers (or blocks) with totals underneath.
+"""The human report: the layers as a tree of blocks, with totals underneath.
+
+The table reads like torchinfo's. Each name is the last part of a node's dotted path,
+indented two spaces per block level; a row without an op is a block and totals the
+layers under it (its output and receptive field are its last layer's). `depth` folds
+everything deeper into its block's row. Each layer's (and block's) share of the
+network's params and MACs is printed beside the count.
+
+Fitting a width. Without a width (a file, a pipe) every column is printed. With one (a
+terminal, `--width N`), columns are left out in `DROP_ORDER` until the table fits, and a
+line under the table says which; then the names are cut (ending in "…"). Numbers are
+never cut. The legend and the totals' notes wrap at the width.
 
 Columns are aligned here, in one pass over the rows (rich's general table layout took
-most of a whole `netdsl analyze` run on a 176-layer network); rich does the styling and
-the output. On a terminal narrower than the table, only the name column gives way
-(long names keep their tail, which says most); numbers are never cut.
+most of a whole `netdsl analyze` run on a 176-layer network); rich only styles the lines.
+Nothing here imports `netdsl.analysis` at run time (the analysis renders itself with
+this module), nor rich until a styled report is asked for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netdsl.report import units
@@ -16,13 +29,74 @@ from netdsl.report import units
 if TYPE_CHECKING:
     from rich.console import Group
 
-    from netdsl.analysis.report import BlockRow, LayerRow, Report
+    from netdsl.analysis.report import LayerRow, Report
     from netdsl.layers.base import Field
 
-def headers(unit: str) -> tuple[str, ...]:
-    """The columns after the first two, the memory unit stated."""
-    return ("Output", "Params", "MACs", f"Act. {unit}", f"Saved {unit}", "RF size/stride")
 GAP = "  "
+INDENT = "  "
+#: Width the legend and totals wrap at when the table is not fitted to a terminal.
+TEXT_WIDTH = 100
+#: The columns that give way when the table is too wide, first to go first. The layer
+#: name, output shape, params and MACs always stay.
+DROP_ORDER = ("saved", "params_share", "rf", "activation", "op", "macs_share")
+
+
+@dataclass(frozen=True, slots=True)
+class TreeRow:
+    """One line of the table: a layer, or a block with its layers' totals."""
+
+    depth: int  # block nesting level (0: the network's own nodes and top blocks)
+    name: str  # the last part of the dotted path
+    path: str  # the whole dotted path
+    op: str  # "" for a block
+    layers: int
+    shape: tuple[int, ...]
+    params: int
+    macs: int
+    activation_bytes: int
+    saved_for_backward_bytes: int
+    rf: Field
+    more: bool = False  # a block met again after other rows (its numbers are on its first row)
+
+
+def tree_rows(report: Report, depth: int | None = None) -> list[TreeRow]:
+    """The rows in graph order, each block's row before its first layer; with `depth`,
+    nothing deeper than `depth` levels (a deeper layer counts in its block's row)."""
+    members: dict[str, list[LayerRow]] = {}
+    for row in report.layers:
+        parts = row.name.split(".")
+        for k in range(1, len(parts)):
+            members.setdefault(".".join(parts[:k]), []).append(row)
+    out: list[TreeRow] = []
+    shown: set[str] = set()
+    previous: list[str] = []
+    for row in report.layers:
+        parts = row.name.split(".")
+        levels = len(parts) if depth is None else min(len(parts), depth)
+        for k in range(1, levels + 1):
+            path = ".".join(parts[:k])
+            if k == len(parts):
+                out.append(_layer_row(row, k - 1))
+            elif path not in shown:
+                shown.add(path)
+                out.append(_block_row(path, k - 1, members[path]))
+            elif previous[:k] != parts[:k] and k < levels:
+                out.append(_block_row(path, k - 1, members[path], more=True))
+        previous = parts[:levels]
+    return out
+
+
+def _layer_row(row: LayerRow, depth: int) -> TreeRow:
+    return TreeRow(depth, row.name.rsplit(".", 1)[-1], row.name, row.op, 1, row.shape, row.params,
+                   row.macs, row.activation_bytes, row.saved_for_backward_bytes, row.rf)
+
+
+def _block_row(path: str, depth: int, rows: list[LayerRow], more: bool = False) -> TreeRow:
+    last = rows[-1]
+    return TreeRow(depth, path.rsplit(".", 1)[-1], path, "", len(rows), last.shape,
+                   sum(r.params for r in rows), sum(r.macs for r in rows),
+                   sum(r.activation_bytes for r in rows),
+                   sum(r.saved_for_backward_bytes for r in rows), last.rf, more)
 
 
 def rf_text(rf: Field) -> str:
@@ -35,95 +109,173 @@ def rf_text(rf: Field) -> str:
     return f"global ({local})" if rf.is_global else local
 
 
-def layer_rows(report: Report) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
-    """Header and cells, one row per node."""
-    unit, factor = _unit(report.layers)
-    rows = [(row.name, row.op, units.shape(row.shape), *_numbers(row, factor), rf_text(row.rf))
-            for row in report.layers]
-    return ("Layer", "Op", *headers(unit)), rows
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column: its key (for `DROP_ORDER`), header, what it is called when left out,
+    alignment, and its cell."""
+
+    key: str
+    header: str
+    title: str
+    left: bool
+    cell: Callable[[TreeRow], str]
 
 
-def block_rows(report: Report, depth: int) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
-    """Header and cells, one row per block at the given depth of the block path."""
-    blocks = report.rollup(depth)
-    unit, factor = _unit(blocks)
-    rows = [(row.name, str(row.layers), units.shape(row.shape), *_numbers(row, factor),
-             rf_text(row.rf)) for row in blocks]
-    return ("Block", "Layers", *headers(unit)), rows
-
-
-def _unit(rows: Sequence[LayerRow | BlockRow]) -> tuple[str, int]:
+def columns(report: Report, rows: Sequence[TreeRow]) -> list[Column]:
+    """The table's columns, in order; memory in KiB or MiB (whichever suits the largest
+    cell), stated in the header."""
     largest = max((max(r.activation_bytes, r.saved_for_backward_bytes) for r in rows), default=0)
-    return units.memory_unit(largest)
+    unit, factor = units.memory_unit(largest)
+    params, macs = report.totals.params, report.totals.macs
+
+    def memory(n: int) -> str:
+        return units.in_unit(n, factor) if n else "-"
+
+    def blank(row: TreeRow, text: str) -> str:
+        return "" if row.more else text
+
+    return [
+        Column("layer", "Layer", "Layer", True,
+               lambda r: INDENT * r.depth + r.name + (" (cont.)" if r.more else "")),
+        Column("op", "Op", "Op", True, lambda r: r.op),
+        Column("output", "Output", "Output", False, lambda r: blank(r, units.shape(r.shape))),
+        Column("params", "Params", "Params", False,
+               lambda r: blank(r, units.count(r.params) if r.params else "-")),
+        Column("params_share", "%", "% params", False,
+               lambda r: blank(r, units.share(r.params, params))),
+        Column("macs", "MACs", "MACs", False,
+               lambda r: blank(r, units.count(r.macs) if r.macs else "-")),
+        Column("macs_share", "%", "% MACs", False, lambda r: blank(r, units.share(r.macs, macs))),
+        Column("activation", f"Act. {unit}", f"Act. {unit}", False,
+               lambda r: blank(r, memory(r.activation_bytes))),
+        Column("saved", f"Saved {unit}", f"Saved {unit}", False,
+               lambda r: blank(r, memory(r.saved_for_backward_bytes))),
+        Column("rf", "RF size/stride", "RF", False, lambda r: blank(r, rf_text(r.rf))),
+    ]
 
 
-def _numbers(row: LayerRow | BlockRow, factor: int) -> tuple[str, ...]:
-    return (units.count(row.params) if row.params else "-",
-            units.count(row.macs) if row.macs else "-",
-            units.in_unit(row.activation_bytes, factor) if row.activation_bytes else "-",
-            units.in_unit(row.saved_for_backward_bytes, factor)
-            if row.saved_for_backward_bytes else "-")
+@dataclass(frozen=True)
+class Layout:
+    """The table's lines (header first), the rows they show, and the titles of the
+    columns left out to fit the width."""
+
+    lines: list[str]
+    rows: list[TreeRow]
+    dropped: list[str]
 
 
-def align(header: Sequence[str], rows: list[tuple[str, ...]], width: int | None = None) -> list[str]:
-    """Lines of a table: the first two columns left-aligned, the rest right-aligned.
+def layout(report: Report, depth: int | None = None, width: int | None = None) -> Layout:
+    """The table aligned, fitted to `width` if given (see the module docstring)."""
+    rows = tree_rows(report, depth)
+    cols = columns(report, rows)
+    cells = [[c.cell(r) for c in cols] for r in rows]
+    widths = [max(len(c.header), *(len(line[i]) for line in cells)) if cells else len(c.header)
+              for i, c in enumerate(cols)]
+    keep = list(range(len(cols)))
 
-    With `width`, the first column is shortened (keeping its end) to fit, if it can.
-    """
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(header)]
-    if width is not None:
-        rest = sum(widths[1:]) + len(GAP) * (len(widths) - 1)
-        widths[0] = max(12, min(widths[0], width - rest))
+    def total() -> int:
+        return sum(widths[i] for i in keep) + len(GAP) * (len(keep) - 1)
 
-    def line(cells: Sequence[str]) -> str:
-        first = cells[0] if len(cells[0]) <= widths[0] else "…" + cells[0][-(widths[0] - 1):]
-        parts = [first.ljust(widths[0]), cells[1].ljust(widths[1])]
-        parts += [c.rjust(w) for c, w in zip(cells[2:], widths[2:])]
+    dropped = []
+    for key in DROP_ORDER:
+        if width is None or total() <= width:
+            break
+        index = next(i for i, c in enumerate(cols) if c.key == key)
+        keep.remove(index)
+        dropped.append(cols[index].title)
+    if width is not None and total() > width:  # then the names give way, down to 12
+        widths[0] = max(12, widths[0] - (total() - width))
+
+    def line(texts: Sequence[str]) -> str:
+        parts = []
+        for i in keep:
+            text, w = texts[i], widths[i]
+            if len(text) > w:
+                text = text[:w - 1] + "…"
+            parts.append(text.ljust(w) if cols[i].left else text.rjust(w))
         return GAP.join(parts).rstrip()
 
-    return [line(header), *(line(r) for r in rows)]
+    lines = [line([c.header for c in cols]), *(line(texts) for texts in cells)]
+    return Layout(lines, rows, dropped)
 
 
-def totals_lines(report: Report) -> list[tuple[str, str]]:
-    """The totals, each with its unit and exact value."""
+def totals_rows(report: Report) -> list[tuple[str, str, str, str]]:
+    """The totals as (name, short value, exact value, what it is); bytes are for the
+    report's batch and dtype (docs/conventions.md defines each figure)."""
     t = report.totals
+
+    def mem(name: str, n: int, note: str) -> tuple[str, str, str, str]:
+        return name, units.mib(n) + " MiB", f"{n:,} B", note
+
     return [
-        ("Parameters", f"{units.count(t.params)} ({t.params:,}; trainable {t.trainable_params:,})"),
-        ("Buffers", f"{t.buffers:,} elements (batch-norm statistics; not parameters)"),
-        ("MACs", f"{units.count(t.macs)} ({t.macs:,} multiply-accumulates; FLOPs = 2 x MACs "
-                 f"= {units.count(t.flops)})"),
-        ("Other ops", f"{units.count(t.other_ops)} (norm, activation, pooling, merge, bias)"),
-        ("Parameter memory", units.bytes_long(t.param_bytes)),
-        ("Activations", units.bytes_long(t.activation_bytes) + " (all outputs)"),
-        ("Inference peak", units.bytes_long(t.inference_peak_bytes)
-         + " (live activations; weights and inputs excluded)"),
-        ("Saved for backward", units.bytes_long(t.saved_for_backward_bytes)),
-        ("Training peak", units.bytes_long(t.training_peak_bytes)
-         + f" (weights, gradients, {report.optimizer} state, saved tensors)"),
+        ("Parameters", units.count(t.params), f"{t.params:,}", "elements"),
+        ("Buffers", units.count(t.buffers), f"{t.buffers:,}", "batch-norm statistics"),
+        ("MACs", units.count(t.macs), f"{t.macs:,}", "FLOPs = 2 x MACs"),
+        ("Other ops", units.count(t.other_ops), f"{t.other_ops:,}", "norm, activation, pool, add"),
+        mem("Input size", t.input_bytes, "the network inputs"),
+        mem("Params size", t.param_bytes, "parameters, not buffers"),
+        mem("Activations", t.activation_bytes, "every layer's output once"),
+        mem("Estimated total size", t.estimated_total_bytes, "input + params + activations"),
+        mem("Inference peak", t.inference_peak_bytes, "activations live at once"),
+        mem("Saved for backward", t.saved_for_backward_bytes, "kept by autograd"),
+        mem("Training peak", t.training_peak_bytes,
+            f"weights, grads, {report.optimizer}, saved"),
     ]
+
+
+def totals_lines(report: Report, width: int | None = None) -> list[tuple[str, int]]:
+    """The totals aligned, each as (text, length of its bold label); a note that does not
+    fit beside its numbers goes, wrapped, on the lines under them."""
+    rows = totals_rows(report)
+    w = [max(len(r[i]) for r in rows) for i in range(3)]
+    limit = width or TEXT_WIDTH
+    out: list[tuple[str, int]] = []
+    for name, short, exact, note in rows:
+        head = f"{name.ljust(w[0])}  {short.rjust(w[1])}  {exact.rjust(w[2])}"
+        if len(head) + 2 + len(note) <= limit:
+            out.append((f"{head}  {note}", len(name)))
+            continue
+        out.append((head, len(name)))
+        indent = " " * (w[0] + 2)
+        out += [(text, 0) for text in textwrap.wrap(note, max(limit, 40), initial_indent=indent,
+                                                    subsequent_indent=indent)]
+    return out
+
+
+def legend(report: Report, fitted: Layout, depth: int | None, width: int | None) -> list[str]:
+    """What the table's names, numbers and units mean, wrapped at the width."""
+    inputs = ", ".join(f"{k} {units.shape(v)}" for k, v in report.inputs.items())
+    outputs = ", ".join(units.shape(v) for v in report.outputs.values())
+    if report.heads:  # named outputs: each by name
+        outputs = ", ".join(f"{h.name} {units.shape(h.shape)}" for h in report.heads)
+    blocks = any(not r.op for r in fitted.rows)
+    texts = [f"Input {inputs} -> output {outputs} (shapes exclude the batch)."]
+    if blocks:
+        texts.append("Names are indented by block: a row without an op is a block and totals "
+                     "the layers under it" + (f" (down to depth {depth})" if depth else "") + ".")
+    texts.append("% = share of the network's params or MACs. Counts: K/M/G = 10^3/10^6/10^9; "
+                 "memory: B = bytes, KiB = 2^10 B, MiB = 2^20 B; MACs and memory are for the "
+                 "whole batch. RF = receptive field, size/stride in input elements.")
+    if fitted.dropped:
+        texts.append(f"Left out to fit {width} columns: {', '.join(fitted.dropped)} "
+                     "(a wider terminal, --width 0 or --format csv shows every column).")
+    limit = max(min(width or TEXT_WIDTH, TEXT_WIDTH), 40)
+    return [line for text in texts for line in textwrap.wrap(text, limit)]
 
 
 def report_lines(report: Report, depth: int | None = None,
                  width: int | None = None) -> list[tuple[str, str, int]]:
     """The full human report as (style, text, bold prefix length) lines: title, table,
-    units, totals, warnings. One source for plain text (files, pipes) and the terminal."""
-    header, rows = block_rows(report, depth) if depth else layer_rows(report)
-    table = align(header, rows, width)
-    inputs = ", ".join(f"{k} {units.shape(v)}" for k, v in report.inputs.items())
-    outputs = ", ".join(units.shape(v) for v in report.outputs.values())
-    if report.heads:  # named outputs: each by name
-        outputs = ", ".join(f"{h.name} {units.shape(h.shape)}" for h in report.heads)
-    totals = totals_lines(report)
-    label = max(len(name) for name, _ in totals)
-    lines = [
-        ("italic", f"{report.network} — {report.source} — batch {report.batch}, {report.dtype}", 0),
-        ("bold", table[0], 0), *(("", line, 0) for line in table[1:]), ("", "", 0),
-        ("dim", f"Input {inputs} -> output {outputs}. Counts: K/M/G = 10^3/10^6/10^9; memory: "
-                "KiB = 2^10, MiB = 2^20 bytes; MACs and memory for the whole batch.", 0),
-        ("", "", 0),
-    ]
-    lines += [("", f"{name.ljust(label)}  {value}", label) for name, value in totals]
+    legend, totals, warnings. One source for plain text (files, pipes) and the terminal."""
+    fitted = layout(report, depth, width)
+    title = f"{report.network} — {report.source} — batch {report.batch}, {report.dtype}"
+    lines = [("italic", title, 0), ("bold", fitted.lines[0], 0)]
+    lines += [("bold" if not row.op and not row.more else "", text, 0)
+              for row, text in zip(fitted.rows, fitted.lines[1:])]
+    lines.append(("", "", 0))
+    lines += [("dim", text, 0) for text in legend(report, fitted, depth, width)]
+    lines.append(("", "", 0))
+    lines += [("", text, bold) for text, bold in totals_lines(report, width)]
     lines += heads_lines(report)
     lines += [("yellow", line, 0) for w in report.warnings for line in w.render().splitlines()]
     return lines
@@ -134,13 +286,15 @@ def heads_lines(report: Report) -> list[tuple[str, str, int]]:
     cost of inference without the training-only heads."""
     if not report.heads:
         return []
-    rows = [(h.name, h.node, units.shape(h.shape),
-             f"{len(h.nodes)} layers, {len(h.own_nodes)} its own"
-             + (f" ({units.count(h.own_params)} params, {units.count(h.own_macs)} MACs)"
-                if h.own_nodes else ""),
-             "training only" if h.training else "") for h in report.heads]
-    table = align(("Output", "Node", "Shape", "Fed by", ""), rows)
-    lines = [("", "", 0), ("bold", table[0], 0), *(("", line, 0) for line in table[1:])]
+    cells = [("Output", "Node", "Shape", "Fed by", "")]
+    cells += [(h.name, h.node, units.shape(h.shape),
+               f"{len(h.nodes)} layers, {len(h.own_nodes)} its own"
+               + (f" ({units.count(h.own_params)} params, {units.count(h.own_macs)} MACs)"
+                  if h.own_nodes else ""),
+               "training only" if h.training else "") for h in report.heads]
+    widths = [max(len(row[i]) for row in cells) for i in range(5)]
+    texts = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines = [("", "", 0), ("bold", texts[0], 0), *(("", text, 0) for text in texts[1:])]
     t = report.inference_totals
     if t is not None:
         lines.append(("", f"Without training-only heads (inference): {units.count(t.params)} "
@@ -149,23 +303,32 @@ def heads_lines(report: Report) -> list[tuple[str, str, int]]:
     return lines
 
 
-def plain_report(report: Report, depth: int | None = None) -> str:
-    """The report as plain text (no styling, nothing shortened)."""
-    return "\n".join(text for _, text, _ in report_lines(report, depth))
+def plain_report(report: Report, depth: int | None = None, width: int | None = None) -> str:
+    """The report as plain text (no styling; every column unless `width` is given)."""
+    return "\n".join(text for _, text, _ in report_lines(report, depth, width))
 
 
 def render_report(report: Report, depth: int | None = None, width: int | None = None) -> Group:
-    """The report as rich renderables, styled, the name column fitted to `width`."""
+    """The report as rich renderables, styled, fitted to `width`."""
     from rich.console import Group
     from rich.text import Text
 
     parts = []
     for style, text, bold in report_lines(report, depth, width):
-        line = Text(text, style=style)
+        line = Text(text, style=style, no_wrap=True, overflow="ignore")
         if bold:
             line.stylize("bold", 0, bold)
         parts.append(line)
     return Group(*parts)
+
+
+def styled_text(report: Report, depth: int | None, width: int) -> str:
+    """The report with terminal styles (ANSI escapes), fitted to `width`."""
+    from rich.console import Console
+
+    console = Console(width=max(width, 40), record=True, force_terminal=True, file=_Null())
+    console.print(render_report(report, depth, width), soft_wrap=True)
+    return console.export_text(styles=True).rstrip("\n")
 
 
 def report_html(report: Report) -> str:
@@ -178,8 +341,10 @@ def report_html(report: Report) -> str:
 
 
 class _Null:
-    def write(self, _: str) -> int:
-        return 0
+    """A file that keeps nothing (the console records what it prints)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
 
     def flush(self) -> None:
         pass

@@ -13,6 +13,15 @@ def count(n: int | float) -> str:
     return f"{n:,}" if isinstance(n, int) else f"{n:g}"
 
 
+def share(part: int, whole: int) -> str:
+    """`part` as a percentage of `whole`, one decimal: "12.3"; "<0.1" for a small nonzero
+    share, "-" for none."""
+    if not part or not whole:
+        return "-"
+    percent = 100 * part / whole
+    return "<0.1" if percent < 0.05 else f"{percent:.1f}"
+
+
 def memory_unit(largest: int) -> tuple[str, int]:
     """The unit a memory column is shown in: MiB, or KiB when everything is below 1 MiB."""
     return ("MiB", MIB) if largest >= MIB else ("KiB", 1024)
