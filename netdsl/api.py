@@ -82,6 +82,13 @@ class Spec:
             return analyze_graph(graph, batch=batch, dtype=dtype, optimizer=optimizer)
 
 
+    def space(self, network: str | None = None, **options: Any) -> Any:
+        """The search space of a network (`netdsl.search.Space`; options: batch, dtype,
+        optimizer, inputs, params, constraints)."""
+        from netdsl.search.space import Space
+
+        return Space(self, network, **options)
+
     def draw(self, network: str | None = None, **options: Any) -> Any:
         """The network as a picture (`netdsl.draw.draw_spec`: depth, color, direction,
         inputs, params, ...); a `Drawing` shows itself in Jupyter, `.save("net.svg")`."""

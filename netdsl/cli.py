@@ -98,9 +98,18 @@ def add_draw_parser(sub: Any) -> None:
     add_parser(sub)
 
 
+def add_search_parser(sub: Any) -> None:
+    """`netdsl search` (in `netdsl.search.cli`)."""
+    from netdsl.overrides import add_spec_arguments
+    from netdsl.search.cli import add_parser
+
+    add_parser(sub, add_spec_arguments)
+
+
 #: The subcommands, in the order `netdsl --help` lists them.
 SUBCOMMANDS: list[Callable[[Any], None]] = [add_analyze_parser, add_build_parser,
-                                            add_verify_parser, add_draw_parser]
+                                            add_verify_parser, add_draw_parser,
+                                            add_search_parser]
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -112,16 +121,6 @@ def make_parser() -> argparse.ArgumentParser:
     for register in SUBCOMMANDS:
         register(sub)
     return parser
-
-
-# The names `netdsl.draw.cli` was written against; new code uses `netdsl.overrides`.
-def _common(parser: argparse.ArgumentParser, several: bool = False) -> None:
-    add_spec_arguments(parser, several)
-
-
-def _load(path: str, args: argparse.Namespace) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-    chosen = select(path, args)
-    return chosen.spec, chosen.params, chosen.inputs
 
 
 def _version() -> str:

@@ -195,6 +195,11 @@ def _analyze(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str) -> 
                     memory.inference_peak_bytes, memory.saved_for_backward_bytes,
                     memory.training_peak_bytes, input_bytes,
                     input_bytes + memory.param_bytes + all_outputs)
-    return Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
-                  inputs, {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]},
-                  totals, rows, warnings, graph)
+    report = Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
+                    inputs, {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]},
+                    totals, rows, warnings, graph)
+    if graph.graph.get("requires"):  # a spec's `require` statements: warnings when violated
+        from netdsl.analysis.constraints import requirement_warnings
+
+        report.warnings.extend(requirement_warnings(graph, report))
+    return report

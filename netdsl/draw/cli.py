@@ -66,23 +66,16 @@ def draw_command(args: argparse.Namespace) -> int:
 
 
 # The options that choose a spec, its parameters and inputs are the `netdsl` command's own
-# (shared with analyze, build and verify): netdsl.overrides has them once the command's
-# rework lands; until then netdsl.cli does.
+# (shared with analyze, build, verify and search), in netdsl.overrides.
 def _spec_arguments(parser: argparse.ArgumentParser) -> None:
-    try:
-        from netdsl.overrides import add_spec_arguments
-    except ImportError:
-        from netdsl.cli import _common as add_spec_arguments
+    from netdsl.overrides import add_spec_arguments
+
     add_spec_arguments(parser)
 
 
 def _select(args: argparse.Namespace) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """The spec, its parameter overrides and its input shapes, as the options give them."""
-    try:
-        from netdsl.overrides import select
-    except ImportError:
-        from netdsl.cli import _load
+    from netdsl.overrides import select
 
-        return _load(args.spec, args)
     chosen = select(args.spec, args)
     return chosen.spec, chosen.params, chosen.inputs

@@ -126,6 +126,8 @@ class _Elaborator(Evaluator):
             elif isinstance(statement, ast.OutputDecl):
                 result, last = self.statement(statement, env, cur, result, last)  # checks
                 self.declare_output(statement, env, cur)
+            elif isinstance(statement, ast.Require):  # checked against the report (constraints.py)
+                ctx.graph.graph.setdefault("requires", []).append((statement, env))
             else:
                 result, last = self.statement(statement, env, cur, result, last)
         unknown = set(self.ctx.input_shapes) - set(self.ctx.graph.graph["inputs"])

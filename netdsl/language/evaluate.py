@@ -141,6 +141,9 @@ class Evaluator(Calls):
                 raise self.error("outputs are declared at the top level of a network body, "
                                  "not in blocks nor inside braces", st.span)
             return None, st
+        if isinstance(st, ast.Require):
+            raise self.error("`require` constrains a whole network: write it in the network's "
+                             "body, not in a block", st.span)
         return self.eval(st.expr, env, cur), st
 
     def unpack(self, st: ast.Unpack, env: Env, cur: Tensor | None) -> None:

@@ -66,9 +66,18 @@ def store(templates: dict[tuple, Template], key: tuple, template: Template) -> N
 def call_key(block: Any, variables: dict[str, Any]) -> tuple | None:
     """A hashable key for a call: the block and its bound values (tensors by shape)."""
     try:
-        return (id(block), tuple((name, _freeze(v)) for name, v in variables.items()))
+        return (id(block), tuple((name, _freeze(v)) for name, v in variables.items()),
+                _aliases(variables))
     except TypeError:
         return None
+
+
+def _aliases(variables: dict[str, Any]) -> tuple[int, ...]:
+    """Which tensor variables are the same tensor (a template's result names the first of
+    them): `f(in, x)` with x = in and with x a new tensor of the same shape differ."""
+    first: dict[str, int] = {}
+    return tuple(first.setdefault(v.node, i) for i, v in enumerate(variables.values())
+                 if type(v) is Tensor)
 
 
 def _freeze(value: Any) -> Any:

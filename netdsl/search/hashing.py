@@ -1,0 +1,143 @@
+"""Canonical network hashes: equal for graphs that are the same network.
+
+Two graphs are the same network when they are isomorphic with the same layers: a
+bijection of nodes that keeps each node's layer (kind, arguments, shapes) and each edge
+with its input position, and the outputs in order. Node names, block paths, source spans
+and decision names do not matter.
+
+The hash combines three things, all invariant under renaming:
+
+1. an *upward* (Merkle) hash per node: its layer and its inputs' upward hashes, in order,
+   or sorted for commutative merges (`add`, `mul`): the expression that computes it;
+2. a *downward* hash per node: its upward hash and the multiset of (consumer's downward
+   hash, input position) pairs, computed in reverse topological order: how it is used;
+3. the sorted multiset of (upward, downward) pairs of all nodes, and the outputs' upward
+   hashes in order.
+
+The upward hash alone is not enough: `add(conv(x), conv(x))` made of two separate,
+identically configured convolutions and the same `add` fed twice by one shared
+convolution have the same expression tree, but they are different networks (the first
+has twice the parameters). Their node multisets differ (two conv nodes vs one), and the
+downward hashes tell who feeds whom. Isomorphic graphs always hash alike; the reverse is a
+strong invariant (one round of refinement in each direction over ordered, labelled DAGs),
+and `isomorphic` decides it exactly when two candidates share a hash and it matters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from fractions import Fraction
+from typing import Any
+
+import networkx as nx
+
+#: Merges whose inputs can be reordered without changing the network.
+COMMUTATIVE = frozenset({"add", "mul"})
+
+_SKIPPED_SLOTS = frozenset({"in_shapes"})
+
+
+def layer_key(layer: Any) -> str:
+    """Everything that makes a layer what it is: class, op, arguments, output shape.
+
+    Read from the layer's public slots (the private ones are analysis caches); input
+    shapes are left out, since the inputs' own hashes carry them.
+    """
+    parts = [type(layer).__name__, layer.op]
+    for cls in type(layer).__mro__:
+        for slot in getattr(cls, "__slots__", ()):
+            if slot.startswith("_") or slot in _SKIPPED_SLOTS or slot == "op":
+                continue
+            parts.append(f"{slot}={_plain(getattr(layer, slot, None))}")
+    return "|".join(parts)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator}"
+    if isinstance(value, (list, tuple)):
+        return "(" + ",".join(_plain(v) for v in value) + ")"
+    return repr(value)
+
+
+def _digest(text: str) -> str:
+    # stable across processes (workers of one study compare hashes), unlike hash()
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+#: layer -> digest of its key. Layers are immutable and shared (the layer cache, memoised
+#: calls), so most of a candidate's layers were keyed for an earlier candidate.
+_KEYS: dict[Any, str] = {}
+_KEYS_LIMIT = 200_000
+
+
+def _layer_digest(layer: Any) -> str:
+    key = _KEYS.get(layer)
+    if key is None:
+        if len(_KEYS) >= _KEYS_LIMIT:
+            _KEYS.clear()
+        key = _KEYS[layer] = _digest(layer_key(layer))
+    return key
+
+
+def node_hashes(graph: nx.MultiDiGraph) -> tuple[dict[str, str], dict[str, str]]:
+    """The upward and downward hash of every node (see the module docstring)."""
+    up: dict[str, str] = {}
+    consumers: dict[str, list[tuple[str, int]]] = {node: [] for node in graph.nodes}
+    for node, data in graph.nodes(data=True):
+        layer = data["layer"]
+        key = _layer_digest(layer)
+        inputs = [up[p] for p in data["inputs"]]
+        commutative = layer.op in COMMUTATIVE
+        if commutative:
+            inputs.sort()
+        marks = "t" if data.get("train_only") else ""
+        up[node] = _digest(f"{key}#{marks}({','.join(inputs)})")
+        for position, p in enumerate(data["inputs"]):
+            consumers[p].append((node, -1 if commutative else position))
+    down: dict[str, str] = {}
+    outputs = {o: i for i, o in enumerate(graph.graph.get("outputs", ()))}
+    for node in reversed(list(graph.nodes)):
+        used = sorted(f"{down[c]}@{pos}" for c, pos in consumers[node])
+        out = outputs.get(node, -1)
+        down[node] = _digest(f"{up[node]}>{out}[{','.join(used)}]")
+    return up, down
+
+
+def network_hash(graph: nx.MultiDiGraph) -> str:
+    """The canonical hash of a graph: a hex string, equal for the same network."""
+    up, down = node_hashes(graph)
+    pairs = sorted(f"{up[n]}:{down[n]}" for n in graph.nodes)
+    outputs = [up[o] for o in graph.graph.get("outputs", ())]
+    return _digest("nodes:" + ",".join(pairs) + ";outputs:" + ",".join(outputs))
+
+
+def _labelled(graph: nx.MultiDiGraph) -> nx.DiGraph:
+    """A plain DiGraph for matching: nodes labelled by upward hash, edges by input positions
+    (a count alone for commutative merges)."""
+    up, _ = node_hashes(graph)
+    plain = nx.DiGraph()
+    for node, data in graph.nodes(data=True):
+        plain.add_node(node, label=up[node])
+        commutative = data["layer"].op in COMMUTATIVE
+        for position, p in enumerate(data["inputs"]):
+            if plain.has_edge(p, node):
+                plain[p][node]["positions"].append(-1 if commutative else position)
+            else:
+                plain.add_edge(p, node, positions=[-1 if commutative else position])
+    return plain
+
+
+def isomorphic(a: nx.MultiDiGraph, b: nx.MultiDiGraph) -> bool:
+    """Whether two graphs are exactly the same network (VF2 on layers and input positions)."""
+    if a.number_of_nodes() != b.number_of_nodes() or a.number_of_edges() != b.number_of_edges():
+        return False
+    matcher = nx.algorithms.isomorphism.DiGraphMatcher(
+        _labelled(a), _labelled(b), node_match=lambda x, y: x["label"] == y["label"],
+        edge_match=lambda x, y: sorted(x["positions"]) == sorted(y["positions"]))
+    outputs_a, outputs_b = a.graph.get("outputs", []), b.graph.get("outputs", [])
+    return any([mapping[o] for o in outputs_a] == list(outputs_b)
+               for mapping in matcher.isomorphisms_iter())
+
+
+__all__ = ["COMMUTATIVE", "isomorphic", "layer_key", "network_hash", "node_hashes"]
