@@ -180,6 +180,9 @@ class LayerNorm(Layer):
         self.eps = args["eps"]
         if self.eps <= 0:
             raise LayerError(f"eps must be positive, got {self.eps}", "eps")
+        if self.in_shape[0] == 1:
+            raise LayerError("layernorm over a single channel gives a constant (its bias): "
+                             f"the input {list(self.in_shape)} has one")
 
     @property
     def channels(self) -> int:
@@ -227,6 +230,9 @@ class GroupNorm(Layer):
                              "groups")
         if self.eps <= 0:
             raise LayerError(f"eps must be positive, got {self.eps}", "eps")
+        if self.in_shape[0] // self.groups * numel(self.in_shape[1:]) == 1:
+            raise LayerError("groupnorm over groups of one element gives a constant (its "
+                             f"bias): {self.groups} groups of {list(self.in_shape)}", "groups")
 
     def params(self) -> int:
         return 2 * self.in_shape[0]
@@ -265,6 +271,9 @@ class InstanceNorm(Layer):
         self.eps, self.affine = args["eps"], args["affine"]
         if self.eps <= 0:
             raise LayerError(f"eps must be positive, got {self.eps}", "eps")
+        if numel(self.in_shape[1:]) == 1:
+            raise LayerError("instancenorm needs more than one position per channel (PyTorch "
+                             f"refuses it in training): the input is {list(self.in_shape)}")
 
     def params(self) -> int:
         return 2 * self.in_shape[0] if self.affine else 0
