@@ -234,14 +234,15 @@ class Dropout(nn.Module):
 
 class ChannelLayerNorm(nn.LayerNorm):
     """Layer norm over the channels at every position (torchvision's LayerNorm2d, for any
-    spatial rank): channels last, normalise, channels back (a view)."""
+    spatial rank): channels last, normalise, channels back, made contiguous (so that a
+    following flatten or reshape is a view, as the analysis counts it)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         dims = (0, *range(2, x.dim()), 1)
         back = (0, x.dim() - 1, *range(1, x.dim() - 1))
         out = F.layer_norm(x.permute(*dims), self.normalized_shape, self.weight, self.bias,
                            self.eps)
-        return out.permute(*back)
+        return out.permute(*back).contiguous()
 
 
 class LayerScale(nn.Module):
