@@ -31,16 +31,16 @@ KEYWORDS = frozenset({"import", "block", "network", "input", "if", "else", "for"
 REQUIRE = "require"
 
 TOKEN = re.compile(r"""
- ([\t \f]+|\#[^\n]*)                            # 1: ignored: blanks, a comment
-|(\\[\t \f]*\r?\n)                              # 2: ignored: a line continuation
-|((?:(?:\r?\n[\t \f]*(?:\#[^\n]*)?)*\r?\n[\t \f]*)?->)  # 3: '->', maybe on a later line
-|((?:\r?\n[\t \f]*(?:\#[^\n]*)?)+)              # 4: newline(s), blank and comment lines
-|([A-Za-z_][A-Za-z0-9_]*)                       # 5: a name or a keyword
-|(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?:KiB|MiB|GiB|K|M|G)?)  # 6: a number, maybe `600M`
-|("[^"\n]*")                                    # 7: a string
-|(==|!=|<=|>=|<|>)                              # 8: a comparison
-|(\*\*|//|[-+*/%=()\[\]{},:.])                  # 9: punctuation
-|([\s\S])                                       # 10: anything else
+[\t \f]*(?:\#[^\n]*)?                             # ignored: blanks, a comment; then one of
+(?:(\\[\t \f]*\r?\n)                            # 1: ignored: a line continuation
+|((?:(?:\r?\n[\t \f]*(?:\#[^\n]*)?)*\r?\n[\t \f]*)?->)  # 2: '->', maybe on a later line
+|((?:\r?\n[\t \f]*(?:\#[^\n]*)?)+)              # 3: newline(s), blank and comment lines
+|([A-Za-z_][A-Za-z0-9_]*)                       # 4: a name or a keyword
+|(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?:KiB|MiB|GiB|K|M|G)?)  # 5: a number, maybe `600M`
+|("[^"\n]*")                                    # 6: a string
+|(==|!=|<=|>=|<|>)                              # 7: a comparison
+|(\*\*|//|[-+*/%=()\[\]{},:.])                  # 8: punctuation
+|([\s\S]))                                      # 9: anything else
 """, re.VERBOSE)
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
@@ -95,17 +95,9 @@ class Tokens:
         self.stop = -1  # offset of the first character no token may start at, if any
         for m in TOKEN.finditer(text):
             group = m.lastindex
-            if group == 1:
-                continue
-            start = m.start()
-            value = m.group()
-            if group == 5:
-                if prev_number and start == prev_end:
-                    self.stop = start  # a word glued to a number: `3x`, `1and`
-                    break
-                kind = value if value in KEYWORDS else "NAME"
-                prev_number = False
-            elif group == 9:
+            start = m.start(group)
+            value = m.group(group)
+            if group == 8:
                 kind = value
                 if kind in _OPEN:
                     stack.append(kind)
@@ -115,22 +107,29 @@ class Tokens:
                 elif kind in _CLOSE and stack and stack[-1] == _CLOSE[kind]:
                     stack.pop()
                 prev_number = False
-            elif group == 6:
+            elif group == 4:
+                if prev_number and start == prev_end:
+                    self.stop = start  # a word glued to a number: `3x`, `1and`
+                    break
+                kind = value if value in KEYWORDS else "NAME"
+                prev_number = False
+            elif group == 5:
                 kind, prev_number, prev_end = "NUMBER", True, m.end()
-            elif group == 4 or group == 3 or group == 2:
-                if group != 2 and not (group == 4 and stack and stack[-1] != "{"):
-                    add_kind("NL" if group == 4 else "ARROW")
+            elif group <= 3:
+                if group != 1 and not (group == 3 and stack and stack[-1] != "{"):
+                    add_kind("NL" if group == 3 else "ARROW")
                     add_value(value)
                     add_line(line)
                     add_column(start - line_start + 1)
                     add_offset(start)
-                line += value.count("\n")
-                line_start = start + value.rindex("\n") + 1 if "\n" in value else line_start
+                if "\n" in value:
+                    line += value.count("\n")
+                    line_start = start + value.rindex("\n") + 1
                 prev_number = False
                 continue
-            elif group == 7:
+            elif group == 6:
                 kind, prev_number = "STRING", False
-            elif group == 8:
+            elif group == 7:
                 kind, prev_number = "CMP", False
             else:
                 self.stop = start

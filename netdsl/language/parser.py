@@ -177,11 +177,11 @@ def _fast_syntax_error(text: str, path: str, stop: fastparse.Rejected) -> Netdsl
     if stop.offset >= len(text) - 1 and not word.strip():
         line, column = _last_position(text)
         message = "unexpected end of file"
-    elif match is None or match.lastindex == 10:
+    elif match is None or match.lastindex == 9:
         message = f"unexpected character {text[stop.offset]!r}"
     elif "\n" in word:
-        message = "unexpected end of line" if match.lastindex == 4 else "unexpected '->'"
-    elif match.lastindex == 5 and word not in RESERVED:
+        message = "unexpected end of line" if match.lastindex == 3 else "unexpected '->'"
+    elif match.lastindex == 4 and word not in RESERVED:
         message = f"unexpected name '{word}'"
     else:
         message = f"unexpected '{word}'"
