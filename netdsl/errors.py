@@ -57,7 +57,14 @@ class Span:
     end_column: int
 
     def __str__(self) -> str:
+        if self.line < 1:  # the whole file (`Span.of_file`)
+            return self.file
         return f"{self.file}:{self.line}:{self.column}"
+
+    @staticmethod
+    def of_file(path: str) -> Span:
+        """A span for a whole file (line 0): the error is about the file, not a place in it."""
+        return Span(path, 0, 0, 0, 0)
 
     def to_dict(self) -> dict[str, object]:
         """The span as the JSON report's `source` object."""

@@ -78,5 +78,11 @@ def format_ir(graph: nx.MultiDiGraph) -> str:
         span = data["span"]
         lines.append(f"%{node} = {call}{src} : {list(layer.out_shape)}  "
                      f"@{span.line}:{span.column}")
-    lines.append("return " + ", ".join(f"%{o}" for o in graph.graph["outputs"]))
+    if graph.graph.get("named_outputs"):  # `output` statements: each output by name
+        from netdsl.heads import heads
+
+        lines.append("return " + ", ".join(f"{'training ' if h.training else ''}{h.name} = "
+                                           f"%{h.node}" for h in heads(graph)))
+    else:
+        lines.append("return " + ", ".join(f"%{o}" for o in graph.graph["outputs"]))
     return "\n".join(lines)

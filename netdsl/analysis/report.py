@@ -20,11 +20,11 @@ from netdsl.analysis.counts import count
 from netdsl.analysis.memory import dtype_size, plan_memory
 from netdsl.analysis.receptive_field import receptive_fields
 from netdsl.analysis.rollup import rollup
-from netdsl.analysis.rows import BlockRow, LayerRow, Totals, rf_dict
+from netdsl.analysis.rows import BlockRow, HeadRow, LayerRow, Totals, rf_dict
 from netdsl.errors import Diagnostic, UnknownLayerError, UsageError
 from netdsl.report import formats, table
 
-__all__ = ["BlockRow", "LayerRow", "Report", "Totals", "analyze_graph", "rf_dict"]
+__all__ = ["BlockRow", "HeadRow", "LayerRow", "Report", "Totals", "analyze_graph", "rf_dict"]
 
 #: Largest batch size an analysis takes (a documented limit).
 MAX_BATCH = 2**31 - 1
@@ -50,6 +50,11 @@ class Report:
     warnings: list[Diagnostic] = field(default_factory=list)
     #: the analysed graph (for `draw`); not part of the report's data
     graph: nx.MultiDiGraph | None = field(default=None, repr=False, compare=False)
+    #: The declared outputs (only for a spec with `output` statements).
+    heads: list[HeadRow] = field(default_factory=list)
+    #: The totals without the training-only heads (what inference runs); None when the
+    #: network has none.
+    inference_totals: Totals | None = None
 
     def layer(self, name: str) -> LayerRow:
         """The row of the node called `name`; `UnknownLayerError` (a `KeyError`) naming the
@@ -86,6 +91,10 @@ class Report:
             out["blocks"] = [row.to_dict() for row in self.rollup(depth)]
         out["warnings"] = [{"message": w.message, "source": w.span.to_dict() if w.span else None}
                            for w in self.warnings]
+        if self.heads:  # a spec with `output` statements
+            out["heads"] = [h.to_dict() for h in self.heads]
+        if self.inference_totals is not None:
+            out["inference_totals"] = asdict(self.inference_totals)
         return out
 
     def table(self, depth: int | None = None, width: int | None = None) -> str:
@@ -134,7 +143,37 @@ class Report:
 
 def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
                   optimizer: str = "sgd") -> Report:
-    """Run every analysis on an elaborated graph."""
+    """Run every analysis on an elaborated graph (with its heads, when it names them)."""
+    report = _analyze(graph, batch, dtype, optimizer)
+    if graph.graph.get("named_outputs"):
+        add_heads(report, graph)
+    return report
+
+
+def add_heads(report: Report, graph: nx.MultiDiGraph) -> None:
+    """The report's heads, training-only marks and the totals of inference alone."""
+    from netdsl.heads import eval_graph, feeders, has_training_heads, heads, training_only
+
+    rows = {row.name: row for row in report.layers}
+    for name in training_only(graph):
+        rows[name].train_only = True
+    fed = feeders(graph)
+    users: dict[str, int] = {}
+    for nodes in fed.values():
+        for n in nodes:
+            users[n] = users.get(n, 0) + 1
+    for head in heads(graph):
+        own = tuple(n for n in fed[head.name] if users[n] == 1)
+        report.heads.append(HeadRow(head.name, head.node, rows[head.node].shape, head.training,
+                                    tuple(fed[head.name]), own,
+                                    sum(rows[n].params for n in own),
+                                    sum(rows[n].macs for n in own)))
+    if has_training_heads(graph):
+        report.inference_totals = _analyze(eval_graph(graph), report.batch, report.dtype,
+                                           report.optimizer).totals
+
+
+def _analyze(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str) -> Report:
     if not (isinstance(batch, int) and 1 <= batch <= MAX_BATCH):
         raise UsageError(f"the batch size must be an integer from 1 to {MAX_BATCH:,}, got "
                          f"{batch if not isinstance(batch, int) or batch.bit_length() < 64 else 'more'}")
@@ -142,6 +181,7 @@ def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32"
     params = sum(c.params for c in counts.values())
     memory = plan_memory(graph, batch, dtype, optimizer, params)
     fields, warnings = receptive_fields(graph)
+    warnings = [*graph.graph.get("warnings", ()), *warnings]  # the elaborator's first
     activation, saved = memory.activation_bytes, memory.saved_bytes
     rows = []
     for node, data in graph.nodes(data=True):

@@ -35,6 +35,8 @@ class LayerRow:
     saved_for_backward_bytes: int
     rf: Field
     source: Span
+    #: The layer feeds only training-only heads (skipped at inference).
+    train_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """As one entry of the JSON report's `layers`."""
@@ -43,7 +45,31 @@ class LayerRow:
                                              "saved_for_backward_bytes")}
         out.update(inputs=list(self.inputs), shape=list(self.shape), rf=rf_dict(self.rf),
                    source=self.source.to_dict())
+        if self.train_only:
+            out["train_only"] = True
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class HeadRow:
+    """One declared output: its node and shape, the layers that feed it (itself included,
+    in graph order) and those that feed it alone, with their params and MACs."""
+
+    name: str
+    node: str
+    shape: tuple[int, ...]
+    training: bool
+    nodes: tuple[str, ...]
+    own_nodes: tuple[str, ...]
+    own_params: int
+    own_macs: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """As one entry of the JSON report's `heads`."""
+        return {"name": self.name, "node": self.node, "shape": list(self.shape),
+                "training": self.training, "nodes": list(self.nodes),
+                "own_nodes": list(self.own_nodes), "own_params": self.own_params,
+                "own_macs": self.own_macs}
 
 
 @dataclass(frozen=True, slots=True)

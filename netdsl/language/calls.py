@@ -38,7 +38,8 @@ from netdsl.layers.base import Shape
 class Calls:
     """Calling layers and blocks (part of `Evaluator`)."""
 
-    def _call(self, e: ast.Call, env: Env, cur: Tensor | None, hint: str | None = None) -> Any:
+    def _call(self, e: ast.Call, env: Env, cur: Tensor | None,
+              hint: str | tuple[str, ...] | None = None) -> Any:
         target = self.targets[id(e)]
         kind = target.kind
         if kind is CHECK:
@@ -68,8 +69,9 @@ class Calls:
 
     def apply(self, target: Target, e: ast.Node, name: str, name_span: Span,
               args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
-              cur: Tensor | None, hint: str | None) -> Any:
-        """Call what `name` refers to (a block, a layer, `identity`, a value) on `cur`."""
+              cur: Tensor | None, hint: str | tuple[str, ...] | None) -> Any:
+        """Call what `name` refers to (a block, a layer, `identity`, a value) on `cur`;
+        `hint` names the node (a tuple: the names of a destructuring, for a layer's parts)."""
         kind = target.kind
         if kind is BLOCK:
             return self.call_block(target.ref, e, name_span, args, kwargs, env, cur, hint)
@@ -90,11 +92,36 @@ class Calls:
 
     def apply_callee(self, callee: Callee, e: ast.Node, name_span: Span,
                      args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
-                     cur: Tensor | None, hint: str | None) -> Any:
+                     cur: Tensor | None, hint: str | tuple[str, ...] | None) -> Any:
         """Call a block or layer that was passed as a value."""
         if callee.kind == "block":
             return self.call_block(callee.ref, e, name_span, args, kwargs, env, cur, hint)
-        return self.call_layer(callee.ref, e, name_span, args, kwargs, env, cur, hint)
+        return self.call_layer(callee.ref, e, name_span, args, kwargs, env, cur, hint, callee)
+
+    def partial_layer(self, spec: LayerSpec, name: str, e: ast.Call, env: Env,
+                      base: Callee | None = None) -> Callee:
+        """A layer call where no input exists (an argument: `norm = batchnorm(eps = 0.001)`):
+        the layer as a value, its arguments given so far kept (checked by name here, by
+        value where it is applied)."""
+        if spec.signature.variadic_inputs and e.args:
+            raise self.error(f"{spec.name}() passed as a value takes keyword arguments only "
+                             "(its branches are given where it is applied)", e.args[0].span)
+        args = (*(base.args if base else ()), *(self.argument(a, env) for a in e.args))
+        names = spec.signature.names()
+        if len(args) > len(names):
+            raise self.error(f"{spec.name}() takes at most {len(names)} positional argument(s), "
+                             f"got {len(args)}", e.args[-1].span)
+        keywords = dict(base.kwargs) if base else {}
+        taken = set(names[:len(args)])
+        for kw, value in zip(e.kwargs, self.keyword_values(e.kwargs, env).values()):
+            if kw.name not in names:
+                raise self.error(f"{spec.name}() has no argument '{kw.name}'"
+                                 f"{suggest(kw.name, names)}", kw.span)
+            if kw.name in taken:
+                raise self.error(f"{spec.name}() got argument '{kw.name}' twice", kw.span)
+            keywords[kw.name] = value
+        return Callee(base.name if base else name, "layer", spec, args, tuple(keywords.items()),
+                      e.span)
 
     def need_input(self, cur: Tensor | None, name: str, span: Span) -> Tensor:
         if cur is None:
@@ -104,32 +131,72 @@ class Calls:
 
     def call_layer(self, spec: LayerSpec, e: ast.Node, name_span: Span, args: Sequence[ast.Node],
                    kwargs: Sequence[ast.Keyword], env: Env, cur: Tensor | None,
-                   hint: str | None) -> Tensor:
+                   hint: str | tuple[str, ...] | None, callee: Callee | None = None) -> Any:
         keywords = self.keyword_values(kwargs, env)
+        before = callee.args if callee is not None else ()  # a layer value's own arguments
+        if callee is not None and callee.kwargs:
+            keywords = {**dict(callee.kwargs), **keywords}  # the call's own win
+        defaults = self.ctx.layer_defaults.get(spec.name)
+        if defaults:  # `defaults` in effect; the call's own arguments win
+            positional_names = () if spec.signature.variadic_inputs else spec.signature.names()
+            given = {n for n, _ in zip(positional_names, (*before, *args))} | set(keywords)
+            keywords = {**{k: v for k, v in defaults.items() if k not in given}, **keywords}
         if spec.signature.variadic_inputs:
-            if len(args) < 2:
-                raise self.error(f"{spec.name}() needs at least two branches, got {len(args)}",
-                                 name_span)
-            # each branch is applied to the merge's input, which it sees as `in`
+            # each branch is applied to the merge's input, which it sees as `in`; a branch
+            # that gives a list of tensors (`concat(parts)`) adds each of them
             branch_env = Env(env, {"in": cur}) if cur is not None else env
-            inputs = [self.branch(a, branch_env, cur, spec.name) for a in args]
+            inputs, args = self.branches(args, branch_env, cur, spec.name)
+            if len(inputs) < 2:
+                raise self.error(f"{spec.name}() needs at least two branches, got {len(inputs)}",
+                                 name_span)
             positional: list[Any] = []
         else:
             inputs = [self.need_input(cur, spec.name + "()", name_span)]
-            positional = [self.argument(a, env) for a in args]
+            positional = [*before, *(self.argument(a, env) for a in args)]
         shapes = tuple(t.shape for t in inputs)
         try:
             layer = create(spec, positional, keywords, shapes)
         except LayerError as exc:
-            raise self.layer_error(exc, spec, name_span, args, kwargs, shapes) from None
-        return self.add_node(layer, inputs, name_span, hint)
+            error = self.layer_error(exc, spec, name_span, args, kwargs, shapes)
+            if callee is not None and callee.span is not None:
+                error.notes.insert(0, Note(f"the layer value {callee!r} was made here",
+                                           callee.span))
+            raise error from None
+        parts = layer.parts() if hasattr(layer, "parts") else None
+        if parts is not None:
+            return self.add_parts(layer, parts, inputs, name_span, hint)
+        return self.add_node(layer, inputs, name_span, hint if isinstance(hint, str) else None)
 
-    def branch(self, e: ast.Node, env: Env, cur: Tensor | None, merge: str) -> Tensor:
-        value = self.eval(e, env, cur)
-        if not isinstance(value, Tensor):
-            raise self.error(f"a branch of {merge}() must give a tensor, got {value_type(value)} "
-                             f"{show_value(value)}", e.span)
-        return value
+    def add_parts(self, layer: Any, parts: Sequence[Any], inputs: Sequence[Tensor],
+                  span: Span, hint: str | tuple[str, ...] | None) -> list[Tensor]:
+        """A layer that gives several tensors (`chunk`, `split`): one node per part, named
+        `NAME_0`, `NAME_1`, ... or after the names of a destructuring (`a, b = chunk(2)`)."""
+        if isinstance(hint, tuple) and len(hint) == len(parts):
+            names: list[str | None] = list(hint)
+        else:
+            scope = self.ctx.scope
+            base = scope.fresh(layer.op, hint if isinstance(hint, str) else None)
+            local = base[len(scope.prefix):]
+            names = [f"{local}_{i}" for i in range(len(parts))]
+        return [self.add_node(part, inputs, span, name) for part, name in zip(parts, names)]
+
+    def branches(self, args: Sequence[ast.Node], env: Env, cur: Tensor | None,
+                 merge: str) -> tuple[list[Tensor], list[ast.Node]]:
+        """The tensors of a merge's branches, and the syntax each came from (for notes)."""
+        inputs: list[Tensor] = []
+        sources: list[ast.Node] = []
+        for a in args:
+            value = self.eval(a, env, cur)
+            items = value if isinstance(value, list) and value else [value]
+            for item in items:
+                if not isinstance(item, Tensor):
+                    what = ("a list of tensors, got a list with" if isinstance(value, list)
+                            else "a tensor, got")
+                    raise self.error(f"a branch of {merge}() must give {what} {value_type(item)} "
+                                     f"{show_value(item)}", a.span)
+                inputs.append(item)
+                sources.append(a)
+        return inputs, sources
 
     def argument(self, e: ast.Node, env: Env) -> Any:
         value = self.eval(e, env, None)
@@ -171,7 +238,7 @@ class Calls:
 
     def call_block(self, block: ast.BlockDef, e: ast.Node, name_span: Span,
                    args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
-                   cur: Tensor | None, hint: str | None) -> Any:
+                   cur: Tensor | None, hint: str | tuple[str, ...] | None) -> Any:
         ctx = self.ctx
         if len(ctx.frames) >= MAX_CALL_DEPTH:
             raise self.error(f"block calls are nested more than {MAX_CALL_DEPTH} deep "
@@ -179,11 +246,15 @@ class Calls:
         inner = Env(ctx.globals, {"in": cur})
         given = self.block_arguments(block, args, kwargs, env)
         outer_scope = ctx.scope
-        scope_path = outer_scope.fresh(block.name, hint)
+        scope_path = outer_scope.fresh(block.name, hint if isinstance(hint, str) else None)
         ctx.scope_spans[scope_path] = name_span
         self.bind_block_args(block, name_span, given, inner, scope_path)
         bound = dict(inner.vars)  # the body's assignments add to inner.vars; keep the inputs
         key = memo.call_key(block, bound) if ctx.memoize else None
+        if key is not None and ctx.layer_defaults:  # the body's layers depend on them too
+            defaults = {f"defaults {n}": sorted(v.items()) for n, v in ctx.layer_defaults.items()}
+            extra = memo.call_key(block, defaults)
+            key = (key, extra) if extra is not None else None
         template = memo.lookup(ctx.program.templates, key) if key is not None else None
         first_read = len(ctx.reached)  # before a replay: what it asks, the body reached
         if (template is not None and len(ctx.frames) + template.depth < MAX_CALL_DEPTH
@@ -191,6 +262,7 @@ class Calls:
             self.check_room(len(template.nodes), name_span)
             return memo.instantiate(template, scope_path, bound, ctx.nodes, ctx.edges)
         start, entry_depth, deepest = len(ctx.nodes), len(ctx.frames), ctx.deepest
+        warned = len(ctx.warnings)
         ctx.scope = Scope(scope_path)
         ctx.frames.append(Frame(block.name, name_span))
         ctx.deepest = len(ctx.frames)
@@ -200,7 +272,7 @@ class Calls:
             ctx.frames.pop()
             ctx.scope = outer_scope
             depth, ctx.deepest = ctx.deepest - entry_depth, max(deepest, ctx.deepest)
-        if key is not None:
+        if key is not None and len(ctx.warnings) == warned:  # a replay would not warn
             reads = [("decision", d, v) for d, v in ctx.reached[first_read:]]
             template = memo.record(scope_path, ctx.nodes[start:], result, bound, depth, reads)
             if template is not None:

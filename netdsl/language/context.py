@@ -14,8 +14,9 @@ from typing import Any
 
 import networkx as nx
 
-from netdsl.errors import Span
+from netdsl.errors import Diagnostic, Span
 from netdsl.graph import new_graph
+from netdsl.heads import Head
 from netdsl.language import syntax as ast
 from netdsl.language.decisions import Decision, DecisionSource, Defaults
 from netdsl.language.loader import Program
@@ -38,7 +39,7 @@ class Context:
 
     __slots__ = ("program", "names", "network", "input_shapes", "source", "memoize", "graph",
                  "nodes", "edges", "frames", "deepest", "scope_spans", "scope", "globals",
-                 "decided", "reached")
+                 "decided", "reached", "heads", "layer_defaults", "warnings", "warned")
 
     def __init__(self, program: Program, network: ast.BlockDef,
                  input_shapes: dict[str, Shape] | None = None,
@@ -62,6 +63,13 @@ class Context:
         self.scope_spans: dict[str, Span] = {}  # block path -> the call that opened it
         self.scope = Scope("")  # names the nodes of the current block call
         self.globals = Env(None, dict(CONSTANTS))
+        # the network's `output` statements, in order (netdsl/heads.py)
+        self.heads: list[tuple[ast.OutputDecl, Head]] = []
+        # `defaults layer(key = value)` in effect: layer name -> keyword values; dynamic
+        # (a block called from there sees them too), restored when the body ends
+        self.layer_defaults: dict[str, dict[str, Any]] = {}
+        self.warnings: list[Diagnostic] = []  # found while elaborating (the report's)
+        self.warned: set[Span] = set()  # the places warned about (once each)
 
 
 __all__ = ["Context", "Frame"]

@@ -15,6 +15,7 @@ import networkx as nx
 
 from netdsl.errors import LimitError, NetdslError, Note, SeveralErrors, Span, UsageError
 from netdsl.graph import fill_graph
+from netdsl.heads import DEFAULT_NAME, Head, mark_training_only, set_outputs
 from netdsl.language import syntax as ast
 from netdsl.language.choices import Fixed, fit, show_domain
 from netdsl.language.context import Context
@@ -34,7 +35,7 @@ from netdsl.language.values import (
     show_value,
     value_type,
 )
-from netdsl.layers import LayerError
+from netdsl.layers import REGISTRY, LayerError
 from netdsl.layers.base import Shape, check_shape
 from netdsl.layers.io import Input
 
@@ -88,7 +89,14 @@ def select_network(program: Program, name: str | None) -> ast.BlockDef:
     if len(nets) == 1:
         return next(iter(nets.values()))
     if not nets:
-        raise NetdslError(f"{program.path} defines no network", program.module.span)
+        blocks = [b.name for b in program.module.definitions]
+        if not blocks:
+            raise NetdslError("this file defines no network (nothing but comments and imports)",
+                              Span.of_file(program.path))
+        listed = ", ".join(blocks[:5]) + (", ..." if len(blocks) > 5 else "")
+        raise NetdslError(f"this file defines no network, only blocks ({listed}): a file of "
+                          "blocks is a library to import from a file with a network",
+                          Span.of_file(program.path))
     raise UsageError(f"{program.path} defines several networks ({', '.join(nets)}); "
                      "pick one with --network NAME")
 
@@ -117,6 +125,9 @@ class _Elaborator(Evaluator):
                 # is exactly one; with several, a chain must name the one it starts from
                 cur = tensor if len(self.ctx.graph.graph["inputs"]) == 1 else None
                 env.vars["in"] = cur
+            elif isinstance(statement, ast.OutputDecl):
+                result, last = self.statement(statement, env, cur, result, last)  # checks
+                self.declare_output(statement, env, cur)
             elif isinstance(statement, ast.Require):  # checked against the report (constraints.py)
                 ctx.graph.graph.setdefault("requires", []).append((statement, env))
             elif errors and failed & names_read(statement):
@@ -212,25 +223,79 @@ class _Elaborator(Evaluator):
         self.ctx.graph.graph["inputs"][decl.name] = tensor.node
         return tensor
 
+    def declare_output(self, decl: ast.OutputDecl, env: Env, cur: Tensor | None) -> None:
+        """`output NAME = EXPR`: bind NAME and record the head (`none`: no head)."""
+        value = self.eval_named(decl.value, env, cur, decl.name)
+        env.vars[decl.name] = value
+        kind = "training output" if decl.training else "output"
+        for other, _ in self.ctx.heads:
+            if other.name == decl.name:
+                raise self.error(f"output '{decl.name}' is declared twice", decl.name_span,
+                                 [Note("the first declaration is here", other.name_span)])
+        if value is None:
+            self.ctx.heads.append((decl, Head(decl.name, "", decl.training)))  # left out
+            return
+        if not isinstance(value, Tensor):
+            raise self.error(f"{kind} '{decl.name}' must be one tensor (or none), got "
+                             f"{value_type(value)} {show_value(value)}", decl.value.span)
+        if value.node in self.ctx.graph.graph["inputs"].values():
+            raise self.error(f"{kind} '{decl.name}' is the network input '{value.node}': an "
+                             "output must be computed by a layer", decl.value.span)
+        for other, head in self.ctx.heads:
+            if head.node == value.node:
+                raise self.error(f"{kind} '{decl.name}' is the same tensor as output "
+                                 f"'{other.name}'", decl.value.span,
+                                 [Note(f"'{other.name}' is declared here", other.name_span)])
+        self.ctx.heads.append((decl, Head(decl.name, value.node, decl.training)))
+
     def finish(self, net: ast.BlockDef, result: Any, last: ast.Node | None) -> nx.MultiDiGraph:
+        if self.ctx.warnings:
+            self.ctx.graph.graph["warnings"] = list(self.ctx.warnings)
+        if self.ctx.heads:
+            return self.finish_heads(net, result, last)
         if not isinstance(result, Tensor):
             where = last.span if last is not None else net.span
             raise self.error(f"network '{net.name}' must end with an expression that gives a "
                              f"tensor (its output), got {value_type(result) if result is not None else 'nothing'}",
                              where)
-        self.ctx.graph.graph["outputs"] = [result.node]
+        set_outputs(self.ctx.graph, [Head(DEFAULT_NAME, result.node)], named=False)
         self.check_reachability(result.node)
         return fill_graph(self.ctx.graph, self.ctx.nodes, self.ctx.edges)
 
-    def check_reachability(self, output: str) -> None:
-        """Every node must feed the output (walk the inputs backwards from it)."""
-        live = {output}
+    def finish_heads(self, net: ast.BlockDef, result: Any, last: ast.Node | None) -> nx.MultiDiGraph:
+        """A network with `output` statements: every output is named, one is not training."""
+        ctx = self.ctx
+        if isinstance(last, ast.ExprStmt):
+            raise self.error(f"network '{net.name}' declares its outputs with `output` "
+                             "statements, so this last expression is not an output: name it "
+                             "with `output NAME = ...`", last.span)
+        heads = [head for _, head in ctx.heads if head.node]
+        if not any(not head.training for head in heads):
+            first = ctx.heads[0][0]
+            raise self.error(f"network '{net.name}' has no output that runs at inference: "
+                             "every output is `training` or none", first.span)
+        set_outputs(ctx.graph, heads, named=True)
+        self.check_reachability(*(head.node for head in heads))
+        mark_training_only(ctx.nodes, heads)
+        return fill_graph(ctx.graph, ctx.nodes, ctx.edges)
+
+    def check_reachability(self, *outputs: str) -> None:
+        """Every node must feed an output (walk the inputs backwards from them)."""
+        live = set(outputs)
         for node, data in reversed(self.ctx.nodes):
             if node in live:
                 live.update(data["inputs"])
+        unused = {node for node, data in self.ctx.nodes if node not in live
+                  and _is_part(data["layer"])}
+        if unused:  # a part of a split nobody uses (`a, b = chunk(2)`, b unused): a view,
+            # nothing is computed; it is dropped rather than an error
+            ctx = self.ctx
+            ctx.nodes[:] = [(n, d) for n, d in ctx.nodes if n not in unused]
+            ctx.edges[:] = [edge for edge in ctx.edges if edge[1] not in unused]
         for node, data in self.ctx.nodes:
             if node not in live:
-                raise self.error(f"'{node}' is computed but never reaches the network's output",
+                where = "output" if len(outputs) == 1 else "outputs"
+                raise self.error(f"'{node}' is computed but never reaches the network's {where}",
                                  data["span"], self.scope_notes(data["block"]))
 
     def scope_notes(self, block_path: str) -> list[Note]:
@@ -261,6 +326,12 @@ def names_read(node: Any) -> set[str]:
                 names.add(item.name)
             stack.extend(getattr(item, f) for f in item.__dataclass_fields__ if f != "span")
     return names
+
+
+def _is_part(layer: Any) -> bool:
+    """Whether a layer is one part of a layer that gives several tensors (chunk, split)."""
+    spec = REGISTRY.get(layer.op)
+    return spec is not None and hasattr(spec.kind, "parts") and type(layer) is not spec.kind
 
 
 __all__ = ["MAX_LIST", "Override", "elaborate", "select_network"]

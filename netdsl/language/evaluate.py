@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from netdsl.errors import LimitError, NetdslError, Note, Span
+from netdsl.errors import Diagnostic, LimitError, NetdslError, Note, Span
 from netdsl.language import syntax as ast
 from netdsl.language.calls import Calls
 from netdsl.language.choices import (
@@ -41,9 +41,21 @@ from netdsl.language.values import (
     tensor_attribute,
     value_type,
 )
+from netdsl.layers import REGISTRY
 
 #: Callees that are functions of values, not layers: they cannot be chain steps.
 VALUE_FUNCTIONS = (BUILTIN, CHECK, DECISION)
+
+
+class _IfEnv(Env):
+    """The scope of an `if` applied to a tensor whose shape differs from the enclosing
+    `in`: reading `in` there warns (see `Evaluator.warn_in_rebound`)."""
+
+    __slots__ = ("outer", "where")
+
+    def __init__(self, parent: Env, values: dict[str, Any], outer: Tensor, where: Span) -> None:
+        super().__init__(parent, values)
+        self.outer, self.where = outer, where
 
 
 class Evaluator(Calls):
@@ -59,6 +71,7 @@ class Evaluator(Calls):
             ast.Call: self._call, ast.Unary: self._unary, ast.Binary: self._binary,
             ast.Chain: self._chain, ast.If: self._if, ast.For: self._for,
             ast.Repeat: self._repeat, ast.Body: self._body_value,
+            ast.Comprehension: self._comprehension,
         }
 
     # ------------------------------------------------------------------ errors
@@ -115,15 +128,80 @@ class Evaluator(Calls):
                 raise self.error(f"'{st.name}' is reserved and cannot be assigned", st.span)
             env.vars[st.name] = self.eval_named(st.value, env, cur, st.name)
             return None, st
+        if isinstance(st, ast.Unpack):
+            self.unpack(st, env, cur)
+            return None, st
+        if isinstance(st, ast.Defaults):
+            self.set_defaults(st, env)
+            return None, st
         if isinstance(st, ast.InputDecl):
             raise self.error("inputs are declared in networks, not in blocks", st.span)
+        if isinstance(st, ast.OutputDecl):
+            if self.ctx.frames or env.parent is not self.ctx.globals:
+                raise self.error("outputs are declared at the top level of a network body, "
+                                 "not in blocks nor inside braces", st.span)
+            return None, st
         if isinstance(st, ast.Require):
             raise self.error("`require` constrains a whole network: write it in the network's "
                              "body, not in a block", st.span)
         return self.eval(st.expr, env, cur), st
 
+    def unpack(self, st: ast.Unpack, env: Env, cur: Tensor | None) -> None:
+        """`a, b = expr`: a list of exactly as many items; a single call names its parts."""
+        for name in st.names:
+            if name in BUILTINS:
+                raise self.error(f"'{name}' is reserved and cannot be assigned", st.span)
+        if len(set(st.names)) != len(st.names):
+            raise self.error("a name is bound twice in one destructuring", st.span)
+        if isinstance(st.value, ast.Call):
+            value = self._call(st.value, env, cur, st.names)
+        else:
+            value = self.eval(st.value, env, cur)
+        if not isinstance(value, list) or len(value) != len(st.names):
+            got = (f"a list of {len(value)}" if isinstance(value, list)
+                   else f"{value_type(value)} {show_value(value)}")
+            raise self.error(f"{len(st.names)} names need a list of {len(st.names)} items, "
+                             f"got {got}", st.value.span)
+        for name, item in zip(st.names, value):
+            env.vars[name] = item
+
+    def set_defaults(self, st: ast.Defaults, env: Env) -> None:
+        """`defaults layer(key = value)`: from here to the end of the body, and in every
+        block called from there, the layer's arguments default to these values."""
+        spec = REGISTRY.get(st.name)
+        if spec is None or st.name in self.ctx.program.blocks:
+            what = "a block" if st.name in self.ctx.program.blocks else "not a layer"
+            raise self.error(f"defaults are for layers; '{st.name}' is {what}"
+                             f"{suggest(st.name, list(REGISTRY)) if spec is None else ''}",
+                             st.name_span)
+        if st.args:
+            raise self.error(f"defaults take keyword arguments only: `defaults {st.name}"
+                             "(name = value)`", st.args[0].span)
+        if not st.kwargs:
+            raise self.error(f"defaults {st.name}() sets nothing: give keyword arguments",
+                             st.name_span)
+        names = spec.signature.names()
+        values = dict(self.ctx.layer_defaults.get(st.name, {}))
+        given: set[str] = set()
+        for kw in st.kwargs:
+            if kw.name not in names or spec.signature.variadic_inputs and kw.name != "axis":
+                raise self.error(f"{st.name}() has no argument '{kw.name}'"
+                                 f"{suggest(kw.name, names)}", kw.span)
+            if kw.name in given:
+                raise self.error(f"argument '{kw.name}' is given twice", kw.span)
+            given.add(kw.name)
+            values[kw.name] = self.argument(kw.value, env)
+        self.ctx.layer_defaults = {**self.ctx.layer_defaults, st.name: values}
+
     def run_body(self, body: ast.Body, env: Env, cur: Tensor | None) -> Any:
         """Run a body's statements; its value is that of its last expression."""
+        saved_defaults = self.ctx.layer_defaults  # `defaults` statements end with their body
+        try:
+            return self._run_statements(body, env, cur)
+        finally:
+            self.ctx.layer_defaults = saved_defaults
+
+    def _run_statements(self, body: ast.Body, env: Env, cur: Tensor | None) -> Any:
         result, last = None, None
         for st in body.statements:
             result, last = self.statement(st, env, cur, result, last)
@@ -152,11 +230,32 @@ class Evaluator(Calls):
 
     def _input_ref(self, e: ast.InputRef, env: Env, cur: Tensor | None) -> Any:
         value = env.lookup("in")
+        binder: Env | None = env
+        while binder is not None and "in" not in binder.vars:
+            binder = binder.parent
+        if isinstance(binder, _IfEnv):
+            self.warn_in_rebound(e, binder)
         if value is MISSING or value is None:
             raise self.error("'in' has no value here: there is no single input to refer to "
                              "(a block called without one, a network parameter, or a network "
                              "with several inputs: name the input instead)", e.span)
         return value
+
+    def warn_in_rebound(self, e: ast.InputRef, binder: _IfEnv) -> None:
+        """The RegNet trap: inside `-> if ... { }`, `in` is the value on the left of the
+        arrow, not the enclosing input, and here the two differ in shape."""
+        ctx = self.ctx
+        if e.span in ctx.warned:
+            return
+        ctx.warned.add(e.span)
+        cur = binder.vars["in"]
+        where = "the block's input" if ctx.frames else "the network's input"
+        ctx.warnings.append(Diagnostic(
+            f"here `in` is the value on the left of `->` ({list(cur.shape)}), not {where} "
+            f"({list(binder.outer.shape)}): inside `-> if` braces `in` changes meaning; name the "
+            "value you mean (`x = in` before the chain, or `y = ...` for the left side) and use "
+            "the name", e.span, [Note("the `if` applied to that value", binder.where),
+                                 *self.call_notes()]))
 
     def _name(self, e: ast.Name, env: Env, cur: Tensor | None, hint: str | None = None) -> Any:
         target = self.targets[id(e)]
@@ -174,13 +273,40 @@ class Evaluator(Calls):
             target = self.targets[id(e)]
             if target.kind is BLOCK or target.kind is LAYER:
                 return Callee(e.id, target.kind, target.ref)
+        elif type(e) is ast.Call:  # a layer given some arguments: `batchnorm(eps = 0.001)`
+            target = self.targets[id(e)]
+            if target.kind is LAYER:
+                return self.partial_layer(target.ref, e.name, e, env)
+            if target.kind is LOCAL:
+                value = env.lookup(e.name)
+                if type(value) is Callee and value.kind == "layer":
+                    return self.partial_layer(value.ref, e.name, e, env, value)
         return self.eval(e, env, None)
 
     def _list(self, e: ast.ListExpr, env: Env, cur: Tensor | None) -> list:
         return [self.eval(item, env, None) for item in e.items]
 
+    def _comprehension(self, e: ast.Comprehension, env: Env, cur: Tensor | None) -> list:
+        """`[item for var in items if condition]`: items evaluated in order, as list items
+        (no current input: start a chain from a name, `[p -> relu for p in parts]`)."""
+        items = self.eval(e.items, env, None)
+        if not isinstance(items, list):
+            raise self.error(f"a comprehension iterates over a list or range(), got "
+                             f"{value_type(items)} {show_value(items)}", e.items.span)
+        self.check_count(len(items), e.items.span)
+        out = []
+        for item in items:
+            local = Env(env, {e.var: item})
+            if e.condition is None or self.truth(self.eval(e.condition, local, None),
+                                                 e.condition.span):
+                out.append(self.eval(e.item, local, None))
+        return out
+
     def _index(self, e: ast.Index, env: Env, cur: Tensor | None) -> Any:
-        target = self.eval(e.target, env, None)
+        return self.take(e, self.eval(e.target, env, None), env)
+
+    def take(self, e: ast.Index, target: Any, env: Env) -> Any:
+        """`target[index]` with the target's value known."""
         index = self.eval(e.index, env, None)
         if not isinstance(target, list):
             raise self.error(f"cannot index {value_type(target)} {show_value(target)}", e.target.span)
@@ -233,8 +359,12 @@ class Evaluator(Calls):
         value = self.eval(e.steps[0], env, cur)
         for step in e.steps[1:]:
             if not isinstance(value, Tensor):
+                hint = ""
+                if isinstance(value, list) and value and all(isinstance(v, Tensor) for v in value):
+                    hint = (f": a list of {len(value)} tensors; take one with [i] (`-> chunk(2)[0]`)"
+                            " or name them (`a, b = ...`)")
                 raise self.error(f"'->' needs a tensor on its left, got {value_type(value)} "
-                                 f"{show_value(value)}", step.span)
+                                 f"{show_value(value)}{hint}", step.span)
             value = self.step(step, env, value)
         return value
 
@@ -245,6 +375,9 @@ class Evaluator(Calls):
             if bound is not MISSING and type(bound) is not Callee:
                 raise self.error(f"'{e.id}' is a {value_type(bound)}, not a layer or block: it "
                                  "cannot take an input", e.span)
+        elif isinstance(e, ast.Index) and isinstance(e.target, (ast.Call, ast.Name)):
+            # a step that gives several tensors, one of them taken: `x -> chunk(2)[1]`
+            return self.take(e, self.step(e.target, env, cur), env)
         elif isinstance(e, (ast.Literal, ast.InputRef, ast.ListExpr, ast.Binary, ast.Unary,
                             ast.Index, ast.Attr)):
             raise self.error("a chain step must be a layer, a block, a merge, or "
@@ -261,7 +394,11 @@ class Evaluator(Calls):
     def _if(self, e: ast.If, env: Env, cur: Tensor | None) -> Any:
         # Applied to a tensor, an `if` (its condition and its bodies) sees it as `in`.
         if cur is not None:
-            env = Env(env, {"in": cur})
+            outer = env.lookup("in")
+            if isinstance(outer, Tensor) and outer.shape != cur.shape:
+                env = _IfEnv(env, {"in": cur}, outer, e.span)  # `in` changes meaning here
+            else:
+                env = Env(env, {"in": cur})
         chosen = e.then if self.truth(self.eval(e.condition, env, None), e.condition.span) \
             else e.otherwise
         return self.eval(chosen, env, cur)

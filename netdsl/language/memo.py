@@ -91,7 +91,8 @@ def _freeze(value: Any) -> Any:
     if kind is bool or kind is float:
         return (kind, value)  # 1, 1.0 and true hash alike: keep them apart
     if kind is Callee:  # a block or layer passed as a value: which one it is
-        return ("callee", id(value.ref))
+        return ("callee", id(value.ref), _freeze(list(value.args)),
+                _freeze([list(kv) for kv in value.kwargs]))
     raise TypeError(kind)
 
 

@@ -107,6 +107,17 @@ class _Resolver:
             elif isinstance(st, ast.InputDecl):
                 self.expr(st.shape, scope)
                 scope.add(st.name)
+            elif isinstance(st, ast.Unpack):
+                self.expr(st.value, scope)
+                scope.update(st.names)
+            elif isinstance(st, ast.OutputDecl):
+                self.expr(st.value, scope)
+                scope.add(st.name)
+            elif isinstance(st, ast.Defaults):
+                for a in st.args:
+                    self.expr(a, scope)
+                for kw in st.kwargs:
+                    self.expr(kw.value, scope)
             else:
                 self.expr(st.expr, scope)
 
@@ -148,6 +159,12 @@ class _Resolver:
             self.body(e.body, scope)
         elif kind is ast.Body:
             self.body(e, scope)
+        elif kind is ast.Comprehension:
+            self.expr(e.items, scope)
+            inner = scope | {e.var}
+            self.expr(e.item, inner)
+            if e.condition is not None:
+                self.expr(e.condition, inner)
         # Literal and InputRef name nothing
 
     def call(self, name: str, scope: set[str]) -> Target:

@@ -35,14 +35,20 @@ class Tensor:
 
 
 class Callee:
-    """A block or a layer as a value (`unit(act = relu)`): applied where it is used."""
+    """A block or a layer as a value (`unit(act = relu)`): applied where it is used. A
+    layer may come with arguments already given (`norm = batchnorm(eps = 0.001)`), which
+    the call that applies it completes or overrides."""
 
-    __slots__ = ("name", "kind", "ref")
+    __slots__ = ("name", "kind", "ref", "args", "kwargs", "span")
 
-    def __init__(self, name: str, kind: str, ref: Any) -> None:
+    def __init__(self, name: str, kind: str, ref: Any, args: tuple = (),
+                 kwargs: tuple[tuple[str, Any], ...] = (), span: Any = None) -> None:
         self.name = name  # as written
         self.kind = kind  # "block" or "layer"
         self.ref = ref  # the BlockDef or the LayerSpec
+        self.args = args  # positional argument values given already
+        self.kwargs = kwargs  # keyword argument values given already, in order
+        self.span = span  # where the arguments were given (None: a bare name)
 
     @property
     def dsl_type(self) -> str:
@@ -50,13 +56,19 @@ class Callee:
         return self.kind
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is Callee and other.ref is self.ref
+        return (type(other) is Callee and other.ref is self.ref and other.args == self.args
+                and other.kwargs == self.kwargs)
 
     def __hash__(self) -> int:
         return id(self.ref)
 
     def __repr__(self) -> str:
-        return self.name
+        if not self.args and not self.kwargs:
+            return self.name
+        from netdsl.language.display import show
+
+        given = [show(a) for a in self.args] + [f"{k} = {show(v)}" for k, v in self.kwargs]
+        return f"{self.name}({', '.join(given)})"
 
 
 def tensor_attribute(t: Tensor, name: str) -> Any:
@@ -201,7 +213,10 @@ def _arith(fn: Callable[[Any, Any], Any], symbol: str) -> Callable[[Any, Any], A
 def _pow(a: Any, b: Any) -> Any:
     if _num(a) and _num(b) and not abs(b) <= 64:  # NaN too
         raise ValueError_(f"exponent {show(b)} is past the limit of 64")
-    return _arith(operator.pow, "**")(a, b)
+    result = _arith(operator.pow, "**")(a, b)
+    if isinstance(result, complex):  # a negative number to a fractional power
+        raise ValueError_(f"{show(a)} ** {show(b)} is not a real number")
+    return result
 
 
 def _compare(fn: Callable[[Any, Any], bool], symbol: str) -> Callable[[Any, Any], bool]:
@@ -232,6 +247,8 @@ def show_value(value: Any) -> str:
     """A value as the DSL would print it (tensors by shape)."""
     if isinstance(value, Tensor):
         return f"{list(value.shape)}"
+    if isinstance(value, list) and any(isinstance(v, Tensor) for v in value):
+        return "[" + ", ".join(show_value(v) for v in value) + "]"  # tensors by shape
     return show(value)
 
 
@@ -283,10 +300,50 @@ def _one_number(fn: Callable[[Any], Any], name: str) -> Callable[..., Any]:
 _TO_INT = ("int", "round", "ceil", "floor")
 
 
+def _finite(value: float, name: str) -> float:
+    if math.isinf(value) or math.isnan(value):
+        raise ValueError_(f"{name}() gives {value}: not a finite number")
+    return value
+
+
+def _math(fn: Callable[..., float], name: str, arity: tuple[int, ...] = (1,),
+          usage: str = "one number") -> Callable[..., Any]:
+    """A math function of numbers: domain errors and overflow are located errors, and a
+    result is always a finite float (an int stays exact only where the builtin says)."""
+    def apply(*args: Any) -> Any:
+        if len(args) not in arity or not all(_num(a) for a in args):
+            raise ValueError_(f"{name}() takes {usage}")
+        try:
+            return _finite(fn(*args), name)
+        except (ValueError, ZeroDivisionError):
+            shown = ", ".join(show(a) for a in args)
+            raise ValueError_(f"{name}({shown}) is not defined") from None
+        except OverflowError:
+            shown = ", ".join(show(a) for a in args)
+            raise ValueError_(f"{name}({shown}) overflows") from None
+
+    return apply
+
+
+def _log(x: Any, base: Any = None) -> float:
+    if base is None:
+        return math.log(x)
+    if base == 1:
+        raise ValueError
+    return math.log(x, base)
+
+
 def _len(*args: Any) -> int:
     if len(args) != 1 or not isinstance(args[0], (list, str)):
         raise ValueError_("len() takes one list")
     return len(args[0])
+
+
+def _pow_function(*args: Any) -> Any:
+    if len(args) != 2:
+        raise ValueError_("pow() takes two numbers")
+    result = _pow(*args)
+    return result if not isinstance(result, float) else _finite(result, "pow")
 
 
 BUILTINS: dict[str, Callable[..., Any]] = {
@@ -301,7 +358,14 @@ BUILTINS: dict[str, Callable[..., Any]] = {
     "abs": _one_number(abs, "abs"),
     "ceil": _one_number(math.ceil, "ceil"),
     "floor": _one_number(math.floor, "floor"),
+    "pow": _pow_function,
+    "sqrt": _math(math.sqrt, "sqrt"),
+    "exp": _math(math.exp, "exp"),
+    "log": _math(_log, "log", (1, 2), "a number and an optional base"),
+    "log2": _math(math.log2, "log2"),
+    "log10": _math(math.log10, "log10"),
 }
+
 
 
 # ----------------------------------------------------------------------------- types

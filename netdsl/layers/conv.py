@@ -217,7 +217,10 @@ class ConvTranspose(Layer):
 
     def describe(self) -> str:
         return (f"{self.channels}, k={format_axes(self.kernel)}, s={format_axes(self.stride)}, "
-                f"p={format_pads(self.pads)}, op={format_axes(self.output_padding)}, g={self.groups}")
+                f"p={format_pads(self.pads)}, op={format_axes(self.output_padding)}, g={self.groups}"
+                + (f", d={format_axes(self.dilation)}" if any(d != 1 for d in self.dilation)
+                   else "")
+                + ("" if self.bias else ", bias=False"))
 
 
 _CONV_ARGS = (

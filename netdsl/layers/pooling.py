@@ -111,7 +111,10 @@ class Pool(Layer):
 
     def describe(self) -> str:
         return (f"k={format_axes(self.kernel)}, s={format_axes(self.stride)}, p={format_pads(self.pads)}"
-                + (", ceil" if self.ceil_mode else ""))
+                + (f", d={format_axes(self.dilation)}" if any(d != 1 for d in self.dilation)
+                   else "")
+                + (", ceil" if self.ceil_mode else "")
+                + (", exclude pad" if self.op == "avgpool" and not self.count_include_pad else ""))
 
     def plan(self) -> tuple[Any, ...]:
         """How the pool lowers: ("native", ceil_mode) when PyTorch's symmetric padding by

@@ -20,6 +20,7 @@ from typing import Any
 import networkx as nx
 
 from netdsl.analysis.liveness import schedule
+from netdsl.heads import eval_graph, heads, returns_dict, training_only
 from netdsl.lowering import names
 from netdsl.lowering.load import to_graph
 from netdsl.lowering.names import attribute_paths, identifier, local_names, unique
@@ -124,27 +125,57 @@ def _network_class(graph: nx.MultiDiGraph, paths: dict[str, tuple[str, ...]], na
 
 def _forward(graph: nx.MultiDiGraph, paths: dict[str, tuple[str, ...]],
              reserved: set[str]) -> list[str]:
-    taken = set(reserved)
+    taken = set(reserved) | {"outputs"}  # `outputs`: the dict of a several-output forward
     local = {node: unique(identifier(inp), taken) for inp, node in graph.graph["inputs"].items()}
     local.update(local_names(paths, taken))
     params = ", ".join(f"{local[n]}: torch.Tensor" for n in graph.graph["inputs"].values())
     outputs = graph.graph["outputs"]
-    result = "torch.Tensor" if len(outputs) == 1 else "tuple[torch.Tensor, ...]"
+    named = returns_dict(graph)
+    result = ("dict[str, torch.Tensor]" if named else
+              "torch.Tensor" if len(outputs) == 1 else "tuple[torch.Tensor, ...]")
     lines = [f"{_INDENT}def forward(self, {params}) -> {result}:"]
-    deaths = schedule(graph).dead_after(graph)  # the analysis' liveness
+    # Training-only layers run under `if self.training:`; a tensor is deleted after its
+    # last use in each mode (in evaluation, among the layers that run), as the analysis'
+    # liveness says.
+    skipped = training_only(graph)
+    deaths = schedule(graph).dead_after(graph)
+    inference = eval_graph(graph)
+    eval_deaths = deaths if inference is graph else schedule(inference).dead_after(inference)
+    guarded = False
     for node, path in paths.items():
         data = graph.nodes[node]
+        if (node in skipped) != guarded:
+            guarded = not guarded
+            if guarded:
+                lines.append(f"{_INDENT * 2}if self.training:  # training-only layers")
+        pad = _INDENT * (3 if guarded else 2)
         layer = data["layer"]
         args = layer.describe()
         call = f"{layer.op}({args})" if args else layer.op
-        lines.append(f"{_INDENT * 2}# {_where(graph, data['span'])}: {_plain(call)} -> "
+        lines.append(f"{pad}# {_where(graph, data['span'])}: {_plain(call)} -> "
                      f"{list(layer.out_shape)}")
         args = ", ".join(local[p] for p in data["inputs"])
-        lines.append(f"{_INDENT * 2}{local[node]} = self.{'.'.join(path)}({args})")
+        lines.append(f"{pad}{local[node]} = self.{'.'.join(path)}({args})")
         dead = sorted(local[p] for p in deaths[node])
         if dead:
-            lines.append(f"{_INDENT * 2}del {', '.join(dead)}")
-    lines.append(f"{_INDENT * 2}return {', '.join(local[o] for o in outputs)}")
+            lines.append(f"{pad}del {', '.join(dead)}")
+        if not guarded:  # dead in evaluation only: training still needs them later
+            dead_eval = sorted(local[p] for p in eval_deaths[node] if p not in deaths[node])
+            if dead_eval:
+                lines.append(f"{pad}if not self.training:")
+                lines.append(f"{pad}{_INDENT}del {', '.join(dead_eval)}")
+    if not named:
+        lines.append(f"{_INDENT * 2}return {', '.join(local[o] for o in outputs)}")
+        return lines
+    lines.append(f"{_INDENT * 2}outputs = {{}}")
+    for head in heads(graph):
+        line = f"outputs[{head.name!r}] = {local[head.node]}"
+        if head.training:
+            lines.append(f"{_INDENT * 2}if self.training:")
+            lines.append(f"{_INDENT * 3}{line}")
+        else:
+            lines.append(f"{_INDENT * 2}{line}")
+    lines.append(f"{_INDENT * 2}return outputs")
     return lines
 
 

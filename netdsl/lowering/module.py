@@ -16,6 +16,8 @@ import torch
 from torch import nn
 
 from netdsl.analysis.liveness import schedule
+from netdsl.heads import eval_graph, returns_dict
+from netdsl.heads import heads as named_heads
 from netdsl.lowering.load import to_graph
 from netdsl.lowering.names import attribute_paths
 from netdsl.lowering.ops import Block
@@ -34,27 +36,44 @@ class Network(nn.Module):
         self._input_names = tuple(graph.graph["inputs"])
         self._input_nodes = tuple(graph.graph["inputs"].values())
         self._outputs = tuple(graph.graph["outputs"])
+        heads = named_heads(graph)
+        #: (name, node, training) per output when the module returns a dict, else empty
+        self._heads = tuple((h.name, h.node, h.training) for h in heads) \
+            if returns_dict(graph) else ()
+        #: Run the training-only heads in evaluation mode too (the oracle measures the
+        #: whole graph so); by default they run only while training.
+        self.training_heads = False
         paths = attribute_paths(graph)
         for node, path in paths.items():
             _attach(self, path, torch_module(graph.nodes[node]["layer"]), node)
         # Steps name their module by path (not by object), so that a submodule the user
         # replaces (a new head, a quantised or wrapped layer) is the one that runs.
         self._steps = _schedule(graph, paths)
+        # Evaluation skips the training-only heads and the layers only they need, and
+        # frees tensors after their last use among the layers that do run.
+        inference = eval_graph(graph)
+        self._eval_steps = self._steps if inference is graph else _schedule(inference, paths)
 
     def forward(self, *inputs: torch.Tensor) -> Any:
-        """Run the nodes in graph order; one tensor for one output, else a tuple."""
+        """Run the nodes in graph order: one tensor for one output; for several, a dict
+        from output name to tensor, in declaration order (without the training-only heads
+        in evaluation mode)."""
         if len(inputs) != len(self._input_nodes):
             raise TypeError(f"{self._network or 'the network'} takes {len(self._input_nodes)} "
                             f"input(s) ({', '.join(self._input_names)}), got {len(inputs)}")
         values = dict(zip(self._input_nodes, inputs))
         del inputs
-        for node, path, args, dead in self._steps:
+        every_head = self.training or self.training_heads
+        for node, path, args, dead in self._steps if every_head else self._eval_steps:
             module = self
             for part in path:
                 module = getattr(module, part)
             values[node] = module(*[values[a] for a in args])
             for name in dead:
                 del values[name]
+        if self._heads:
+            return {name: values[node] for name, node, training in self._heads
+                    if every_head or not training}
         outs = tuple(values[o] for o in self._outputs)
         return outs[0] if len(outs) == 1 else outs
 

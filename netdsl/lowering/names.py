@@ -30,6 +30,9 @@ register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_ex
 set_submodule share_memory state_dict to to_empty train training type xpu zero_grad
 """.split())
 
+#: Attributes of netdsl's own `Network` module (lowering/module.py), kept free the same way.
+NETWORK_ATTRIBUTES = frozenset({"training_heads"})
+
 _NOT_IDENT = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -46,7 +49,7 @@ def identifier(text: str) -> str:
 def attribute_name(part: str) -> str:
     """One dotted part of a node name as a submodule attribute name."""
     name = identifier(part)
-    if name.startswith("_") or name in MODULE_ATTRIBUTES:
+    if name.startswith("_") or name in MODULE_ATTRIBUTES or name in NETWORK_ATTRIBUTES:
         name += "_"
     return name
 

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from netdsl.heads import heads
 from netdsl.lowering.load import to_graph
 from netdsl.lowering.module import Network
 from netdsl.lowering.names import identifier, unique
@@ -45,11 +46,16 @@ def _quiet_exporter() -> Iterator[None]:
 
 def export_onnx(model: nn.Module | None, source: Any, path: str | Path, *, batch: int = 2,
                 opset: int = DEFAULT_OPSET, dynamic_batch: bool = True,
-                dynamo: bool | None = None, **kwargs: Any) -> Path:
+                dynamo: bool | None = None, training_heads: bool = False,
+                **kwargs: Any) -> Path:
     """Write `model` (a module built from `source`; None: freshly initialised) as an ONNX
     file at `path`, checked with `onnx.checker`. `source` is a path, Spec, spec text or
     graph (keywords as for `build`); it gives the input names and shapes. The example
-    batch is 2, since torch.export specialises a batch of 1."""
+    batch is 2, since torch.export specialises a batch of 1.
+
+    Every output that inference computes is kept, in declaration order, each named after
+    its output (a single unnamed output after its node); `training_heads=True` keeps the
+    training-only heads too (computed in inference mode)."""
     import onnx
 
     graph = to_graph(source, **kwargs)
@@ -58,7 +64,15 @@ def export_onnx(model: nn.Module | None, source: Any, path: str | Path, *, batch
     args = tuple(torch.randn(batch, *s) for s in shapes)
     taken: set[str] = set()
     names = [unique(identifier(n), taken) for n in graph.graph["inputs"]]
-    outputs = [unique(identifier(o.replace(".", "_")), taken) for o in graph.graph["outputs"]]
+    if graph.graph.get("named_outputs"):  # each output by its name
+        kept = [h.name for h in heads(graph) if training_heads or not h.training]
+        outputs = [unique(identifier(name), taken) for name in kept]
+    else:
+        outputs = [unique(identifier(o.replace(".", "_")), taken) for o in graph.graph["outputs"]]
+    if training_heads and not isinstance(model, Network):
+        raise TypeError("training_heads=True needs a netdsl Network module")
+    if isinstance(model, Network):
+        model.training_heads, before = training_heads, model.training_heads
     if dynamo is None:
         dynamo = importlib.util.find_spec("onnxscript") is not None
     path = Path(path)
@@ -70,8 +84,12 @@ def export_onnx(model: nn.Module | None, source: Any, path: str | Path, *, batch
             options["dynamic_shapes"] = {"inputs": tuple({0: batch_dim} for _ in args)}
         else:
             options["dynamic_axes"] = {n: {0: "batch"} for n in names + outputs}
-    with torch.no_grad(), _quiet_exporter():
-        program = torch.onnx.export(model, args, str(path) if not dynamo else None, **options)
+    try:
+        with torch.no_grad(), _quiet_exporter():
+            program = torch.onnx.export(model, args, str(path) if not dynamo else None, **options)
+    finally:
+        if isinstance(model, Network):
+            model.training_heads = before
     if dynamo:
         program.save(str(path))
     onnx.checker.check_model(str(path), full_check=True)

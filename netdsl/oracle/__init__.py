@@ -88,6 +88,7 @@ def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
     step("building the model")
     torch.manual_seed(0)
     model = build(graph)
+    model.training_heads = True  # the whole graph, every head, in both modes
     reports = {b: analyze_graph(graph, batch=b) for b in sorted({1, batch})}
     report = reports[batch]
     rows = {row.name: row for row in report.layers if row.op != "input"}
@@ -127,12 +128,53 @@ def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
                                 "input + parameters + every node's output storage",
                                 kind="total"))
         checks += peak_checks(graph, rep.totals.inference_peak_bytes, live, b)
+    checks += inference_head_checks(graph, model, batch)
     if fields:
         static_fields, _ = receptive_fields(graph)
         nodes = field_nodes if field_nodes is not None else m.field_nodes(graph, static_fields)
         if nodes:
             step(f"measuring receptive fields of {len(nodes)} nodes (float64 gradients)")
             checks += [field_check(c) for c in m.measure_fields(graph, static_fields, nodes)]
+    return checks
+
+
+def inference_head_checks(graph: nx.MultiDiGraph, model: Any, batch: int) -> list[Check]:
+    """For a network with training-only heads: the module in evaluation mode (heads off)
+    against the analysis of the graph without them: the outputs it returns, MACs, every
+    node's activation bytes and the inference peak."""
+    import torch
+
+    from netdsl.analysis.report import analyze_graph
+    from netdsl.heads import eval_graph, has_training_heads, heads
+    from netdsl.oracle import measure as m
+
+    if not has_training_heads(graph):
+        return []
+    sub = eval_graph(graph)
+    model.training_heads = False
+    try:
+        model.eval()
+        with torch.no_grad():
+            returned = list(model(*m.example_inputs(graph, batch)))
+        wanted = [h.name for h in heads(graph) if not h.training]
+        checks = [exact("outputs in evaluation (training heads skipped)", wanted, returned,
+                        kind="outputs")]
+        one = analyze_graph(sub, batch=1)
+        macs = m.measure_macs(sub, model)
+        checks.append(exact("MACs without training heads (batch 1)", one.totals.macs,
+                            macs.total, kind="macs"))
+        for b in sorted({1, batch}):
+            rep = one if b == 1 else analyze_graph(sub, batch=b)
+            live = m.measure_inference_memory(sub, model, b)
+            rows = {r.name: r.activation_bytes for r in rep.layers if r.op != "input"}
+            checks.append(per_node(f"activation bytes without training heads (batch {b})",
+                                   rows, live.activation, kind="activation"))
+            checks += [Check(c.name.replace("inference peak", "inference peak without training "
+                                            "heads"), c.static, c.measured, c.tolerance, c.ok,
+                             c.detail, c.kind)
+                       for c in peak_checks(sub, rep.totals.inference_peak_bytes, live, b)]
+    finally:
+        model.training_heads = True
     return checks
 
 

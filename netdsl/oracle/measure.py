@@ -466,6 +466,8 @@ def prefix_graph(graph: nx.MultiDiGraph, nodes: Sequence[str]) -> nx.MultiDiGrap
     keep = set(nodes).union(*(nx.ancestors(graph, n) for n in nodes))
     sub = nx.MultiDiGraph()
     sub.graph.update(graph.graph, outputs=list(nodes))
+    for key in ("output_names", "output_training", "named_outputs"):  # not these nodes'
+        sub.graph.pop(key, None)
     sub.graph["inputs"] = {k: v for k, v in graph.graph["inputs"].items() if v in keep}
     sub.add_nodes_from((n, d) for n, d in graph.nodes(data=True) if n in keep)
     sub.add_edges_from((u, v, k, d) for u, v, k, d in graph.edges(keys=True, data=True)

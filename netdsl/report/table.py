@@ -246,6 +246,8 @@ def legend(report: Report, fitted: Layout, depth: int | None, width: int | None)
     """What the table's names, numbers and units mean, wrapped at the width."""
     inputs = ", ".join(f"{k} {units.shape(v)}" for k, v in report.inputs.items())
     outputs = ", ".join(units.shape(v) for v in report.outputs.values())
+    if report.heads:  # named outputs: each by name
+        outputs = ", ".join(f"{h.name} {units.shape(h.shape)}" for h in report.heads)
     blocks = any(not r.op for r in fitted.rows)
     texts = [f"Input {inputs} -> output {outputs} (shapes exclude the batch)."]
     if blocks:
@@ -274,7 +276,30 @@ def report_lines(report: Report, depth: int | None = None,
     lines += [("dim", text, 0) for text in legend(report, fitted, depth, width)]
     lines.append(("", "", 0))
     lines += [("", text, bold) for text, bold in totals_lines(report, width)]
+    lines += heads_lines(report)
     lines += [("yellow", line, 0) for w in report.warnings for line in w.render().splitlines()]
+    return lines
+
+
+def heads_lines(report: Report) -> list[tuple[str, str, int]]:
+    """The declared outputs: node, shape, the layers feeding each (and it alone), and the
+    cost of inference without the training-only heads."""
+    if not report.heads:
+        return []
+    cells = [("Output", "Node", "Shape", "Fed by", "")]
+    cells += [(h.name, h.node, units.shape(h.shape),
+               f"{len(h.nodes)} layers, {len(h.own_nodes)} its own"
+               + (f" ({units.count(h.own_params)} params, {units.count(h.own_macs)} MACs)"
+                  if h.own_nodes else ""),
+               "training only" if h.training else "") for h in report.heads]
+    widths = [max(len(row[i]) for row in cells) for i in range(5)]
+    texts = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines = [("", "", 0), ("bold", texts[0], 0), *(("", text, 0) for text in texts[1:])]
+    t = report.inference_totals
+    if t is not None:
+        lines.append(("", f"Without training-only heads (inference): {units.count(t.params)} "
+                          f"params, {units.count(t.macs)} MACs, inference peak "
+                          f"{units.bytes_long(t.inference_peak_bytes)}", 0))
     return lines
 
 
