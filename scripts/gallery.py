@@ -19,6 +19,25 @@ from netdsl.report import units  # noqa: E402
 
 START, END = "<!-- gallery:start -->", "<!-- gallery:end -->"
 
+#: Parameterised specs: the other variants shown, as the `--set` values that make them
+#: (each spec's header comment lists them; the first row of a spec is its defaults).
+VARIANTS: dict[str, list[dict[str, object]]] = {
+    "efficientnet": [{"variant": f"b{i}"} for i in range(1, 8)],
+    "mobilenet_v3": [{"arch": "small"}],
+    "shufflenet_v2": [{"width": w} for w in (0.5, 1.5, 2.0)],
+    "convnext": [{"variant": v} for v in ("small", "base", "large")],
+    "regnet_x": [{"depth": 16, "w_0": 56, "w_a": 35.73, "w_m": 2.28, "group_width": 16},
+                 {"depth": 18, "w_0": 80, "w_a": 34.01, "w_m": 2.25, "group_width": 24},
+                 {"depth": 25, "w_0": 88, "w_a": 26.31, "w_m": 2.25, "group_width": 48}],
+    "regnet_y": [{"depth": 14, "w_0": 56, "w_a": 38.84, "w_m": 2.4, "group_width": 16},
+                 {"depth": 27, "w_0": 48, "w_a": 20.71, "w_m": 2.65, "group_width": 24},
+                 {"depth": 21, "w_0": 80, "w_a": 42.63, "w_m": 2.66, "group_width": 24}],
+    "googlenet": [{"aux_logits": True}],
+}
+#: Short names of the RegNet variants (their parameters are the width rule's).
+LABELS = {("regnet_x", 0): "800MF", ("regnet_x", 1): "1.6GF", ("regnet_x", 2): "3.2GF",
+          ("regnet_y", 0): "800MF", ("regnet_y", 1): "1.6GF", ("regnet_y", 2): "3.2GF"}
+
 
 def last_feature_map(report: Report) -> LayerRow:
     """The last layer whose output still has a spatial extent (before global pooling)."""
@@ -26,9 +45,9 @@ def last_feature_map(report: Report) -> LayerRow:
     return spatial[-1] if spatial else report.layers[0]
 
 
-def row(path: Path) -> str:
-    """One gallery line for a spec."""
-    report = netdsl.load(path).analyze()
+def row(path: Path, params: dict[str, object] | None = None, label: str = "") -> str:
+    """One gallery line for a spec (with `params` set, labelled by `label`)."""
+    report = netdsl.load(path).analyze(params=params or {})
     t = report.totals
     inputs = ", ".join(units.shape(s) for s in report.inputs.values())
     outputs = ", ".join(units.shape(s) for s in report.outputs.values())
@@ -38,7 +57,8 @@ def row(path: Path) -> str:
         rf = "varies (after up-sampling)"
     if fmap.rf.is_global:  # e.g. after an SE gate: the local field, and it sees everything
         rf += " (global)"
-    return (f"| [`{path.stem}`](specs/{path.name}) | {inputs} | {outputs} | {t.params:,} | "
+    name = f"[`{path.stem}`](specs/{path.name})" + (f" {label}" if label else "")
+    return (f"| {name} | {inputs} | {outputs} | {t.params:,} | "
             f"{units.count(t.macs)} | {units.mib(t.inference_peak_bytes)} | {rf} |")
 
 
@@ -46,7 +66,13 @@ def table() -> str:
     """The whole gallery table, one row per spec, sorted by name."""
     head = ("| spec | input | output | params | MACs | inference peak (MiB, batch 1, fp32) | "
             "RF size / stride (last feature map) |\n|---|---|---|---:|---:|---:|---:|")
-    rows = [row(p) for p in sorted((ROOT / "specs").glob("*.net"))]
+    rows = []
+    for p in sorted((ROOT / "specs").glob("*.net")):
+        rows.append(row(p))
+        for i, params in enumerate(VARIANTS.get(p.stem, [])):
+            label = LABELS.get((p.stem, i)) or ", ".join(
+                f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in params.items())
+            rows.append(row(p, params, label))
     return "\n".join([head, *rows])
 
 

@@ -276,8 +276,37 @@ def c3d() -> nn.Module:
         nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(), nn.Linear(4096, 487))
 
 
+def _benchmarks():
+    """benchmarks/reference_models.py (torchvision layouts), imported by path once."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "netdsl_bench_reference_models"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "benchmarks" / "reference_models.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+_BENCH = _benchmarks()
+
 #: spec name -> (builder, input shape without the batch)
 EXTRA_REFERENCES = {
+    # the default variant of each parameterised spec (tests/test_zoo_specs.py: all)
+    "efficientnet": (lambda: _BENCH.efficientnet("b0"), (3, 224, 224)),
+    "inception_v3": (lambda: _BENCH.InceptionV3(), (3, 299, 299)),
+    "mobilenet_v3": (lambda: _BENCH.mobilenet_v3_large(), (3, 224, 224)),
+    "convnext": (lambda: _BENCH.convnext("tiny"), (3, 224, 224)),
+    "regnet_x": (lambda: _BENCH.regnet("x_400mf"), (3, 224, 224)),
+    "yolov3": (lambda: _BENCH.yolov3(), (3, 416, 416)),
+    "shufflenet_v2": (lambda: _BENCH.shufflenet_v2("x1_0"), (3, 224, 224)),
+    "resnet50_fpn": (lambda: _BENCH.resnet50_fpn(), (3, 224, 224)),
+    "regnet_y": (lambda: _BENCH.regnet("y_400mf"), (3, 224, 224)),
     "fashion_mnist_cnn": (fashion_mnist_cnn, (1, 28, 28)),
     "textbook_conv": (textbook_conv, (3, 150, 100)),
     "homl_exercise": (homl_exercise, (3, 200, 300)),
@@ -290,3 +319,65 @@ EXTRA_REFERENCES = {
     "conv1d_signal": (M5, (1, 16000)),
     "c3d": (c3d, (3, 16, 112, 112)),
 }
+
+
+# ------------------------------------------------------------- copying weights across
+def _run_order(model: nn.Module, *xs: Tensor) -> list[nn.Module]:
+    """The modules that own parameters or buffers, in the order they first finish running."""
+    order: list[nn.Module] = []
+    seen: set[int] = set()
+
+    def hook(module: nn.Module, _args: object, _out: object) -> None:
+        owns = any(True for _ in module.parameters(recurse=False)) or \
+            any(True for _ in module.buffers(recurse=False))
+        if owns and id(module) not in seen:
+            seen.add(id(module))
+            order.append(module)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    try:
+        with torch.no_grad():
+            forward_outputs = getattr(model, "forward_outputs", None)
+            (forward_outputs or model)(*xs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return order
+
+
+def _tensors(modules: list[nn.Module]) -> list[tuple[str, Tensor]]:
+    return [(name, t) for m in modules
+            for name, t in [*m.named_parameters(recurse=False), *m.named_buffers(recurse=False)]
+            if t.dtype.is_floating_point]
+
+
+def copy_weights(source: nn.Module, target: nn.Module, *xs: Tensor) -> int:
+    """Copy `source`'s parameters and buffers into `target`, pairing the modules in the
+    order they run on `xs` (so module names and nesting may differ; a tensor may change
+    shape when its elements do not, e.g. a 1x1 conv's weight into a linear layer's).
+    Returns the number of tensors copied."""
+    ours, theirs = _tensors(_run_order(source, *xs)), _tensors(_run_order(target, *xs))
+    assert len(ours) == len(theirs), (
+        f"{len(ours)} tensors against {len(theirs)}:\n"
+        + "\n".join(f"{a[0]} {tuple(a[1].shape)}  |  {b[0]} {tuple(b[1].shape)}"
+                    for a, b in zip(ours, theirs)))
+    with torch.no_grad():
+        for (a_name, a), (b_name, b) in zip(ours, theirs):
+            assert a.numel() == b.numel(), f"{a_name} {tuple(a.shape)} -> {b_name} {tuple(b.shape)}"
+            b.copy_(a.reshape(b.shape))
+    return len(ours)
+
+
+def perturb_affine(model: nn.Module, seed: int = 0) -> None:
+    """Give norms, biases, layer scales and running statistics non-trivial values (the
+    defaults make many layers identities, which a wrong copy would not show)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, t in [*model.named_parameters(), *model.named_buffers()]:
+            if not t.dtype.is_floating_point:
+                continue
+            leaf = name.rsplit(".", 1)[-1]
+            if leaf in ("running_var", "layer_scale") or (leaf == "weight" and t.ndim == 1):
+                t.copy_(torch.rand(t.shape, generator=generator) + 0.5)
+            elif leaf in ("running_mean", "bias"):
+                t.copy_(torch.randn(t.shape, generator=generator) * 0.1)

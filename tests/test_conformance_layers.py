@@ -36,14 +36,34 @@ BATCH = 2
 ITEMSIZE = 4  # float32
 MAX_TYPE = {"maxpool", "global_maxpool", "adaptive_maxpool", "channel_maxpool"}
 
-CASES = [pytest.param(name, i, id=f"{name}-{i}")
-         for name, spec in REGISTRY.items() for i in range(len(spec.examples))]
-
-
-def resolve(name: str, index: int) -> Layer:
+def _whole(name: str, index: int) -> Layer:
     spec = REGISTRY[name]
     example = spec.examples[index]
     return create(spec, [], dict(example.args), example.inputs)
+
+
+def _cases() -> list:
+    """(name, example) per example; a layer that gives several tensors (chunk, split) is
+    checked part by part: (name, (example, part))."""
+    cases = []
+    for name, spec in REGISTRY.items():
+        for i in range(len(spec.examples)):
+            parts = getattr(_whole(name, i), "parts", lambda: None)()
+            if parts is None:
+                cases.append(pytest.param(name, i, id=f"{name}-{i}"))
+            else:
+                cases += [pytest.param(name, (i, k), id=f"{name}-{i}-part{k}")
+                          for k in range(len(parts))]
+    return cases
+
+
+CASES = _cases()
+
+
+def resolve(name: str, index: int | tuple[int, int]) -> Layer:
+    if isinstance(index, tuple):
+        return _whole(name, index[0]).parts()[index[1]]
+    return _whole(name, index)
 
 
 def test_every_layer_has_examples() -> None:
@@ -209,6 +229,13 @@ def test_receptive_field_matches_pytorch(name: str, index: int) -> None:
         _check_windows(mask.view(*out_spatial, *spatial), field, out_spatial, spatial, k)
 
 
+def test_a_split_gives_its_parts() -> None:
+    parts = _whole("split", 0).parts()
+    assert [(p.start, p.out_shape) for p in parts] == [(0, (1, 5, 4)), (1, (3, 5, 4)),
+                                                       (4, (2, 5, 4))]
+    assert all(p.is_view for p in parts)
+
+
 def _check_windows(mask: torch.Tensor, field: Field, out_spatial: tuple[int, ...],
                    spatial: tuple[int, ...], k: int) -> None:
     rank = len(spatial)
@@ -220,12 +247,14 @@ def _check_windows(mask: torch.Tensor, field: Field, out_spatial: tuple[int, ...
             measured = _extent(slab, rank - 1 + axis)
             static = _window(position, field, axis, n)
             where = f"input {k}, axis {axis}, output {position}"
+            raw_start = math.floor(position * field.stride[axis] - field.padding[axis])
+            if not field.exact and not 0 <= raw_start <= n - field.size[axis]:
+                continue  # an inexact field (reflect padding) claims only the windows inside
             assert (measured is None) == (static is None), f"{where}: {measured} vs {static}"
             if measured is None:
                 continue
             # Where the window starts in the padding, its first tap in the input may follow
             # a dilation hole; elsewhere the first tap is the window's start.
-            raw_start = math.floor(position * field.stride[axis] - field.padding[axis])
             if raw_start >= 0:
                 assert measured[0] == static[0], f"{where}: starts at {measured[0]}, not {static[0]}"
             assert measured[0] >= static[0], f"{where}: starts at {measured[0]} before {static[0]}"

@@ -450,8 +450,6 @@ network shuffle() {
 """
 
 
-@pytest.mark.skipif("chunk" not in REGISTRY or "channel_shuffle" not in REGISTRY,
-                    reason="chunk, split and channel_shuffle are the zoo layers (not merged yet)")
 def test_oracle_on_parts_comprehensions_and_several_outputs():
     from netdsl.oracle import verify
 

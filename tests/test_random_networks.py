@@ -133,10 +133,16 @@ ACTIVATIONS = [n for n, spec in REGISTRY.items()
                if issubclass(spec.kind, Activation) and not spec.signature.args]
 
 
+#: Layers that give several tensors: a chain step takes one tensor, so the generator
+#: (which writes chains) does not draw them; tests/test_conformance_layers.py checks them
+#: part by part.
+SEVERAL = {n for n, spec in REGISTRY.items() if hasattr(spec.kind, "parts")}
+
+
 def drawn(takes: Any) -> list[str]:
     """Registered non-merge layers whose ranks `takes` accepts, each repeated by weight."""
     return [name for name, spec in REGISTRY.items()
-            if not spec.signature.variadic_inputs and takes(spec.ranks)
+            if not spec.signature.variadic_inputs and name not in SEVERAL and takes(spec.ranks)
             for _ in range(WEIGHTS.get(name, 1))]
 
 
@@ -283,6 +289,17 @@ def layer_args(draw: Any, name: str, shape: tuple[int, ...]) -> dict[str, Any]:
         return {"axis": draw(st.sampled_from(axes))} if axes else {"axis": rank + 1}  # invalid
     if name == "dropout":
         return {"p": draw(st.sampled_from([0.0, 0.25, 0.5]))}
+    if name == "stochastic_depth":
+        return {"p": draw(st.sampled_from([0.0, 0.25, 0.5])),
+                "mode": draw(st.sampled_from(["row", "batch"]))}
+    if name in ("groupnorm", "channel_shuffle"):
+        return {"groups": draw(st.sampled_from(divisors(channels)))}
+    if name in ("pixel_shuffle", "pixel_unshuffle"):
+        return {"factor": draw(st.integers(1, 3))}
+    if name == "pad":
+        return {"padding": draw(st.integers(0, 2)) if maybe() else [
+            [draw(st.integers(0, 2)), draw(st.integers(0, 2))] for _ in range(rank)],
+            "mode": draw(st.sampled_from(["zeros", "reflect", "replicate"]))}
     if name == "linear":
         args = {"features": draw(st.integers(1, 8))}
         if maybe():
@@ -448,7 +465,7 @@ def test_random_network_static_equals_measured(text: str) -> None:
     assert not failed, f"\n{text}\n{describe(failed)}"
 
 
-@pytest.mark.parametrize("name", [n for n in REGISTRY if n not in MERGES])
+@pytest.mark.parametrize("name", [n for n in REGISTRY if n not in MERGES and n not in SEVERAL])
 def test_the_generator_calls_every_layer_validly(name: str) -> None:
     """A layer the generator never calls validly would silently go unfuzzed: on the input
     shapes of its conformance examples, `layer_args` must give it valid arguments."""

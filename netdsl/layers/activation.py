@@ -1,4 +1,5 @@
-"""Activations: relu, relu6, leaky_relu, sigmoid, tanh, softmax, gelu, silu, hardswish.
+"""Activations: relu, relu6, leaky_relu, sigmoid, tanh, softmax, gelu, silu, hardswish,
+hardsigmoid, mish, elu, softplus, prelu.
 
 One class per kind: a parameterless activation is its torch.nn module and which tensor
 autograd keeps, so adding one is a class of three lines and a `register` call here.
@@ -18,6 +19,7 @@ from netdsl.layers.base import (
     Layer,
     LayerError,
     Saved,
+    boolean,
     integer,
     numel,
     real,
@@ -92,6 +94,16 @@ class Hardswish(Activation):
     module = "nn.Hardswish"
 
 
+class Hardsigmoid(Activation):
+    __slots__ = ()
+    module = "nn.Hardsigmoid"
+
+
+class Mish(Activation):
+    __slots__ = ()
+    module = "nn.Mish"
+
+
 class LeakyReLU(Activation):
     """`x` if positive, else `slope * x`."""
 
@@ -156,6 +168,8 @@ for _name, _kind, _doc in (
     ("gelu", GELU, "GELU (exact, erf form)"),
     ("silu", SiLU, "`x * sigmoid(x)`"),
     ("hardswish", Hardswish, "`x * relu6(x + 3) / 6`"),
+    ("hardsigmoid", Hardsigmoid, "`relu6(x + 3) / 6`"),
+    ("mish", Mish, "`x * tanh(softplus(x))`"),
 ):
     register(_name, _kind, doc=_doc, rules=_kind.rules(), examples=_EXAMPLES)
 register("leaky_relu", LeakyReLU, (Arg("slope", real, 0.01),), examples=_EXAMPLES,
@@ -168,3 +182,72 @@ register("softmax", Softmax, (Arg("axis", integer, 0, doc="axis of the per-sampl
                      field="along the channels: pointwise; over a flat input: global; along a "
                            "spatial axis of size `n`: a window `2n - 1` with padding `n - 1` "
                            "on that axis"))
+
+
+class ELU(Activation):
+    """`x` if positive, else `alpha * (exp(x) - 1)`. Saves its input."""
+
+    __slots__ = ("alpha",)
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.alpha = args["alpha"]
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("nn.ELU", self.alpha)
+
+    def describe(self) -> str:
+        return f"alpha={self.alpha:g}"
+
+
+class Softplus(Activation):
+    """`log(1 + exp(beta * x)) / beta`, linear where `beta * x` passes the threshold.
+    Saves its input."""
+
+    __slots__ = ("beta", "threshold")
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.beta, self.threshold = args["beta"], args["threshold"]
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("nn.Softplus", self.beta, self.threshold)
+
+    def describe(self) -> str:
+        return f"beta={self.beta:g}, threshold={self.threshold:g}"
+
+
+class PReLU(Activation):
+    """`x` if positive, else `a * x` with a learned slope `a`: one in all, or one per
+    channel (`per_channel`), initialised to `init` (nn.PReLU). params: 1 or C. Saves its
+    input."""
+
+    __slots__ = ("per_channel", "init")
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.per_channel, self.init = args["per_channel"], args["init"]
+
+    def params(self) -> int:
+        return self.in_shape[0] if self.per_channel else 1
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("nn.PReLU", self.params(), self.init)
+
+    def describe(self) -> str:
+        return f"{self.params()}, init={self.init:g}"
+
+
+register("elu", ELU, (Arg("alpha", real, 1.0),),
+         examples=_EXAMPLES + (Example(((3, 4, 5),), {"alpha": 0.5}),),
+         doc="`x` if positive, else `alpha * (exp(x) - 1)`", rules=ELU.rules())
+register("softplus", Softplus, (Arg("beta", real, 1.0), Arg("threshold", real, 20.0)),
+         examples=_EXAMPLES + (Example(((3, 4, 5),), {"beta": 2.0, "threshold": 1.0}),),
+         doc="`log(1 + exp(beta * x)) / beta`, linear where `beta * x > threshold`",
+         rules=Softplus.rules())
+register("prelu", PReLU, (
+    Arg("per_channel", boolean, False, doc="one slope per channel instead of one in all"),
+    Arg("init", real, 0.25),
+), examples=_EXAMPLES + (Example(((3, 4, 5),), {"per_channel": True}),
+                         Example(((12,),), {"per_channel": True, "init": 0.1})),
+    doc="`x` if positive, else `a * x` with a learned slope `a` (one per channel with "
+        "`per_channel`)",
+    rules=Rules(params="1, or `C` with `per_channel`", other_ops="`N_out` (one evaluation "
+                "per element)", saved="its input"))

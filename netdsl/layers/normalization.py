@@ -1,17 +1,23 @@
-"""Normalisation and regularisation: batchnorm, local response normalisation, dropout."""
+"""Normalisation and regularisation: batchnorm, local response normalisation, dropout;
+layer, group and instance normalisation, layer scale, stochastic depth."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from netdsl.layers.base import (
     SAVE_INPUT,
     Arg,
     Example,
+    Field,
     Layer,
     LayerError,
     Saved,
+    boolean,
+    choice,
     numel,
+    positive,
     probability,
     real,
     window_size,
@@ -155,3 +161,257 @@ register("dropout", Dropout, (Arg("p", probability, 0.5),), examples=(
     doc="zeroes elements with probability `p` in [0, 1) while training",
     rules=Rules(other_ops="0 (identity at inference)",
                 saved="a one-byte mask of `N_out`; nothing when `p = 0`"))
+
+
+# ------------------------------------------------------------ per-sample normalisations
+class LayerNorm(Layer):
+    """Layer normalisation over the channels at every position of a [C, ...] input
+    (ConvNeXt's LayerNorm2d: torchvision permutes the channels last, normalises, permutes
+    back), or over the features of a flat [F] input (nn.LayerNorm).
+
+    params: 2*C (weight, bias). other_ops: 6 per element (the mean and the variance, a
+    subtraction and a multiplication by the inverse std, scale and shift). Saves its input
+    and the mean and inverse std of every position (float32). Pointwise field over [C, ...]; over a
+    flat [F] every output sees every feature (global).
+    """
+
+    __slots__ = ("eps",)
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.eps = args["eps"]
+        if self.eps <= 0:
+            raise LayerError(f"eps must be positive, got {self.eps}", "eps")
+        if self.in_shape[0] == 1:
+            raise LayerError("layernorm over a single channel gives a constant (its bias): "
+                             f"the input {list(self.in_shape)} has one")
+
+    @property
+    def channels(self) -> int:
+        """Normalised channels (features for a flat input)."""
+        return self.in_shape[0]
+
+    def params(self) -> int:
+        return 2 * self.channels
+
+    def other_ops(self) -> int:
+        return 6 * numel(self.out_shape)
+
+    def saved(self) -> tuple[Saved, ...]:
+        positions = numel(self.in_shape[1:])
+        stat = Saved("extra", elements=positions, itemsize=STAT_BYTES)
+        return (SAVE_INPUT, stat, stat)
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        # over [C, ...]: each position's channels only; over a flat [F]: every feature
+        return fields[0].as_global() if self.spatial_rank == 0 else fields[0]
+
+    def describe(self) -> str:
+        return f"{self.channels}, eps={self.eps:g}"
+
+    def torch_recipe(self) -> Recipe:
+        if self.spatial_rank == 0:
+            return recipe("nn.LayerNorm", self.channels, eps=self.eps)
+        return recipe("ChannelLayerNorm", self.channels, eps=self.eps)
+
+
+class GroupNorm(Layer):
+    """Group normalisation: the channels in `groups` groups, each normalised over its
+    channels and positions (nn.GroupNorm, with a learned per-channel scale and shift).
+
+    params: 2*C. other_ops: 6 per element, as layernorm. Saves its input and the mean and
+    inverse std of every group (float32). Global field (statistics over all positions).
+    """
+
+    __slots__ = ("groups", "eps")
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.groups, self.eps = args["groups"], args["eps"]
+        if self.in_shape[0] % self.groups:
+            raise LayerError(f"groups={self.groups} must divide the {self.in_shape[0]} channels",
+                             "groups")
+        if self.eps <= 0:
+            raise LayerError(f"eps must be positive, got {self.eps}", "eps")
+        if self.in_shape[0] // self.groups * numel(self.in_shape[1:]) == 1:
+            raise LayerError("groupnorm over groups of one element gives a constant (its "
+                             f"bias): {self.groups} groups of {list(self.in_shape)}", "groups")
+
+    def params(self) -> int:
+        return 2 * self.in_shape[0]
+
+    def other_ops(self) -> int:
+        return 6 * numel(self.out_shape)
+
+    def saved(self) -> tuple[Saved, ...]:
+        stat = Saved("extra", elements=self.groups, itemsize=STAT_BYTES)
+        return (SAVE_INPUT, stat, stat)
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        return fields[0].as_global()  # every output sees its group at all positions
+
+    def describe(self) -> str:
+        return f"{self.groups} groups, eps={self.eps:g}"
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("nn.GroupNorm", self.groups, self.in_shape[0], eps=self.eps)
+
+
+class InstanceNorm(Layer):
+    """Instance normalisation: every channel of every sample normalised over its positions
+    (nn.InstanceNormNd, no running statistics); `affine` adds a per-channel scale and shift.
+
+    params: 2*C with affine, else 0. other_ops: 4 per element (mean, variance, subtract,
+    multiply), 6 with affine. PyTorch runs it as a batch norm of one sample with N*C
+    channels: it saves the input and the mean and inverse std of every channel (float32),
+    and with affine also the scale repeated for every sample (C elements per sample).
+    Global field (statistics over all positions).
+    """
+
+    __slots__ = ("eps", "affine")
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.eps, self.affine = args["eps"], args["affine"]
+        if self.eps <= 0:
+            raise LayerError(f"eps must be positive, got {self.eps}", "eps")
+        if numel(self.in_shape[1:]) == 1:
+            raise LayerError("instancenorm needs more than one position per channel (PyTorch "
+                             f"refuses it in training): the input is {list(self.in_shape)}")
+
+    def params(self) -> int:
+        return 2 * self.in_shape[0] if self.affine else 0
+
+    def other_ops(self) -> int:
+        return (6 if self.affine else 4) * numel(self.out_shape)
+
+    def saved(self) -> tuple[Saved, ...]:
+        c = self.in_shape[0]
+        stat = Saved("extra", elements=c, itemsize=STAT_BYTES)
+        repeated = (Saved("extra", elements=c),) if self.affine else ()
+        return (SAVE_INPUT, stat, stat, *repeated)
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        return fields[0].as_global()  # every output sees its channel at all positions
+
+    def describe(self) -> str:
+        return f"eps={self.eps:g}" + (", affine" if self.affine else "")
+
+    def torch_recipe(self) -> Recipe:
+        return recipe(f"nn.InstanceNorm{self.spatial_rank}d", self.in_shape[0], eps=self.eps,
+                      affine=self.affine)
+
+
+# --------------------------------------------------------------- residual-branch scaling
+class LayerScale(Layer):
+    """A learned per-channel scale (CaiT / ConvNeXt's layer scale), initialised to `init`:
+    out = gamma * x with gamma of shape [C, 1, ...] (torchvision's `layer_scale`).
+
+    params: C. other_ops: 1 per element. Saves its input (for gamma's gradient).
+    Pointwise field.
+    """
+
+    __slots__ = ("init",)
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.init = args["init"]
+
+    def params(self) -> int:
+        return self.in_shape[0]
+
+    def other_ops(self) -> int:
+        return numel(self.out_shape)
+
+    def saved(self) -> tuple[Saved, ...]:
+        return (SAVE_INPUT,)
+
+    def describe(self) -> str:
+        return f"{self.in_shape[0]}, init={self.init:g}"
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("LayerScale", self.in_shape[0], self.init, self.spatial_rank)
+
+
+class StochasticDepth(Layer):
+    """Stochastic depth (Huang et al. 2016) as torchvision's `ops.StochasticDepth`: the
+    identity at inference; while training, each sample (`row`) or the whole batch
+    (`batch`) is zeroed with probability p and the rest scaled by 1 / (1 - p).
+
+    other_ops: 0 (the identity at inference; training: one multiply per element). Saves
+    the random scale it multiplied by: one element per sample (`row`) or one in all
+    (`batch`); nothing when p = 0 (the identity in training too). Pointwise field.
+    """
+
+    __slots__ = ("p", "mode")
+    is_view_in_eval = True  # at inference the module returns its input
+
+    @property
+    def is_view(self) -> bool:  # type: ignore[override]
+        """p = 0 returns its input even while training."""
+        return self.p == 0
+
+    def configure(self, args: dict[str, Any]) -> None:
+        self.p, self.mode = args["p"], args["mode"]
+
+    def saved(self) -> tuple[Saved, ...]:
+        if self.p == 0:
+            return ()
+        return (Saved("extra", elements=1, per_sample=self.mode == "row"),)
+
+    def describe(self) -> str:
+        return f"p={self.p:g}, {self.mode}"
+
+    def torch_recipe(self) -> Recipe:
+        return recipe("StochasticDepth", self.p, self.mode)
+
+
+register("layernorm", LayerNorm, (Arg("eps", real, 1e-5),), examples=(
+    Example(((6, 5, 4),)), Example(((10,),), {"eps": 1e-6}), Example(((4, 7),)),
+    Example(((3, 2, 3, 4),)),
+),
+    doc="layer normalisation over the channels at every position (ConvNeXt's LayerNorm2d), "
+        "or over the features of `[F]`; learned scale and shift",
+    rules=Rules(params="`2 * C` (`2 * F` for `[F]`)",
+                other_ops="`6 * N_out` (mean, variance, subtract, multiply, scale, shift)",
+                saved="its input, and the mean and inverse standard deviation of every "
+                      "position: `2 * n_1 * ... * n_r` float32 (2 for `[F]`)",
+                field="pointwise; over `[F]`: global"))
+register("groupnorm", GroupNorm, (Arg("groups", positive), Arg("eps", real, 1e-5)),
+         ranks=(1, 2, 3), examples=(
+    Example(((6, 5, 4),), {"groups": 3}), Example(((8, 7),), {"groups": 2}),
+    Example(((4, 3, 2, 3),), {"groups": 4}),
+),
+    doc="group normalisation: `groups` groups of channels, each over its channels and "
+        "positions; learned per-channel scale and shift",
+    rules=Rules(params="`2 * C`", other_ops="`6 * N_out`",
+                saved="its input, and the mean and inverse standard deviation of every "
+                      "group: `2 * groups` float32",
+                field="global (statistics over all positions)"))
+register("instancenorm", InstanceNorm, (Arg("eps", real, 1e-5), Arg("affine", boolean, False)),
+         ranks=(1, 2, 3), examples=(
+    Example(((6, 5, 4),)), Example(((5, 9),), {"affine": True}),
+    Example(((3, 2, 3, 4),), {"affine": True, "eps": 1e-3}),
+),
+    doc="each channel normalised over its positions, per sample; `affine` adds a learned "
+        "scale and shift",
+    rules=Rules(params="`2 * C` with `affine`, else 0",
+                other_ops="`6 * N_out` with `affine`, else `4 * N_out`",
+                saved="its input, the mean and inverse standard deviation of every channel "
+                      "(`2 * C` float32), and with `affine` the scale repeated per sample "
+                      "(`C`: PyTorch runs it as a batch norm of `N * C` channels)",
+                field="global"))
+register("layer_scale", LayerScale, (Arg("init", real, 1e-6),), examples=(
+    Example(((6, 5, 4),)), Example(((10,),), {"init": 0.5}), Example(((3, 7),)),
+),
+    doc="a learned per-channel scale, initialised to `init` (ConvNeXt, CaiT)",
+    rules=Rules(params="`C`", other_ops="`N_out`", saved="its input"))
+register("stochastic_depth", StochasticDepth, (
+    Arg("p", probability), Arg("mode", choice("row", "batch"), "row"),
+), examples=(
+    Example(((6, 5, 4),), {"p": 0.2}), Example(((6, 5, 4),), {"p": 0.5, "mode": "batch"}),
+    Example(((10,),), {"p": 0.1}), Example(((4, 3),), {"p": 0.0}),
+),
+    doc="identity at inference; while training each sample (`row`) or the whole batch "
+        "(`batch`) is zeroed with probability `p`, the rest scaled by `1 / (1 - p)` "
+        "(torchvision's semantics)",
+    rules=Rules(other_ops="0 (identity at inference; training: one multiply per element)",
+                allocates="0 at inference (returns its input)",
+                saved="the random scale: 1 element per sample (`row`), 1 in all (`batch`); "
+                      "nothing when `p = 0`"))

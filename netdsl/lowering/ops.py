@@ -240,3 +240,93 @@ class Dropout(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class ChannelLayerNorm(nn.LayerNorm):
+    """Layer norm over the channels at every position (torchvision's LayerNorm2d, for any
+    spatial rank): channels last, normalise, channels back, made contiguous (so that a
+    following flatten or reshape is a view, as the analysis counts it)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dims = (0, *range(2, x.dim()), 1)
+        back = (0, x.dim() - 1, *range(1, x.dim() - 1))
+        out = F.layer_norm(x.permute(*dims), self.normalized_shape, self.weight, self.bias,
+                           self.eps)
+        return out.permute(*back).contiguous()
+
+
+class LayerScale(nn.Module):
+    """A learned per-channel scale `layer_scale` of shape [C, 1, ...], initialised to `init`."""
+
+    def __init__(self, channels: int, init: float, rank: int) -> None:
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.full((channels,) + (1,) * rank, float(init)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer_scale * x
+
+
+class StochasticDepth(nn.Module):
+    """torchvision's StochasticDepth: identity in eval; in training, rows (`row`) or the
+    whole batch (`batch`) dropped with probability p, the rest scaled by 1 / (1 - p)."""
+
+    def __init__(self, p: float, mode: str = "row") -> None:
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        return x * noise.div_(survival)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode}"
+
+
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle: view as [N, g, C / g, ...], swap the two, copy."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, *rest = x.shape
+        if self.groups in (1, c):  # nothing moves
+            return x
+        x = x.reshape(n, self.groups, c // self.groups, *rest).transpose(1, 2)
+        return x.reshape(n, c, *rest)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
+
+
+class ModePad(nn.Module):
+    """Reflect or replicate padding, `pads` in F.pad's order (last axis first)."""
+
+    def __init__(self, pads: tuple[int, ...], mode: str) -> None:
+        super().__init__()
+        self.pads, self.mode = tuple(pads), mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pad(x, self.pads, mode=self.mode)
+
+    def extra_repr(self) -> str:
+        return f"pads={self.pads}, mode={self.mode}"
+
+
+class Narrow(nn.Module):
+    """`length` entries of axis `dim` from `start` on: a view (one part of chunk/split)."""
+
+    def __init__(self, dim: int, start: int, length: int) -> None:
+        super().__init__()
+        self.dim, self.start, self.length = dim, start, length
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.narrow(self.dim, self.start, self.length)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, start={self.start}, length={self.length}"
