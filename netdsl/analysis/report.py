@@ -18,13 +18,15 @@ import networkx as nx
 
 from netdsl.analysis.counts import count
 from netdsl.analysis.memory import dtype_size, plan_memory
+from netdsl.analysis.onepass import analyze_nodes, node_table
 from netdsl.analysis.receptive_field import receptive_fields
 from netdsl.analysis.rollup import rollup
 from netdsl.analysis.rows import BlockRow, LayerRow, Totals, rf_dict
 from netdsl.errors import Diagnostic, UnknownLayerError
 from netdsl.report import formats, table
 
-__all__ = ["BlockRow", "LayerRow", "Report", "Totals", "analyze_graph", "rf_dict"]
+__all__ = ["BlockRow", "LayerRow", "Report", "Totals", "analyze_graph", "analyze_reference",
+           "rf_dict"]
 
 
 @dataclass(repr=False)
@@ -131,7 +133,25 @@ class Report:
 
 def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
                   optimizer: str = "sgd") -> Report:
-    """Run every analysis on an elaborated graph."""
+    """Run every analysis on an elaborated graph (in one pass: `netdsl.analysis.onepass`)."""
+    rows, totals, warnings = analyze_nodes(graph, batch, dtype, optimizer)
+    nodes = node_table(graph)
+    report = Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
+                    {k: nodes[v]["layer"].out_shape for k, v in graph.graph["inputs"].items()},
+                    {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]},
+                    totals, rows, warnings, graph)
+    if graph.graph.get("requires"):  # a spec's `require` statements: warnings when violated
+        from netdsl.analysis.constraints import requirement_warnings
+
+        report.warnings.extend(requirement_warnings(graph, report))
+    return report
+
+
+def analyze_reference(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
+                      optimizer: str = "sgd") -> Report:
+    """`analyze_graph` by its separate passes (counts, memory, receptive fields), each
+    walking the graph: the straightforward definition the one-pass version is tested
+    against."""
     counts = count(graph)
     params = sum(c.params for c in counts.values())
     memory = plan_memory(graph, batch, dtype, optimizer, params)

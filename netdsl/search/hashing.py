@@ -104,8 +104,75 @@ def node_hashes(graph: nx.MultiDiGraph) -> tuple[dict[str, str], dict[str, str]]
     return up, down
 
 
+#: Memoised node digests. A node's upward digest is a function of its layer record, its
+#: marks and its inputs' upward digests; its downward digest of its upward digest, its
+#: output position and its consumers' (downward digest, input position) multiset. Search
+#: candidates share most of their nodes' records and surroundings (memoised block calls),
+#: so most digests were computed for an earlier candidate. Keys hold the (immutable,
+#: shared) layer records themselves, compared by identity.
+_UP: dict[tuple, str] = {}
+_DOWN: dict[tuple, str] = {}
+_MEMO_LIMIT = 200_000
+
+
+def _node_table(graph: nx.MultiDiGraph) -> Any:
+    table = getattr(graph, "_node", None)
+    return table if isinstance(table, dict) else dict(graph.nodes(data=True))
+
+
+def memo_node_hashes(graph: nx.MultiDiGraph) -> tuple[dict[str, str], dict[str, str]]:
+    """`node_hashes`, with each digest looked up in the memo before it is computed."""
+    if len(_UP) >= _MEMO_LIMIT or len(_DOWN) >= _MEMO_LIMIT:
+        _UP.clear()
+        _DOWN.clear()
+    table = _node_table(graph)
+    up: dict[str, str] = {}
+    consumers: dict[str, list[tuple[str, int]]] = {node: [] for node in table}
+    up_get = _UP.get
+    for node, data in table.items():
+        layer, preds = data["layer"], data["inputs"]
+        inputs = [up[p] for p in preds]
+        commutative = layer.op in COMMUTATIVE
+        if commutative:
+            inputs.sort()
+        marks = "t" if data.get("train_only") else ""
+        key = (layer, marks, *inputs)
+        digest = up_get(key)
+        if digest is None:
+            digest = _UP[key] = _digest(f"{_layer_digest(layer)}#{marks}({','.join(inputs)})")
+        up[node] = digest
+        for position, p in enumerate(preds):
+            consumers[p].append((node, -1 if commutative else position))
+    down: dict[str, str] = {}
+    outputs = {o: i for i, o in enumerate(graph.graph.get("outputs", ()))}
+    down_get = _DOWN.get
+    for node in reversed(consumers):
+        used = consumers[node]
+        uses = tuple(sorted([(down[c], pos) for c, pos in used])) if len(used) > 1 else \
+            tuple([(down[c], pos) for c, pos in used])
+        key = (up[node], outputs.get(node, -1), uses)
+        digest = down_get(key)
+        if digest is None:
+            text = ",".join(sorted(f"{d}@{pos}" for d, pos in uses))
+            digest = _DOWN[key] = _digest(f"{up[node]}>{key[1]}[{text}]")
+        down[node] = digest
+    return up, down
+
+
 def network_hash(graph: nx.MultiDiGraph) -> str:
     """The canonical hash of a graph: a hex string, equal for the same network."""
+    up, down = memo_node_hashes(graph)
+    return _combine(graph, up, down)
+
+
+def _combine(graph: nx.MultiDiGraph, up: dict[str, str], down: dict[str, str]) -> str:
+    pairs = sorted([f"{up[n]}:{down[n]}" for n in up])
+    outputs = [up[o] for o in graph.graph.get("outputs", ())]
+    return _digest("nodes:" + ",".join(pairs) + ";outputs:" + ",".join(outputs))
+
+
+def reference_hash(graph: nx.MultiDiGraph) -> str:
+    """`network_hash` computed afresh (no memo): what the fast path is tested against."""
     up, down = node_hashes(graph)
     pairs = sorted(f"{up[n]}:{down[n]}" for n in graph.nodes)
     outputs = [up[o] for o in graph.graph.get("outputs", ())]
@@ -140,4 +207,5 @@ def isomorphic(a: nx.MultiDiGraph, b: nx.MultiDiGraph) -> bool:
                for mapping in matcher.isomorphisms_iter())
 
 
-__all__ = ["COMMUTATIVE", "isomorphic", "layer_key", "network_hash", "node_hashes"]
+__all__ = ["COMMUTATIVE", "isomorphic", "layer_key", "network_hash", "node_hashes",
+           "reference_hash"]
