@@ -45,8 +45,9 @@ def node_table(graph: nx.MultiDiGraph) -> Any:
 
 
 def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
-                  ) -> tuple[list[LayerRow], Totals, list[Diagnostic]]:
-    """The rows, totals and receptive-field warnings of `analyze_graph`, in one pass."""
+                  ) -> tuple[PendingRows, Totals, list[Diagnostic]]:
+    """The rows (made when first read), totals and receptive-field warnings of
+    `analyze_graph`, in one pass."""
     itemsize = check_options(batch, dtype, optimizer)
     scale = batch * itemsize
     get_facts = _FACTS.get
@@ -60,8 +61,9 @@ def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
     allocated: list[tuple[str, int]] = []
     kept: set[str] = set()
     warnings: list[Diagnostic] = []
-    rows: list[LayerRow] = []
-    append = rows.append
+    activations: list[int] = []
+    saved_bytes: list[int] = []
+    field_list: list[Field] = []
     transient = params = buffers = macs = other_ops = total_saved = all_outputs = 0
     for i, (node, data) in enumerate(node_table(graph).items()):
         layer, preds = data["layer"], data["inputs"]
@@ -114,9 +116,9 @@ def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
         buffers += counts.buffers
         macs += counts.macs
         other_ops += counts.other_ops
-        append(LayerRow(node, layer.op, data["block"], preds, layer.out_shape, counts.params,
-                        counts.buffers, counts.macs * batch, 2 * counts.macs * batch,
-                        counts.other_ops * batch, activation, saved, field, data["span"]))
+        activations.append(activation)
+        saved_bytes.append(saved)
+        field_list.append(field)
     end = len(step)
     for out in graph.graph["outputs"]:
         storage_end[storage[out]] = end
@@ -128,7 +130,52 @@ def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
     totals = Totals(params, buffers, macs, 2 * macs, other_ops * batch, param_bytes,
                     all_outputs, peak, total_saved, state + total_saved + transient,
                     input_bytes, input_bytes + param_bytes + all_outputs)
+    table = node_table(graph)
+    rows = PendingRows(list(table), list(table.values()), batch, activations, saved_bytes,
+                       field_list)
     return rows, totals, warnings
+
+
+class PendingRows:
+    """A report's layer rows, made when first read (`Report.layers`).
+
+    The analysis keeps only the per-node columns it computed (activation and saved bytes,
+    receptive fields) next to the graph's node data; a search reads a candidate's totals
+    and rarely its rows, so most candidates never make them. Made rows are exactly those
+    the separate passes make (`report.analyze_reference`).
+    """
+
+    __slots__ = ("names", "data", "batch", "activation", "saved", "fields", "_index")
+
+    def __init__(self, names: list[str], data: list[dict[str, Any]], batch: int,
+                 activation: list[int], saved: list[int], fields: list[Field]) -> None:
+        self.names, self.data, self.batch = names, data, batch
+        self.activation, self.saved, self.fields = activation, saved, fields
+        self._index: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def make(self, i: int) -> LayerRow:
+        """The row of the i-th node."""
+        data, batch = self.data[i], self.batch
+        layer = data["layer"]
+        c = layer.counts()
+        return LayerRow(self.names[i], layer.op, data["block"], data["inputs"], layer.out_shape,
+                        c.params, c.buffers, c.macs * batch, 2 * c.macs * batch,
+                        c.other_ops * batch, self.activation[i], self.saved[i], self.fields[i],
+                        data["span"])
+
+    def build(self) -> list[LayerRow]:
+        """Every row, in graph order."""
+        return [self.make(i) for i in range(len(self.names))]
+
+    def row(self, name: str) -> LayerRow | None:
+        """The row of the node called `name` (None when there is none)."""
+        if self._index is None:
+            self._index = {n: i for i, n in enumerate(self.names)}
+        i = self._index.get(name)
+        return None if i is None else self.make(i)
 
 
 def _peak(allocated: list[tuple[str, int]], step: dict[str, int],

@@ -18,7 +18,7 @@ import networkx as nx
 
 from netdsl.analysis.counts import count
 from netdsl.analysis.memory import dtype_size, plan_memory
-from netdsl.analysis.onepass import analyze_nodes, node_table
+from netdsl.analysis.onepass import PendingRows, analyze_nodes, node_table
 from netdsl.analysis.receptive_field import receptive_fields
 from netdsl.analysis.rollup import rollup
 from netdsl.analysis.rows import BlockRow, LayerRow, Totals, rf_dict
@@ -50,9 +50,19 @@ class Report:
     #: the analysed graph (for `draw`); not part of the report's data
     graph: nx.MultiDiGraph | None = field(default=None, repr=False, compare=False)
 
+    @property
+    def layer_count(self) -> int:
+        """How many layer rows the report has (without making them, see `PendingRows`)."""
+        return len(self.__dict__["_layers"])
+
     def layer(self, name: str) -> LayerRow:
         """The row of the node called `name`; `UnknownLayerError` (a `KeyError`) naming the
         closest names otherwise."""
+        pending = self.__dict__["_layers"]
+        if type(pending) is PendingRows:
+            found = pending.row(name)
+            if found is not None:
+                return found
         for row in self.layers:
             if row.name == name:
                 return row
@@ -113,7 +123,7 @@ class Report:
 
     def __repr__(self) -> str:
         t = self.totals
-        return (f"<Report {self.network} ({self.source}): {len(self.layers)} layers, "
+        return (f"<Report {self.network} ({self.source}): {self.layer_count} layers, "
                 f"{t.params:,} params, {t.macs:,} MACs, batch {self.batch}, {self.dtype}>")
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
@@ -129,6 +139,23 @@ class Report:
         from netdsl.draw import draw_report
 
         return draw_report(self, self.graph, **options)
+
+
+def _get_layers(report: Report) -> list[LayerRow]:
+    rows = report.__dict__["_layers"]
+    if type(rows) is PendingRows:
+        rows = report.__dict__["_layers"] = rows.build()
+    return rows
+
+
+def _set_layers(report: Report, rows: list[LayerRow] | PendingRows) -> None:
+    report.__dict__["_layers"] = rows
+
+
+# `layers` stays a dataclass field (the constructor, equality, `fields()`), read through a
+# property so that rows an analysis left pending (`PendingRows`) are made on first read.
+Report.layers = property(  # type: ignore[assignment]
+    _get_layers, _set_layers, doc="The per-layer rows, in graph order (a list of `LayerRow`).")
 
 
 def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
