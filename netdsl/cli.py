@@ -112,13 +112,16 @@ SUBCOMMANDS: list[Callable[[Any], None]] = [add_analyze_parser, add_build_parser
                                             add_search_parser]
 
 
-def make_parser() -> argparse.ArgumentParser:
-    """The argument parser of the `netdsl` command."""
+def make_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the `netdsl` command; with `command` (a subcommand's name),
+    only that subcommand is registered: registering `search` and `draw` imports their
+    packages, a tenth of the start-up of every `netdsl analyze`."""
     parser = argparse.ArgumentParser(prog="netdsl", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for register in SUBCOMMANDS:
+    chosen = [r for r in SUBCOMMANDS if r.__name__ == f"add_{command}_parser"]
+    for register in chosen or SUBCOMMANDS:
         register(sub)
     return parser
 
@@ -131,7 +134,8 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    args = make_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = make_parser(argv[0] if argv else None).parse_args(argv)
     try:
         return run(args)
     except NetdslError as exc:

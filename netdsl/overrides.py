@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from netdsl.errors import Span, UsageError, remember_source
 from netdsl.language.elaborate import Override
 
 if TYPE_CHECKING:
     import networkx as nx
+    import yaml
 
     from netdsl.api import Spec
 
@@ -86,6 +85,10 @@ def select(path: str, args: argparse.Namespace) -> Selection:
 def parse_set(items: list[str]) -> dict[str, Override]:
     """`["classes=10", "widths=[64, 128]"]` -> overrides (values read as YAML scalars/lists)."""
     out: dict[str, Override] = {}
+    if not items:
+        return out
+    import yaml  # here, not at the top: ~20 ms of every start-up, for --set/--params only
+
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name.strip()):
@@ -100,6 +103,8 @@ def parse_set(items: list[str]) -> dict[str, Override]:
 
 def parse_params_file(path: str) -> dict[str, Override]:
     """A YAML mapping of parameter values; each value keeps its file:line:col."""
+    import yaml
+
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from netdsl.errors import NetdslError, Note, SpecNotFoundError
 from netdsl.language import syntax as ast
-from netdsl.language.parser import parse
+from netdsl.language.fastparse import parse_text as parse
 
 STDLIB_PREFIX = "std"
 

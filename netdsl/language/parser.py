@@ -1,16 +1,27 @@
-"""Text to syntax tree: the Lark parser, its post-lexer, and friendly syntax errors."""
+"""Text to syntax tree, and friendly syntax errors.
+
+The hand-written parser of netdsl/language/fastparse.py builds the tree; where it stops
+(a syntax error), the Lark parser of grammars/netdsl.lark, the reference, parses the
+top-level item in question again and says what is wrong in the grammar's words.
+"""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
-from netdsl.errors import LimitError, NetdslError, Span, remember_source
+from netdsl.errors import LimitError, NetdslError, Span
+from netdsl.language import fastparse
 from netdsl.language import syntax as ast
 
 _OPENERS = {"LPAR": "(", "LSQB": "[", "LBRACE": "{"}
@@ -29,13 +40,18 @@ _TOKEN_NAMES = {
 #: Words that can never be names. The contextual lexer would otherwise read a keyword
 #: as a NAME wherever the keyword itself cannot appear, and errors would land late.
 RESERVED = frozenset({"import", "block", "network", "input", "if", "else", "for", "in", "repeat",
-                      "and", "or", "not", "true", "false"})
+                      "and", "or", "not", "true", "false", "output", "training", "defaults"})
 
 
 #: Brackets ( [ { may nest this deep (a documented limit).
-MAX_NESTING = 64
-#: Python's recursion limit while parsing (an unbracketed chain of thousands of `+` is fine).
-PARSE_RECURSION_LIMIT = 8000
+MAX_NESTING = fastparse.MAX_NESTING
+#: Syntax nodes nest at most this deep below a statement (a documented limit).
+MAX_DEPTH = fastparse.MAX_DEPTH
+#: A spec file holds at most this many bytes of text (a documented limit).
+MAX_SOURCE_BYTES = fastparse.MAX_SOURCE_BYTES
+#: A syntax error in a top-level item longer than this is described by the fast parser
+#: alone (Lark would take seconds to re-parse it for its list of expected tokens).
+LARK_ERROR_BYTES = 256 * 1024
 
 
 class NestingError(Exception):
@@ -54,6 +70,22 @@ class ReservedWordError(Exception):
         self.token = token
 
 
+class GluedWordsError(Exception):
+    """A keyword or number runs into the word after it (`importstd`, `blockb`, `3x`)."""
+
+    def __init__(self, first: Token, second: Token) -> None:
+        super().__init__(f"{first}{second}")
+        self.first, self.second = first, second
+
+
+def _wordy(token: Token, at_end: bool) -> bool:
+    """Whether the token's last (or first) character could continue a name."""
+    if token.type in ("_NL", "_ARROW", "STRING") or not token.value:
+        return False
+    char = token.value[-1] if at_end else token.value[0]
+    return char.isalnum() or char == "_"
+
+
 class _BracketAwareNewlines:
     """Drops newlines inside ( ) and [ ], keeps them inside { } and at top level."""
 
@@ -66,8 +98,13 @@ class _BracketAwareNewlines:
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         stack: list[Token] = []
         self.open = stack
+        previous: Token | None = None
         for token in stream:
             kind = token.type
+            if (previous is not None and previous.end_pos == token.start_pos
+                    and _wordy(previous, True) and _wordy(token, False)):
+                raise GluedWordsError(previous, token)
+            previous = token
             if kind == "NAME" and token.value in RESERVED:
                 raise ReservedWordError(token)
             if kind in _OPENERS:
@@ -101,15 +138,61 @@ def _lark() -> Lark:
     )
 
 
-def parse(text: str, path: str) -> ast.Module:
-    """Parse one source file into a syntax tree; syntax errors are located NetdslErrors."""
-    remember_source(path, text)
-    if not text.endswith("\n"):
-        text += "\n"
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, PARSE_RECURSION_LIMIT))  # long operator chains nest deep
+#: The entry point (netdsl/language/fastparse.py); this module is its error path.
+parse = fastparse.parse_text
+
+
+def _too_deep(span: Span) -> LimitError:
+    return LimitError(f"this expression is nested too deeply (more than {MAX_DEPTH} levels, "
+                      "the limit): split it into named parts", span)
+
+
+def parse_rejected(text: str, path: str, stop: fastparse.Rejected) -> ast.Module:
+    """The fast parser stopped at `stop`: Lark parses the top-level item again and reports
+    the error; should Lark accept it, Lark parses the whole file (the reference)."""
+    end = text.find("\n", stop.offset)
+    end = len(text) if end < 0 else end + 1
+    if end - stop.item > LARK_ERROR_BYTES:
+        raise _fast_syntax_error(text, path, stop) from None
+    # the lines before the item become empty lines, so that positions stay the same
+    line_start = text.rfind("\n", 0, stop.item) + 1
+    excerpt = ("\n" * text.count("\n", 0, stop.item) + " " * (stop.item - line_start)
+               + text[stop.item:end])
     try:
-        return _ToSyntax(path).transform(_lark().parse(text))
+        _parse_with_lark(excerpt, path)
+    except NetdslError as error:
+        at_end = error.span is not None and (error.span.line, error.span.column) == \
+            _last_position(excerpt)
+        if end == len(text) or not (at_end and error.message.startswith("unexpected end")):
+            raise
+    return _parse_with_lark(text, path)
+
+
+def _fast_syntax_error(text: str, path: str, stop: fastparse.Rejected) -> NetdslError:
+    """The error at `stop` in words of the fast parser's own (no list of expected tokens)."""
+    line = text.count("\n", 0, stop.offset) + 1
+    column = stop.offset - (text.rfind("\n", 0, stop.offset) + 1) + 1
+    match = fastparse.TOKEN.match(text, stop.offset)
+    word = match.group() if match else ""
+    if stop.offset >= len(text) - 1 and not word.strip():
+        line, column = _last_position(text)
+        message = "unexpected end of file"
+    elif match is None or match.lastindex == 9:
+        message = f"unexpected character {text[stop.offset]!r}"
+    elif "\n" in word:
+        message = "unexpected end of line" if match.lastindex == 3 else "unexpected '->'"
+    elif match.lastindex == 4 and word not in RESERVED:
+        message = f"unexpected name '{word}'"
+    else:
+        message = f"unexpected '{word}'"
+    width = 1 if "\n" in word else max(1, min(len(word), 40))
+    return NetdslError(message, Span(path, line, column, line, column + width))
+
+
+def _parse_with_lark(text: str, path: str) -> ast.Module:
+    """Parse with the Lark parser (the grammar's reference); errors as NetdslErrors."""
+    try:
+        module = _ToSyntax(path).transform(_lark().parse(text))
     except UnexpectedInput as exc:
         error = _syntax_error(exc, text, path)
         unclosed = [t for t in _lark().options.postlex.open if t.type != "LBRACE"]
@@ -122,15 +205,33 @@ def parse(text: str, path: str) -> ast.Module:
         t = exc.token
         raise LimitError(f"brackets are nested more than {MAX_NESTING} deep (the limit)",
                          Span(path, t.line, t.column, t.line, t.column + 1)) from None
-    except RecursionError:
-        raise LimitError("an expression is nested too deeply to parse",
-                         Span(path, 1, 1, 1, 2)) from None
+    except (RecursionError, VisitError) as exc:
+        if isinstance(exc, VisitError) and not isinstance(exc.orig_exc, RecursionError):
+            raise
+        raise _too_deep(Span(path, 1, 1, 1, 2)) from None
     except ReservedWordError as exc:
         t = exc.token
         raise NetdslError(f"unexpected '{t}': it is a reserved word and cannot be used here",
                           Span(path, t.line, t.column, t.line, t.column + len(t))) from None
-    finally:
-        sys.setrecursionlimit(limit)
+    except GluedWordsError as exc:
+        raise _glued_error(exc, path) from None
+    for definition in module.definitions:
+        for node in (*(p.default for p in definition.params if p.default is not None),
+                     *definition.body.statements):
+            if fastparse.depth(node) > MAX_DEPTH:
+                raise _too_deep(node.span)
+    return module
+
+
+def _glued_error(exc: GluedWordsError, path: str) -> NetdslError:
+    first, second = exc.first, exc.second
+    word = f"{first}{second}"
+    span = Span(path, first.line, first.column, second.end_line, second.end_column)
+    if first.type == "NUMBER":
+        return NetdslError(f"unexpected '{word}': put a space or an operator between the "
+                           f"number {first} and '{second}'", span)
+    return NetdslError(f"unexpected name '{word}': '{first}' is a keyword; write "
+                       f"'{first} {second}'", span)
 
 
 def _syntax_error(exc: UnexpectedInput, text: str, path: str) -> NetdslError:
@@ -264,6 +365,19 @@ class _ToSyntax(Transformer):
     def require_stmt(self, meta, expr):
         return ast.Require(self._span(meta), expr)
 
+    def unpack(self, meta, *parts):
+        return ast.Unpack(self._span(meta), tuple(str(n) for n in parts[:-1]), parts[-1])
+
+    def output_decl(self, meta, training, name, value):
+        return ast.OutputDecl(self._span(meta), str(name), value, training is not None,
+                              self._token_span(name))
+
+    def defaults_stmt(self, meta, name, args):
+        positional = tuple(a for a in (args or ()) if not isinstance(a, ast.Keyword))
+        keywords = tuple(a for a in (args or ()) if isinstance(a, ast.Keyword))
+        return ast.Defaults(self._span(meta), str(name), self._token_span(name), positional,
+                            keywords)
+
     def expr_stmt(self, meta, expr):
         return ast.ExprStmt(self._span(meta), expr)
 
@@ -317,6 +431,9 @@ class _ToSyntax(Transformer):
 
     def list(self, meta, *items):
         return ast.ListExpr(self._span(meta), tuple(i for i in items if i is not None))
+
+    def comprehension(self, meta, item, var, items, condition):
+        return ast.Comprehension(self._span(meta), item, str(var), items, condition)
 
     def if_expr(self, meta, condition, then, otherwise):
         return ast.If(self._span(meta), condition, then, otherwise)

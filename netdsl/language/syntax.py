@@ -42,6 +42,16 @@ class ListExpr(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class Comprehension(Node):
+    """`[item for var in items if condition]` (the condition is optional)."""
+
+    item: Node
+    var: str
+    items: Node
+    condition: Node | None
+
+
+@dataclass(frozen=True, slots=True)
 class Index(Node):
     """`target[index]`."""
 
@@ -139,6 +149,34 @@ class Assign(Node):
 
     name: str
     value: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Unpack(Node):
+    """`a, b = expr`: one name per item of a list."""
+
+    names: tuple[str, ...]
+    value: Node
+
+
+@dataclass(frozen=True, slots=True)
+class OutputDecl(Node):
+    """`output name = expr` or `training output name = expr` (networks only)."""
+
+    name: str
+    value: Node
+    training: bool
+    name_span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults(Node):
+    """`defaults layer(key = value, ...)`: argument defaults for the rest of the body."""
+
+    name: str
+    name_span: Span
+    args: tuple[Node, ...]  # an error: defaults are keywords
+    kwargs: tuple[Keyword, ...]
 
 
 @dataclass(frozen=True, slots=True)
