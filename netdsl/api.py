@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,14 +105,16 @@ class Spec:
             return None
 
 
-def load(path: str | Path) -> Spec:
-    """Parse a spec file and its imports."""
-    return Spec(load_file(path))
+def load(path: str | Path, allow_import_paths: Sequence[str | Path] = ()) -> Spec:
+    """Parse a spec file and its imports (inside its folder tree, the standard library and
+    the `allow_import_paths` folders: docs/language.md, "Imports")."""
+    return Spec(load_file(path, allow_import_paths))
 
 
-def loads(text: str, path: str = "<string>") -> Spec:
+def loads(text: str, path: str = "<string>",
+          allow_import_paths: Sequence[str | Path] = ()) -> Spec:
     """Parse spec text (imports resolve relative to `path`)."""
-    return Spec(load_text(text, path))
+    return Spec(load_text(text, path, allow_import_paths))
 
 
 def build(source: str | Path | Spec | nx.MultiDiGraph, network: str | None = None, *,

@@ -255,6 +255,9 @@ def _table_text(report: Any, args: argparse.Namespace) -> str:
 # --------------------------------------------------------------------------- build
 def build_command(args: argparse.Namespace) -> int:
     """Write or print the source (no torch needed); save weights, export ONNX (torch)."""
+    from netdsl.lowering.targets import check_build_arguments
+
+    check_build_arguments(args.output, args.weights, args.onnx, args.class_name)
     graph = select(args.spec, args).graph()
     needs_model = bool(args.weights or args.onnx)
     if not needs_model and (args.init != "default" or args.zero_init_residual):

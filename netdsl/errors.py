@@ -21,6 +21,7 @@ prints, like a compiler::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 #: How to install PyTorch without its CUDA packages (named by every "needs torch" message).
@@ -113,7 +114,18 @@ class NetdslError(Exception):
         for note in self.notes:
             where = f" at {note.span}" if note.span else ""
             out.append(f"note: {note.message}{where}")
-        return "\n".join(out)
+        return printable("\n".join(out))
+
+
+# Control characters (but tab and newline) and bidirectional overrides: a spec's strings
+# and lines must never drive the terminal that shows an error about them.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters written as escapes (`\\x1b`), safe on a terminal."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 256
+                            else f"\\u{ord(m[0]):04x}", text)
 
 
 class UsageError(NetdslError):
@@ -157,6 +169,23 @@ def _quote(span: Span | None) -> list[str]:
         f" {span.line} | {text}",
         f" {gutter} | {' ' * start}^{'~' * (width - 1)}",
     ]
+
+
+class SeveralErrors(NetdslError):
+    """Independent errors found in one run (each located), reported together.
+
+    It reads as its first error (message, span, notes: code that looks at one error keeps
+    working); `render()` shows every error, then how many there were.
+    """
+
+    def __init__(self, errors: list[NetdslError]) -> None:
+        first = errors[0]
+        super().__init__(first.message, first.span, first.notes, first.severity)
+        self.errors = errors
+
+    def render(self) -> str:
+        shown = "\n".join(e.render() for e in self.errors)
+        return f"{shown}\n{len(self.errors)} errors"
 
 
 class Diagnostic(NetdslError):

@@ -10,6 +10,7 @@ packages) adds the same options with `add_spec_arguments` and reads them with `s
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +18,84 @@ from typing import TYPE_CHECKING, Any
 
 from netdsl.errors import Span, UsageError, remember_source
 from netdsl.language.elaborate import Override
+from netdsl.language.loader import read_source
+from netdsl.language.values import MAX_INT_BITS, MAX_LIST
 
 if TYPE_CHECKING:
     import networkx as nx
     import yaml
 
     from netdsl.api import Spec
+
+#: Lists in a parameter value nest at most this deep (YAML's composer recurses per level).
+MAX_VALUE_DEPTH = 32
+#: Bytes of a --params file (YAML's pure-Python parser takes about a second per MiB).
+MAX_PARAMS_BYTES = 1 << 20
+#: Digits of an integer in a value (a float's range, like the language's integer limit).
+MAX_DIGITS = 308
+
+
+@functools.cache
+def _loader() -> type:
+    """YAML's safe loader with limits: nesting depth, integer digits (checked before the
+    conversion, which Python refuses past 4,300 digits and does in quadratic time). Made
+    on first use: yaml is imported only for --set and --params."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self.depth += 1
+            if self.depth > MAX_VALUE_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"values nest more than {MAX_VALUE_DEPTH} deep (the limit)",
+                    self.peek_event().start_mark)
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+        def construct_yaml_int(self, node: Any) -> int:
+            if sum(c.isalnum() for c in node.value) > MAX_DIGITS:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"an integer of more than {MAX_DIGITS} digits is past the limit "
+                    "(about 10**308)", node.start_mark)
+            return super().construct_yaml_int(node)
+
+    Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
+    return Loader
+
+
+def _load_yaml(text: str) -> Any:
+    import yaml
+
+    return yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
+
+
+def flow_depth_error(text: str) -> tuple[int, int] | None:
+    """(line, column) where `[`/`{` brackets first nest past MAX_VALUE_DEPTH, else None.
+
+    Checked before YAML sees the text: its scanner takes time quadratic in the nesting of
+    flow collections (a line of 100,000 `[` would take hours), before any limit of ours.
+    """
+    depth, line, column, quote = 0, 1, 0, ""
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column = line + 1, 0
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_VALUE_DEPTH:
+                return line, column
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return None
+
 
 
 def add_spec_arguments(parser: argparse.ArgumentParser, several: bool = False) -> None:
@@ -43,6 +116,9 @@ def add_spec_arguments(parser: argparse.ArgumentParser, several: bool = False) -
                         metavar="[NAME=]CxHxW",
                         help="override an input shape, e.g. --input image=3x512x512; the name "
                              "may be left out when the network has one input (repeatable)")
+    parser.add_argument("--allow-import-path", dest="import_paths", action="append", default=[],
+                        metavar="DIR", help="let imports read files under DIR too (repeatable; "
+                        "by default only the spec's folder tree and the standard library)")
     parser.add_argument("--traceback", action="store_true",
                         help="show Python's traceback of an error")
 
@@ -67,7 +143,7 @@ def select(path: str, args: argparse.Namespace) -> Selection:
     names the network's only input)."""
     import netdsl
 
-    spec = netdsl.load(path)
+    spec = netdsl.load(path, getattr(args, "import_paths", ()))
     params: dict[str, Any] = {}
     if getattr(args, "params_file", None):
         params.update(parse_params_file(args.params_file))
@@ -93,11 +169,16 @@ def parse_set(items: list[str]) -> dict[str, Override]:
         name, sep, text = item.partition("=")
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name.strip()):
             raise UsageError(f"--set {item}: expected NAME=VALUE, for example --set classes=10")
+        if flow_depth_error(text):
+            raise UsageError(f"--set {_clip(item)}: values nest more than {MAX_VALUE_DEPTH} deep "
+                             "(the limit)")
         try:
-            value = yaml.safe_load(text) if text.strip() else ""
+            value = _load_yaml(text) if text.strip() else ""
+        except (yaml.composer.ComposerError, yaml.constructor.ConstructorError) as exc:
+            raise UsageError(f"--set {_clip(item)}: {exc.problem}") from None
         except yaml.YAMLError:
             value = text
-        out[name.strip()] = Override(_plain(value, f"--set {item}"), f"--set {item}")
+        out[name.strip()] = Override(_plain(value, f"--set {_clip(item)}"), f"--set {_clip(item)}")
     return out
 
 
@@ -105,13 +186,15 @@ def parse_params_file(path: str) -> dict[str, Override]:
     """A YAML mapping of parameter values; each value keeps its file:line:col."""
     import yaml
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"--params {path}: cannot read it: {exc.strerror or exc}") from None
+    text = read_source(Path(path), f"--params {path}: cannot read it", UsageError,
+                       limit=MAX_PARAMS_BYTES)
     remember_source(path, text)
+    deep = flow_depth_error(text)
+    if deep:
+        raise UsageError(f"--params {path}: values nest more than {MAX_VALUE_DEPTH} deep (the "
+                         "limit)", Span(path, deep[0], deep[1], deep[0], deep[1] + 1))
     try:
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         span = Span(path, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark \
@@ -125,7 +208,11 @@ def parse_params_file(path: str) -> dict[str, Override]:
                          _span(path, root))
     out = {}
     for key, node in root.value:
-        value = yaml.safe_load(yaml.serialize(node))
+        try:
+            value = _loader()(yaml.serialize(node)).get_single_data()
+        except yaml.YAMLError as exc:
+            raise UsageError(f"--params {path}: {getattr(exc, 'problem', exc)}",
+                             _span(path, node)) from None
         origin = f"{path}:{node.start_mark.line + 1}"
         out[str(key.value)] = Override(_plain(value, origin, _span(path, node)), origin,
                                        _span(path, node))
@@ -138,10 +225,30 @@ def _span(path: str, node: yaml.Node) -> Span:
     return Span(path, start.line + 1, start.column + 1, start.line + 1, end_col)
 
 
+def _clip(text: str, width: int = 60) -> str:
+    """A command-line argument as messages quote it (a long one shortened)."""
+    return text if len(text) <= width else text[:width] + "..."
+
+
 def _plain(value: Any, origin: str = "", span: Span | None = None) -> Any:
-    """A YAML value as the language's: numbers, booleans, strings, lists of them."""
+    """A YAML value as the language's: numbers, booleans, strings, lists of them.
+
+    YAML aliases share one list between many places (a "billion laughs" file is a few
+    lines); the items are counted as if copied, and more than MAX_LIST in all is refused.
+    """
+    budget = [MAX_LIST]
+    return _plain_in(value, origin, span, budget, 0)
+
+
+def _plain_in(value: Any, origin: str, span: Span | None, budget: list[int], depth: int) -> Any:
     if isinstance(value, list):
-        return [_plain(v, origin, span) for v in value]
+        budget[0] -= len(value)
+        if budget[0] < 0 or depth >= MAX_VALUE_DEPTH:
+            raise UsageError(f"{origin}: the value is past the limits (at most {MAX_LIST} list "
+                             f"items in all, nested at most {MAX_VALUE_DEPTH} deep)", span)
+        return [_plain_in(v, origin, span, budget, depth + 1) for v in value]
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise UsageError(f"{origin}: an integer past the limit of 2**{MAX_INT_BITS}", span)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise UsageError(f"{origin}: a parameter value is a number, true/false, a string or a list, "
@@ -154,8 +261,8 @@ def parse_inputs(items: list[str]) -> dict[str, tuple[int, ...]]:
     for item in items:
         name, sep, text = item.rpartition("=")
         dims = re.split(r"[x,\s]+", text.strip().strip("[]"))
-        if not all(d.isdigit() and int(d) > 0 for d in dims):
-            raise UsageError(f"--input {item}: expected NAME=CxHxW with positive sizes, "
+        if not all(d.isdigit() and len(d) <= MAX_DIGITS and int(d) > 0 for d in dims):
+            raise UsageError(f"--input {_clip(item)}: expected NAME=CxHxW with positive sizes, "
                              "for example --input image=3x512x512")
         out[name.strip() if sep else ""] = tuple(int(d) for d in dims)
     return out

@@ -22,11 +22,14 @@ from netdsl.analysis.onepass import PendingRows, analyze_nodes, node_table
 from netdsl.analysis.receptive_field import receptive_fields
 from netdsl.analysis.rollup import rollup
 from netdsl.analysis.rows import BlockRow, LayerRow, Totals, rf_dict
-from netdsl.errors import Diagnostic, UnknownLayerError
+from netdsl.errors import Diagnostic, UnknownLayerError, UsageError
 from netdsl.report import formats, table
 
 __all__ = ["BlockRow", "LayerRow", "Report", "Totals", "analyze_graph", "analyze_reference",
            "rf_dict"]
+
+#: Largest batch size an analysis takes (a documented limit).
+MAX_BATCH = 2**31 - 1
 
 
 @dataclass(repr=False)
@@ -141,6 +144,13 @@ class Report:
         return draw_report(self, self.graph, **options)
 
 
+def check_batch(batch: int) -> None:
+    """A UsageError unless the batch size is an integer from 1 to `MAX_BATCH`."""
+    if not (isinstance(batch, int) and 1 <= batch <= MAX_BATCH):
+        raise UsageError(f"the batch size must be an integer from 1 to {MAX_BATCH:,}, got "
+                         f"{batch if not isinstance(batch, int) or batch.bit_length() < 64 else 'more'}")
+
+
 def _get_layers(report: Report) -> list[LayerRow]:
     rows = report.__dict__["_layers"]
     if type(rows) is PendingRows:
@@ -161,6 +171,7 @@ Report.layers = property(  # type: ignore[assignment]
 def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
                   optimizer: str = "sgd") -> Report:
     """Run every analysis on an elaborated graph (in one pass: `netdsl.analysis.onepass`)."""
+    check_batch(batch)
     rows, totals, warnings = analyze_nodes(graph, batch, dtype, optimizer)
     nodes = node_table(graph)
     report = Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
@@ -179,6 +190,7 @@ def analyze_reference(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "floa
     """`analyze_graph` by its separate passes (counts, memory, receptive fields), each
     walking the graph: the straightforward definition the one-pass version is tested
     against."""
+    check_batch(batch)
     counts = count(graph)
     params = sum(c.params for c in counts.values())
     memory = plan_memory(graph, batch, dtype, optimizer, params)

@@ -24,14 +24,27 @@ def type_name(value: Any) -> str:
     return getattr(value, "dsl_type", None) or type(value).__name__
 
 
-def show(value: Any) -> str:
-    """A value as the language writes it."""
+def show(value: Any, depth: int = 0) -> str:
+    """A value as the language writes it (long lists and strings shortened for messages)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f'"{value}"'
+        return f'"{value}"' if len(value) <= 80 else f'"{value[:60]}..." ({len(value)} characters)'
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(show(v) for v in value) + "]"
+        if depth >= 8:  # lists of lists can share items: never walk them whole
+            return "[...]"
+        items: list[str] = []
+        length = 0
+        for v in value[:20]:
+            if length > 200:
+                break
+            items.append(show(v, depth + 1))
+            length += len(items[-1]) + 2
+        if len(items) < len(value):
+            items.append(f"... ({len(value)} items)")
+        return "[" + ", ".join(items) + "]"
+    if isinstance(value, int) and value.bit_length() > 1024:  # only from the Python API
+        return f"<an integer of {value.bit_length()} bits>"
     return "none" if value is None else str(value)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import networkx as nx
 
-from netdsl.errors import LimitError, NetdslError, Note, Span, UsageError
+from netdsl.errors import LimitError, NetdslError, Note, SeveralErrors, Span, UsageError
 from netdsl.graph import fill_graph
 from netdsl.language import syntax as ast
 from netdsl.language.choices import Fixed, fit, show_domain
@@ -21,7 +21,7 @@ from netdsl.language.context import Context
 from netdsl.language.decisions import DecisionSource
 from netdsl.language.display import layer_message, suggest
 from netdsl.language.evaluate import Evaluator
-from netdsl.language.loader import Program
+from netdsl.language.loader import MAX_ERRORS, Program
 from netdsl.language.values import (
     MAX_CALL_DEPTH,
     MAX_LIST,
@@ -107,6 +107,8 @@ class _Elaborator(Evaluator):
         cur = None
         result = None
         last: ast.Node | None = None
+        errors: list[NetdslError] = []
+        failed: set[str] = set()  # names whose statement failed: what reads them is skipped
         for statement in net.body.statements:
             if isinstance(statement, ast.InputDecl):
                 tensor = self.declare_input(statement, env)
@@ -117,8 +119,23 @@ class _Elaborator(Evaluator):
                 env.vars["in"] = cur
             elif isinstance(statement, ast.Require):  # checked against the report (constraints.py)
                 ctx.graph.graph.setdefault("requires", []).append((statement, env))
+            elif errors and failed & names_read(statement):
+                failed.add(getattr(statement, "name", ""))  # its error would be a consequence
             else:
-                result, last = self.statement(statement, env, cur, result, last)
+                # each independent statement that fails is reported (docs/language.md,
+                # "Several errors per run"); a limit or usage error ends the run at once
+                try:
+                    result, last = self.statement(statement, env, cur, result, last)
+                except (LimitError, UsageError):
+                    raise
+                except NetdslError as exc:
+                    errors.append(exc)
+                    failed.add(getattr(statement, "name", ""))
+                    result, last = None, None
+                    if len(errors) >= MAX_ERRORS:
+                        break
+        if errors:
+            raise errors[0] if len(errors) == 1 else SeveralErrors(errors)
         unknown = set(self.ctx.input_shapes) - set(self.ctx.graph.graph["inputs"])
         if unknown:
             raise UsageError(f"network '{net.name}' has no input '{sorted(unknown)[0]}'"
@@ -226,6 +243,24 @@ class _Elaborator(Evaluator):
                 notes.append(Note(f"'{prefix}' is the block call here", self.ctx.scope_spans[prefix]))
         return notes
 
+
+
+def names_read(node: Any) -> set[str]:
+    """Every name a statement reads (variables and called names), for skipping the
+    statements that depend on one that failed."""
+    names: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (tuple, list)):
+            stack.extend(item)
+        elif isinstance(item, ast.Node):
+            if isinstance(item, ast.Name):
+                names.add(item.id)
+            elif isinstance(item, ast.Call):
+                names.add(item.name)
+            stack.extend(getattr(item, f) for f in item.__dataclass_fields__ if f != "span")
+    return names
 
 
 __all__ = ["MAX_LIST", "Override", "elaborate", "select_network"]

@@ -147,6 +147,9 @@ class Tokens:
             kinds, values, lines, columns, offsets)
 
 
+#: Characters of a number literal (an integer stays below 10**308, like a float); checked
+#: before int(), which Python refuses past 4,300 digits and does in quadratic time.
+MAX_NUMBER_DIGITS = 308
 #: Unit suffixes of number literals (`600M`, `4GiB`), as in parser._SUFFIXES.
 _SUFFIXES = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "K": 10**3, "M": 10**6, "G": 10**9}
 
@@ -494,6 +497,9 @@ class Parser:
         kind = self.k[pos]
         if kind == "NUMBER":
             self.pos = pos + 1
+            if len(self.v[pos]) > MAX_NUMBER_DIGITS:
+                raise LimitError(f"a number of {len(self.v[pos]):,} characters is past the limit "
+                                 f"of {MAX_NUMBER_DIGITS} (about 10**308)", self.token_span(pos))
             return ast.Literal(self.token_span(pos), _number(self.v[pos]))
         if kind == "STRING":
             self.pos = pos + 1

@@ -1,16 +1,42 @@
 """Source files to programs: imports resolved relative to the importer, each file parsed
-once, cycles reported at the import that closes them, and the standard library."""
+once, cycles reported at the import that closes them, and the standard library.
+
+Import policy (docs/language.md, "Imports"): a file import names a `.net` file inside the
+folder tree of the root spec (the folder of the file given to `load`, or the current folder
+for text), or inside a folder allowed explicitly (`allow_import_paths`, the CLI's
+`--allow-import-path DIR`); links are followed before the check. Anything else is refused
+at the import, without reading the file, so a spec cannot make netdsl read (or quote in an
+error) a file outside its tree. Every source is read the same way: a regular file (not a
+folder, device or FIFO), at most MAX_SOURCE_BYTES (a --params file: 1 MiB), UTF-8.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+import re
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from netdsl.errors import NetdslError, Note, SpecNotFoundError
+from netdsl.errors import (
+    LimitError,
+    NetdslError,
+    Note,
+    SeveralErrors,
+    Span,
+    SpecNotFoundError,
+    remember_source,
+)
 from netdsl.language import syntax as ast
+from netdsl.language.fastparse import MAX_SOURCE_BYTES  # the parser's limit on text
 from netdsl.language.fastparse import parse_text as parse
 
 STDLIB_PREFIX = "std"
+#: Imports nest at most this deep (a chain of files each importing the next).
+MAX_IMPORT_DEPTH = 32
+#: Files in one program, the root and everything it imports.
+MAX_IMPORT_FILES = 256
 
 
 @dataclass
@@ -36,21 +62,55 @@ def stdlib_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "stdlib"
 
 
-def load_file(path: str | Path) -> Program:
-    """Parse a spec file and everything it imports."""
-    path = Path(path)
+def read_source(path: Path, what: str, kind: type[NetdslError] = NetdslError,
+                span: Span | None = None, limit: int = MAX_SOURCE_BYTES) -> str:
+    """The text of a source file, checked before it is read: a regular file of at most
+    `limit` bytes, UTF-8. Errors start with `what` ("cannot read x.net"); they never
+    quote the content."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        raise SpecNotFoundError(f"cannot read {path}: {exc.strerror or exc}", str(path)) from None
-    except UnicodeDecodeError:
-        raise NetdslError(f"{path} is not UTF-8 text") from None
-    return load_text(text, str(path))
+        if kind is NetdslError:  # a spec or an import: catchable as FileNotFoundError too
+            raise SpecNotFoundError(f"{what}: {exc.strerror or exc}", str(path), span) from None
+        raise kind(f"{what}: {exc.strerror or exc}", span) from None
+    except ValueError:  # a NUL in the path
+        raise kind(f"{what}: a file name cannot contain a NUL character", span) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise kind(f"{what}: it is a folder, not a file", span)
+        if not stat.S_ISREG(info.st_mode):
+            raise kind(f"{what}: it is not a regular file (a device, FIFO or socket)", span)
+        too_big = LimitError if kind is NetdslError else kind
+        if info.st_size > limit:
+            raise too_big(f"{what}: it has {info.st_size:,} bytes, past the limit of "
+                             f"{limit:,} bytes for a source file", span)
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:  # it grew while we read it
+        raise (LimitError if kind is NetdslError else kind)(f"{what}: it is past the limit of {limit:,} bytes for a source "
+                         "file", span)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise kind(f"{what}: it is not UTF-8 text (byte {exc.start + 1}, line {line})", span) from None
 
 
-def load_text(text: str, path: str = "<string>") -> Program:
+def load_file(path: str | Path, allow_import_paths: Sequence[str | Path] = ()) -> Program:
+    """Parse a spec file and everything it imports (see the import policy above)."""
+    path = Path(path)
+    text = read_source(path, f"cannot read {path}")
+    return load_text(text, str(path), allow_import_paths)
+
+
+def load_text(text: str, path: str = "<string>",
+              allow_import_paths: Sequence[str | Path] = ()) -> Program:
     """Parse spec text (imports resolve relative to `path`'s folder)."""
-    loader = _Loader()
+    loader = _Loader(path, allow_import_paths)
     module = loader.parse_root(text, path)
     return loader.program(module)
 
@@ -58,20 +118,30 @@ def load_text(text: str, path: str = "<string>") -> Program:
 class _Loader:
     """Parses each file once per load, following imports depth-first."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: str = "<string>", allowed: Sequence[str | Path] = ()) -> None:
         self.modules: dict[str, ast.Module] = {}
         self.key_of: dict[str, str] = {}  # display path -> key
         self.visiting: list[str] = []
+        # the folders imports may read from: the root spec's tree, and the allowed ones
+        self.top = Path.cwd() if root.startswith("<") else Path(root).parent
+        self.allowed = [Path(p).resolve() for p in (self.top, *allowed)]
 
     def parse_root(self, text: str, path: str, key: str | None = None) -> ast.Module:
         key = key or _key(path)
-        module = parse(text, path)
+        module = parse_reporting_all(text, path)
         self.modules[key] = module
         self.key_of[path] = key
         self.visiting.append(key)
-        for imp in module.imports:
-            self.follow(imp, path)
+        errors: list[NetdslError] = []
+        for imp in module.imports:  # each import that fails is reported
+            try:
+                self.follow(imp, path)
+            except SeveralErrors as exc:
+                errors.extend(exc.errors)
+            except NetdslError as exc:
+                errors.append(exc)
         self.visiting.pop()
+        _raise_all(errors)
         return module
 
     def follow(self, imp: ast.Import, importer: str) -> None:
@@ -82,11 +152,16 @@ class _Loader:
             raise NetdslError(f"import cycle: {' -> '.join(Path(c).name for c in cycle)}", imp.span)
         if key in self.modules:
             return
-        try:
-            text = Path(target).read_text(encoding="utf-8")
-        except OSError:
+        if len(self.visiting) > MAX_IMPORT_DEPTH:
+            raise LimitError(f"imports nest more than {MAX_IMPORT_DEPTH} files deep (the limit)",
+                             imp.span)
+        if len(self.modules) >= MAX_IMPORT_FILES:
+            raise LimitError(f"a program imports more than {MAX_IMPORT_FILES} files (the limit)",
+                             imp.span)
+        if not Path(target).exists():
             raise SpecNotFoundError(f"cannot import '{imp.target}': no file {target}", target,
-                                    imp.span) from None
+                                    imp.span)
+        text = read_source(Path(target), f"cannot import '{imp.target}'", span=imp.span)
         # the standard library is shown as std/NAME.net, not by its install path
         display = f"std/{Path(target).name}" if imp.is_std else target
         self.parse_root(text, display, key)
@@ -106,8 +181,24 @@ class _Loader:
             return str(target)
         if importer.startswith("std/"):
             raise NetdslError("standard library modules import others as std.NAME", imp.span)
-        base = Path(importer).parent if importer != "<string>" else Path.cwd()
-        return str(base / imp.target)
+        return self.check_policy(imp, importer)
+
+    def check_policy(self, imp: ast.Import, importer: str) -> str:
+        """The file a path import names, if the import policy lets it be read."""
+        if "\x00" in imp.target:
+            raise NetdslError(f"cannot import {imp.target!r}: a file name cannot contain a NUL "
+                              "character", imp.span)
+        if not imp.target.endswith(".net"):
+            raise NetdslError(f"cannot import '{imp.target}': imports name .net spec files",
+                              imp.span)
+        base = Path(importer).parent if not importer.startswith("<") else Path.cwd()
+        target = base / imp.target
+        real = target.resolve()
+        if not any(real.is_relative_to(folder) for folder in self.allowed):
+            raise NetdslError(f"cannot import '{imp.target}': it is outside the spec's folder "
+                              f"tree ({self.top}); allow another folder with "
+                              "--allow-import-path DIR", imp.span)
+        return str(target)
 
     def program(self, root: ast.Module) -> Program:
         prog = Program(root.path, root)
@@ -143,14 +234,79 @@ class _Loader:
                                        Note("the other", block.span)])
                 visible[name] = block
         own: dict[str, ast.BlockDef] = {}
+        twice: list[NetdslError] = []
         for definition in module.definitions:
             previous = own.get(definition.name)
             if previous is not None:
-                raise NetdslError(f"'{definition.name}' is defined twice", definition.span,
-                                  [Note("first defined here", previous.span)])
+                twice.append(NetdslError(f"'{definition.name}' is defined twice",
+                                         definition.span, [Note("first defined here",
+                                                                previous.span)]))
+                continue
             own[definition.name] = definition
+        _raise_all(twice)
         visible.update((n, d) for n, d in own.items() if not d.is_network)
         return visible
+
+
+def parse_reporting_all(text: str, path: str) -> ast.Module:
+    """`parse`, but a file with syntax errors in several top-level items (imports, blocks,
+    networks) reports each of them (at most MAX_ERRORS), not only the first.
+
+    Recovery: the file is cut before every line that starts with `import`, `block` or
+    `network` at column 1, and each piece is parsed alone (its errors moved to the piece's
+    lines). The reserved words cannot start a line inside an item, so the pieces are the
+    items; a mistake that spans items (an unclosed `{`) shows in the piece where it is.
+    """
+    try:
+        return parse(text, path)
+    except NetdslError as first:
+        errors = _errors_by_item(text, path) if first.span is not None else []
+        remember_source(path, text)  # the pieces were remembered under the same name
+        if len(errors) <= 1:
+            raise
+        if len(errors) > MAX_ERRORS:
+            errors = errors[:MAX_ERRORS]
+            errors[-1].with_note(f"stopped after {MAX_ERRORS} errors")
+        raise SeveralErrors(errors) from None
+
+
+def _raise_all(errors: list[NetdslError]) -> None:
+    """Raise the one error, or all of them (at most MAX_ERRORS), if there are any."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise SeveralErrors(errors[:MAX_ERRORS])
+
+
+#: Independent errors reported at most in one run.
+MAX_ERRORS = 10
+_ITEM_START = re.compile(r"^(?:import|block|network)\b", re.M)
+
+
+def _errors_by_item(text: str, path: str) -> list[NetdslError]:
+    starts = [m.start() for m in _ITEM_START.finditer(text)]
+    if len(starts) < 2:
+        return []
+    starts[0] = 0  # comments and blank lines before the first item go with it
+    errors: list[NetdslError] = []
+    for begin, end in zip(starts, [*starts[1:], len(text)]):
+        offset = text.count("\n", 0, begin)
+        try:
+            parse(text[begin:end], path)
+        except NetdslError as exc:
+            errors.append(_moved(exc, offset))
+            if len(errors) > MAX_ERRORS:
+                break
+    return errors
+
+
+def _moved(error: NetdslError, lines: int) -> NetdslError:
+    """`error` with its spans (and its notes') `lines` lines further down."""
+    def move(span: Span | None) -> Span | None:
+        return span and replace(span, line=span.line + lines, end_line=span.end_line + lines)
+
+    return type(error)(error.message, move(error.span),
+                       [Note(n.message, move(n.span)) for n in error.notes], error.severity)
 
 
 def _key(path: str) -> str:

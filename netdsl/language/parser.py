@@ -45,6 +45,8 @@ RESERVED = frozenset({"import", "block", "network", "input", "if", "else", "for"
 
 #: Brackets ( [ { may nest this deep (a documented limit).
 MAX_NESTING = fastparse.MAX_NESTING
+#: Characters of a number literal (an integer stays below 10**308, like a float).
+MAX_NUMBER_DIGITS = fastparse.MAX_NUMBER_DIGITS
 #: Syntax nodes nest at most this deep below a statement (a documented limit).
 MAX_DEPTH = fastparse.MAX_DEPTH
 #: A spec file holds at most this many bytes of text (a documented limit).
@@ -206,6 +208,8 @@ def _parse_with_lark(text: str, path: str) -> ast.Module:
         raise LimitError(f"brackets are nested more than {MAX_NESTING} deep (the limit)",
                          Span(path, t.line, t.column, t.line, t.column + 1)) from None
     except (RecursionError, VisitError) as exc:
+        if isinstance(exc, VisitError) and isinstance(exc.orig_exc, NetdslError):
+            raise exc.orig_exc from None  # a located error raised while building the tree
         if isinstance(exc, VisitError) and not isinstance(exc.orig_exc, RecursionError):
             raise
         raise _too_deep(Span(path, 1, 1, 1, 2)) from None
@@ -412,6 +416,9 @@ class _ToSyntax(Transformer):
         return ast.Keyword(self._token_span(name), str(name), value)
 
     def number(self, meta, token):
+        if len(token) > MAX_NUMBER_DIGITS:  # before int(), which is slow on long ones
+            raise LimitError(f"a number of {len(token):,} characters is past the limit of "
+                             f"{MAX_NUMBER_DIGITS} (about 10**308)", self._token_span(token))
         return ast.Literal(self._span(meta), _number(str(token)))
 
     def string(self, meta, token):

@@ -13,8 +13,11 @@ from netdsl.layers.base import Shape
 #: Documented limits, checked while elaborating (docs/language.md, "Limits").
 MAX_CALL_DEPTH = 100
 MAX_REPEAT = 10_000
-MAX_NODES = 200_000
+MAX_NODES = 50_000  # a whole analysis of this many layers stays near 2 s
 MAX_LIST = 100_000
+#: Integers stay below 2**MAX_INT_BITS in magnitude (a float's range): arithmetic on them
+#: stays fast and every one of them can be printed (Python refuses > 4,300 digits).
+MAX_INT_BITS = 1024
 
 
 class Tensor:
@@ -157,16 +160,33 @@ def _num(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+def check_number(value: Any, what: Callable[[], str]) -> Any:
+    """`value` if it is a real number within the integer limit; `what()` names it in errors.
+
+    The one guard on computed numbers: a complex power and an integer past 2**MAX_INT_BITS
+    end here, before anything prints or iterates over them.
+    """
+    if isinstance(value, complex):
+        raise ValueError_(f"{what()} has no real value")
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise ValueError_(f"{what()} is an integer of {value.bit_length()} bits, past the limit "
+                          f"of {MAX_INT_BITS} bits (about 10**308)")
+    return value
+
+
 def _arith(fn: Callable[[Any, Any], Any], symbol: str) -> Callable[[Any, Any], Any]:
     def apply(a: Any, b: Any) -> Any:
         if _num(a) and _num(b):
             try:
-                return fn(a, b)
+                return check_number(fn(a, b), lambda: f"{show(a)} {symbol} {show(b)}")
             except ZeroDivisionError:
                 raise ValueError_(f"division by zero in {show(a)} {symbol} {show(b)}") from None
             except OverflowError:
                 raise ValueError_(f"{show(a)} {symbol} {show(b)} overflows") from None
         if symbol == "+" and isinstance(a, list) and isinstance(b, list):
+            if len(a) + len(b) > MAX_LIST:
+                raise ValueError_(f"a list of {len(a) + len(b)} items is past the limit of "
+                                  f"{MAX_LIST}")
             return a + b
         if symbol == "*" and isinstance(a, list) and _num(b) and isinstance(b, int):
             if len(a) * b > MAX_LIST:
@@ -179,8 +199,8 @@ def _arith(fn: Callable[[Any, Any], Any], symbol: str) -> Callable[[Any, Any], A
 
 
 def _pow(a: Any, b: Any) -> Any:
-    if _num(a) and _num(b) and abs(b) > 64:
-        raise ValueError_(f"exponent {b} is past the limit of 64")
+    if _num(a) and _num(b) and not abs(b) <= 64:  # NaN too
+        raise ValueError_(f"exponent {show(b)} is past the limit of 64")
     return _arith(operator.pow, "**")(a, b)
 
 
@@ -235,8 +255,10 @@ def _range(*args: Any) -> list[int]:
     if len(args) == 3 and args[2] == 0:
         raise ValueError_("range() step must not be zero")
     r = range(*args)
-    if len(r) > MAX_LIST:
-        raise ValueError_(f"range() of {len(r)} items is past the limit of {MAX_LIST}")
+    # len() of a range past a C ssize_t raises; count the items without it
+    items = max(0, (r.stop - r.start + r.step + (-1 if r.step > 0 else 1)) // r.step)
+    if items > MAX_LIST:
+        raise ValueError_(f"range() of {items} items is past the limit of {MAX_LIST}")
     return list(r)
 
 
@@ -244,9 +266,21 @@ def _one_number(fn: Callable[[Any], Any], name: str) -> Callable[..., Any]:
     def apply(*args: Any) -> Any:
         if len(args) != 1 or not _num(args[0]):
             raise ValueError_(f"{name}() takes one number")
-        return fn(args[0])
+        x = args[0]
+        if isinstance(x, float) and not math.isfinite(x) and name in _TO_INT:
+            raise ValueError_(f"{name}() of {show(x)}: {'NaN' if x != x else 'infinity'} is not "
+                              "an integer")
+        try:
+            return check_number(fn(x), lambda: f"{name}({show(x)})")
+        except OverflowError:
+            raise ValueError_(f"{name}({show(x)}) overflows: it is past a float's range "
+                              "(about 1.8e308)") from None
 
     return apply
+
+
+#: Builtins whose result is an integer (and so have none for inf or NaN).
+_TO_INT = ("int", "round", "ceil", "floor")
 
 
 def _len(*args: Any) -> int:
@@ -259,7 +293,7 @@ BUILTINS: dict[str, Callable[..., Any]] = {
     "len": _len,
     "min": lambda *a: min(_numbers(a, "min")),
     "max": lambda *a: max(_numbers(a, "max")),
-    "sum": lambda *a: sum(_numbers(a, "sum")),
+    "sum": lambda *a: check_number(sum(_numbers(a, "sum")), lambda: "sum()"),
     "range": _range,
     "int": _one_number(int, "int"),
     "float": _one_number(float, "float"),

@@ -9,6 +9,7 @@ methods below, so adding a layer kind touches one file of its family.
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -23,6 +24,8 @@ Number = int | Fraction
 MAX_TENSOR_ELEMENTS = 2**40
 #: Largest size of one tensor axis (PyTorch indexes with 64-bit, kernels often with 32-bit).
 MAX_AXIS_SIZE = 2**31 - 1
+#: Largest number of trainable parameters of one layer (4 GiB of float32 weights).
+MAX_LAYER_PARAMETERS = 2**30
 
 
 class _Nothing:
@@ -44,7 +47,8 @@ class LayerError(Exception):
 
     def __init__(self, message: str, arg: str | None = None, *, got: Any = NOTHING,
                  typed: bool = False, options: tuple[str, ...] = ()) -> None:
-        super().__init__(message if got is NOTHING else f"{message}, got {got!r}")
+        # reprlib: a value can be a huge shared list (never repr'd whole)
+        super().__init__(message if got is NOTHING else f"{message}, got {reprlib.repr(got)}")
         self.message = message
         self.arg = arg
         self.got, self.typed, self.options = got, typed, options
@@ -193,7 +197,11 @@ class Layer:
         self.op = op
         self.in_shapes = in_shapes
         self.configure(args)
-        self.out_shape = self.infer_shape()
+        # every kind's output is checked here, where it is made, against the size limits
+        self.out_shape = check_shape(self.infer_shape())
+        if self.params() > MAX_LAYER_PARAMETERS:
+            raise LayerError(f"{self.params():,} parameters in one layer is past the limit of "
+                             f"2**30 = {MAX_LAYER_PARAMETERS:,}")
         self._counts: Counts | None = None
         self._saved: tuple[Saved, ...] | None = None
         self._fields: dict[tuple[Field, ...], Field] = {}
@@ -314,9 +322,22 @@ def _is_int(value: Any) -> bool:
 
 
 def integer(value: Any, rank: int) -> int:
-    """Converter: an integer."""
+    """Converter: an integer, at most MAX_TENSOR_ELEMENTS in magnitude (every integer
+    argument of a layer is a size, a count or an axis: none needs more, and the shape
+    arithmetic stays on small numbers)."""
     if not _is_int(value):
         raise LayerError("expected an integer", got=value, typed=True)
+    if abs(value) > MAX_TENSOR_ELEMENTS:
+        raise LayerError("must be at most 2**40 in magnitude (the limit for a layer's "
+                         "integer argument)", got=value)
+    return value
+
+
+def window_size(value: Any, rank: int) -> int:
+    """Converter: a positive window length along one axis, at most MAX_AXIS_SIZE."""
+    value = positive(value, rank)
+    if value > MAX_AXIS_SIZE:
+        raise LayerError(f"must be at most {MAX_AXIS_SIZE} (the axis limit)", got=value)
     return value
 
 
@@ -366,9 +387,11 @@ def boolean(value: Any, rank: int) -> bool:
 
 
 def real(value: Any, rank: int) -> float:
-    """Converter: a number (integers are accepted)."""
+    """Converter: a finite number (integers are accepted)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise LayerError("expected a number", got=value, typed=True)
+    if not math.isfinite(value):  # inf or NaN: the layer would compute NaN everywhere
+        raise LayerError("must be a finite number", got=value)
     return float(value)
 
 

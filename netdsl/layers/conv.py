@@ -135,7 +135,8 @@ class ConvTranspose(Layer):
     Output size: (n-1)*s - p_begin - p_end + d*(k-1) + output_padding + 1.
     MACs: *input* elements * prod(kernel) * C_out/groups (each input element is
     scattered once through the kernel; counting on the output grid overcounts by s^r).
-    Asymmetric padding is lowered as the smaller padding and a (copied) crop of the output.
+    Asymmetric padding is lowered as the smaller padding and a (copied) crop of the output;
+    a 3-D output smaller than the input is copied (see torch_recipe).
     Receptive field: a fractional window start is floored, as for upsampling.
     """
 
@@ -201,18 +202,18 @@ class ConvTranspose(Layer):
     def torch_recipe(self) -> Recipe:
         rank = self.spatial_rank
         low = tuple(min(b, e) for b, e in self.pads)
-        if rank == 3:
-            # PyTorch's CPU 3-D transposed conv returns padded outputs as a narrowed view of
-            # the whole result, keeping it alive: crop (a copy) here instead
-            low = (0,) * rank
         args = (self.in_shape[0], self.channels, self.kernel)
         kwargs = dict(stride=self.stride, padding=low, output_padding=self.output_padding,
                       groups=self.groups, bias=self.bias, dilation=self.dilation)
-        if is_symmetric(self.pads) and (rank < 3 or not any(b for b, _ in self.pads)):
-            return recipe(f"nn.ConvTranspose{rank}d", *args, **kwargs)
-        starts = tuple(b - m for (b, _), m in zip(self.pads, low))
-        return recipe(f"CroppedConvTranspose{rank}d", *args, **kwargs, starts=starts,
-                      sizes=self.out_shape[1:])
+        if not is_symmetric(self.pads):
+            starts = tuple(b - m for (b, _), m in zip(self.pads, low))
+            return recipe(f"CroppedConvTranspose{rank}d", *args, **kwargs, starts=starts,
+                          sizes=self.out_shape[1:])
+        if rank == 3 and numel(self.out_shape) < numel(self.in_shape):
+            # PyTorch's CPU 3-D transposed conv (at batch 1) makes its output like the input
+            # and shrinks it with resize_, keeping the input-sized storage: copy it
+            return recipe("CompactConvTranspose3d", *args, **kwargs)
+        return recipe(f"nn.ConvTranspose{rank}d", *args, **kwargs)
 
     def describe(self) -> str:
         return (f"{self.channels}, k={format_axes(self.kernel)}, s={format_axes(self.stride)}, "

@@ -12,9 +12,9 @@ from netdsl.layers.base import (
     LayerError,
     Saved,
     numel,
-    positive,
     probability,
     real,
+    window_size,
 )
 from netdsl.layers.recipe import Recipe, recipe
 from netdsl.layers.registry import Rules, register
@@ -139,7 +139,7 @@ register("batchnorm", BatchNorm, (Arg("eps", real, 1e-5), Arg("momentum", real, 
                 saved="its input, and the batch mean and inverse standard deviation: `2 * C` "
                       "float32 (not per sample)"))
 register("lrn", LocalResponseNorm, (
-    Arg("size", positive, 5), Arg("alpha", real, 1e-4), Arg("beta", real, 0.75), Arg("k", real, 1.0),
+    Arg("size", window_size, 5), Arg("alpha", real, 1e-4), Arg("beta", real, 0.75), Arg("k", real, 1.0),
 ), ranks=(1, 2, 3), examples=(
     Example(((6, 5, 4),)), Example(((8, 7, 6),), {"size": 3, "k": 2.0}),
 ),

@@ -230,8 +230,20 @@ class AdaptivePool(Layer):
         n, out = self.in_shape[1 + axis], self.size[axis]
         return [-(-(i + 1) * n // out) - (i * n // out) for i in range(out)]
 
+    # Window i has length ceil((r_i + n) / out) where r_i = i*n mod out, a multiple of
+    # g = gcd(n, out): closed forms, so that a size of 2e9 builds no list of 2e9 windows.
+    def window_sum(self, axis: int) -> int:
+        """The sum of the window lengths along a spatial axis (n + out - gcd(n, out))."""
+        n, out = self.in_shape[1 + axis], self.size[axis]
+        return n + out - math.gcd(n, out)
+
+    def window_max(self, axis: int) -> int:
+        """The longest window along a spatial axis (r_i = out - g at most)."""
+        n, out = self.in_shape[1 + axis], self.size[axis]
+        return -(-(out - math.gcd(n, out) + n) // out)
+
     def other_ops(self) -> int:
-        return self.in_shape[0] * math.prod(sum(self.windows(a)) for a in range(len(self.size)))
+        return self.in_shape[0] * math.prod(self.window_sum(a) for a in range(len(self.size)))
 
     def saved(self) -> tuple[Saved, ...]:
         if self.is_max:
@@ -250,7 +262,7 @@ class AdaptivePool(Layer):
         size, stride = [], []
         for axis, (r, jump) in enumerate(zip(f.size, f.stride)):
             n, out = self.in_shape[1 + axis], self.size[axis]
-            size.append(math.ceil(r + (max(self.windows(axis)) - 1) * jump))
+            size.append(math.ceil(r + (self.window_max(axis) - 1) * jump))
             step = Fraction(n, out) * jump
             stride.append(int(step) if step.denominator == 1 else step)
         # windows of unequal sizes (n not a multiple of out) depend on the position
@@ -315,7 +327,8 @@ class SpatialPyramidPool(Layer):
         self.levels, self.mode = args["levels"], args["mode"]
 
     def infer_shape(self) -> Shape:
-        return (self.in_shape[0] * sum(lv ** self.spatial_rank for lv in self.levels),)
+        return check_shape((self.in_shape[0] * sum(lv ** self.spatial_rank
+                                                   for lv in self.levels),))
 
     def other_ops(self) -> int:
         return numel(self.in_shape) * len(self.levels)

@@ -140,6 +140,16 @@ class CroppedConvTranspose3d(CropAfter, nn.ConvTranspose3d):
     """nn.ConvTranspose3d whose output is cropped (asymmetric padding)."""
 
 
+class CompactConvTranspose3d(nn.ConvTranspose3d):
+    """nn.ConvTranspose3d whose output is smaller than its input, copied into a storage of
+    its own size. PyTorch's CPU `slow_conv_transpose3d` (taken at batch 1, and whenever
+    oneDNN is not used) makes the output with `empty_like(input)` and then `resize_`s it
+    down, which keeps the input's whole buffer alive with the output."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x).clone(memory_format=torch.preserve_format)
+
+
 class AvgPoolValid(nn.Module):
     """Average pooling over the valid part of each window (TensorFlow's "same"), with any
     (asymmetric) padding: the sum over the zero-padded window divided by the number of
