@@ -14,6 +14,13 @@ measured in one run on this machine:
 
 Then the ratio netdsl / naive. Run `python benchmarks/bench_search.py` (`--quick` for a
 short run, `--json out.json` to also write the numbers).
+
+`--before-after` measures instead what the fast paths of the analysis side buy, in one
+run, interleaved rounds of fresh candidates: the straightforward paths (the separate
+analysis passes `analyze_reference`, the unmemoised `reference_hash`, the collector running
+during the analysis) against the ones the search uses (one pass with rows made on first
+read, memoised node digests, the collector paused for the whole candidate). Only such
+ratios mean something on a shared, noisy machine.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import argparse
 import gc
 import json
 import random
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -33,6 +41,10 @@ sys.path.insert(0, str(ROOT))
 import netdsl  # noqa: E402
 
 SPACES = ["specs/search/resnet_space.net", "specs/search/mnas_space.net"]
+
+from netdsl.analysis.report import analyze_graph  # noqa: E402
+
+_FAST = (analyze_graph,)
 
 
 def netdsl_rate(space: Any, count: int, seed: int) -> tuple[float, float, list]:
@@ -70,18 +82,59 @@ def naive_rate(candidates: list, count: int) -> tuple[float, list[tuple[int, int
     return rate, checks
 
 
+def use_fast_paths(fast: bool) -> None:
+    """Switch the search between its fast paths and the straightforward ones."""
+    import netdsl.analysis.report as report
+    import netdsl.search.space as space
+    from netdsl.search import hashing
+
+    report.analyze_graph = _FAST[0] if fast else report.analyze_reference
+    space.network_hash = hashing.network_hash if fast else hashing.reference_hash
+    space.PAUSE_GC = fast
+
+
+def before_after(space: Any, count: int, rounds: int) -> dict[str, float]:
+    """Median candidates per second, straightforward vs fast paths, interleaved rounds of
+    fresh candidates (a new seed each round; all candidates kept, as a search keeps them)."""
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    kept: list[Any] = []
+    seed = 1000
+    for r in range(rounds):
+        for fast in (False, True) if r % 2 == 0 else (True, False):
+            use_fast_paths(fast)
+            seed += 1
+            rng = random.Random(seed)
+            start = time.perf_counter()
+            kept += [space.sample(rng) for _ in range(count)]
+            rates[fast].append(count / (time.perf_counter() - start))
+    use_fast_paths(True)
+    before, after = statistics.median(rates[False]), statistics.median(rates[True])
+    return {"before_per_s": before, "after_per_s": after, "ratio": after / before}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candidates", type=int, default=300)
     parser.add_argument("--naive", type=int, default=6, help="candidates for the naive loop")
     parser.add_argument("--quick", action="store_true", help="60 and 2 candidates")
     parser.add_argument("--json", metavar="OUT.json")
+    parser.add_argument("--before-after", action="store_true",
+                        help="straightforward vs fast analysis paths (see the module)")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds of --before-after")
     args = parser.parse_args(argv)
     if args.quick:
         args.candidates, args.naive = 60, 2
     results: dict[str, Any] = {}
     for path in SPACES:
         space = netdsl.load(ROOT / path).space()
+        if args.before_after:
+            for _ in range(20):  # warm the layer and block caches both sides share
+                space.sample(random.Random(0))
+            results[path] = row = before_after(space, args.candidates // args.rounds or 1,
+                                               args.rounds)
+            print(f"{path}: straightforward paths {row['before_per_s']:,.0f} candidates/s, "
+                  f"fast paths {row['after_per_s']:,.0f}/s: x{row['ratio']:.2f}")
+            continue
         cold, warm, candidates = netdsl_rate(space, args.candidates, seed=0)
         naive, checks = naive_rate(candidates, args.naive)
         valid = [c for c in candidates if c.valid][:args.naive]

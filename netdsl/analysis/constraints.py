@@ -92,7 +92,7 @@ def quantities(report: Any) -> dict[str, int | float]:
         "inference_peak": t.inference_peak_bytes,
         "saved_for_backward_bytes": t.saved_for_backward_bytes,
         "training_peak_bytes": t.training_peak_bytes, "training_peak": t.training_peak_bytes,
-        "layers": len(report.layers), "batch": report.batch,
+        "layers": report.layer_count, "batch": report.batch,
     }
     values["rf"] = _output_rf(report)
     return values
@@ -100,7 +100,7 @@ def quantities(report: Any) -> dict[str, int | float]:
 
 def _output_rf(report: Any) -> int | float:
     """The largest receptive-field size over the axes of the (first) output."""
-    if not report.layers:
+    if not report.layer_count:
         return 0
     out = next(iter(report.outputs), None)
     row = report.layer(out) if out is not None else report.layers[-1]

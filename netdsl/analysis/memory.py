@@ -50,6 +50,16 @@ def dtype_size(dtype: str) -> int:
         raise UsageError(f"unknown dtype '{dtype}'; choose one of {', '.join(DTYPE_BYTES)}") from None
 
 
+def check_options(batch: int, dtype: str, optimizer: str) -> int:
+    """Validate an analysis context (UsageError otherwise); the dtype's item size."""
+    if optimizer not in OPTIMIZER_STATES:
+        raise UsageError(f"unknown optimizer '{optimizer}'; choose one of "
+                         f"{', '.join(OPTIMIZER_STATES)}")
+    if batch < 1:
+        raise UsageError(f"batch must be at least 1, got {batch}")
+    return dtype_size(dtype)
+
+
 def storages(graph: nx.MultiDiGraph, training: bool = False) -> dict[str, str]:
     """The node whose allocation each node's output lives in."""
     return schedule(graph, training).storage
@@ -66,12 +76,7 @@ def plan_memory(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
     """All memory figures of the graph, in one walk over its nodes, and the inference
     peak from the graph's liveness schedule (netdsl/analysis/liveness.py). Architecture
     search runs this thousands of times."""
-    if optimizer not in OPTIMIZER_STATES:
-        raise UsageError(f"unknown optimizer '{optimizer}'; choose one of "
-                         f"{', '.join(OPTIMIZER_STATES)}")
-    if batch < 1:
-        raise UsageError(f"batch must be at least 1, got {batch}")
-    itemsize = dtype_size(dtype)
+    itemsize = check_options(batch, dtype, optimizer)
     scale = batch * itemsize
     live = schedule(graph)  # where each output lives at inference, and until when
     base = live.storage

@@ -11,6 +11,7 @@ without an import cycle.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -18,13 +19,15 @@ import networkx as nx
 
 from netdsl.analysis.counts import count
 from netdsl.analysis.memory import dtype_size, plan_memory
+from netdsl.analysis.onepass import PendingRows, analyze_nodes, node_table
 from netdsl.analysis.receptive_field import receptive_fields
 from netdsl.analysis.rollup import rollup
 from netdsl.analysis.rows import BlockRow, HeadRow, LayerRow, Totals, rf_dict
 from netdsl.errors import Diagnostic, UnknownLayerError, UsageError
 from netdsl.report import formats, table
 
-__all__ = ["BlockRow", "HeadRow", "LayerRow", "Report", "Totals", "analyze_graph", "rf_dict"]
+__all__ = ["BlockRow", "HeadRow", "LayerRow", "Report", "Totals", "analyze_graph",
+           "analyze_reference", "rf_dict"]
 
 #: Largest batch size an analysis takes (a documented limit).
 MAX_BATCH = 2**31 - 1
@@ -56,9 +59,19 @@ class Report:
     #: network has none.
     inference_totals: Totals | None = None
 
+    @property
+    def layer_count(self) -> int:
+        """How many layer rows the report has (without making them, see `PendingRows`)."""
+        return len(self.__dict__["_layers"])
+
     def layer(self, name: str) -> LayerRow:
         """The row of the node called `name`; `UnknownLayerError` (a `KeyError`) naming the
         closest names otherwise."""
+        pending = self.__dict__["_layers"]
+        if type(pending) is PendingRows:
+            found = pending.row(name)
+            if found is not None:
+                return found
         for row in self.layers:
             if row.name == name:
                 return row
@@ -123,7 +136,7 @@ class Report:
 
     def __repr__(self) -> str:
         t = self.totals
-        return (f"<Report {self.network} ({self.source}): {len(self.layers)} layers, "
+        return (f"<Report {self.network} ({self.source}): {self.layer_count} layers, "
                 f"{t.params:,} params, {t.macs:,} MACs, batch {self.batch}, {self.dtype}>")
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
@@ -141,19 +154,59 @@ class Report:
         return draw_report(self, self.graph, **options)
 
 
-def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
-                  optimizer: str = "sgd") -> Report:
-    """Run every analysis on an elaborated graph (with its heads, when it names them)."""
+def check_batch(batch: int) -> None:
+    """A UsageError unless the batch size is an integer from 1 to `MAX_BATCH`."""
     if not (isinstance(batch, int) and 1 <= batch <= MAX_BATCH):
         raise UsageError(f"the batch size must be an integer from 1 to {MAX_BATCH:,}, got "
                          f"{batch if not isinstance(batch, int) or batch.bit_length() < 64 else 'more'}")
-    report = _analyze(graph, batch, dtype, optimizer)
+
+
+def _get_layers(report: Report) -> list[LayerRow]:
+    rows = report.__dict__["_layers"]
+    if type(rows) is PendingRows:
+        rows = report.__dict__["_layers"] = rows.build()
+    return rows
+
+
+def _set_layers(report: Report, rows: list[LayerRow] | PendingRows) -> None:
+    report.__dict__["_layers"] = rows
+
+
+# `layers` stays a dataclass field (the constructor, equality, `fields()`), read through a
+# property so that rows an analysis left pending (`PendingRows`) are made on first read.
+Report.layers = property(  # type: ignore[assignment]
+    _get_layers, _set_layers, doc="The per-layer rows, in graph order (a list of `LayerRow`).")
+
+
+def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
+                  optimizer: str = "sgd") -> Report:
+    """Run every analysis on an elaborated graph (in one pass: `netdsl.analysis.onepass`)."""
+    return _complete(_one_pass(graph, batch, dtype, optimizer), graph, _one_pass)
+
+
+def analyze_reference(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",
+                      optimizer: str = "sgd") -> Report:
+    """`analyze_graph` by its separate passes (counts, memory, receptive fields), each
+    walking the graph: the straightforward definition the one-pass version is tested
+    against."""
+    return _complete(_separate_passes(graph, batch, dtype, optimizer), graph, _separate_passes)
+
+
+def _complete(report: Report, graph: nx.MultiDiGraph,
+              analyze: Callable[[nx.MultiDiGraph, int, str, str], Report]) -> Report:
+    """What follows from the spec's own statements: its heads (`output`) and the warnings
+    of its violated `require` statements."""
     if graph.graph.get("named_outputs"):
-        add_heads(report, graph)
+        add_heads(report, graph, analyze)
+    if graph.graph.get("requires"):
+        from netdsl.analysis.constraints import requirement_warnings
+
+        report.warnings.extend(requirement_warnings(graph, report))
     return report
 
 
-def add_heads(report: Report, graph: nx.MultiDiGraph) -> None:
+def add_heads(report: Report, graph: nx.MultiDiGraph,
+              analyze: Callable[[nx.MultiDiGraph, int, str, str], Report]) -> None:
     """The report's heads, training-only marks and the totals of inference alone."""
     from netdsl.heads import eval_graph, feeders, has_training_heads, heads, training_only
 
@@ -172,11 +225,23 @@ def add_heads(report: Report, graph: nx.MultiDiGraph) -> None:
                                     sum(rows[n].params for n in own),
                                     sum(rows[n].macs for n in own)))
     if has_training_heads(graph):
-        report.inference_totals = _analyze(eval_graph(graph), report.batch, report.dtype,
-                                           report.optimizer).totals
+        report.inference_totals = analyze(eval_graph(graph), report.batch, report.dtype,
+                                          report.optimizer).totals
 
 
-def _analyze(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str) -> Report:
+def _one_pass(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str) -> Report:
+    check_batch(batch)
+    rows, totals, warnings = analyze_nodes(graph, batch, dtype, optimizer)
+    warnings = [*graph.graph.get("warnings", ()), *warnings]  # the elaborator's first
+    nodes = node_table(graph)
+    return Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
+                  {k: nodes[v]["layer"].out_shape for k, v in graph.graph["inputs"].items()},
+                  {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]},
+                  totals, rows, warnings, graph)
+
+
+def _separate_passes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str) -> Report:
+    check_batch(batch)
     counts = count(graph)
     params = sum(c.params for c in counts.values())
     memory = plan_memory(graph, batch, dtype, optimizer, params)
@@ -201,11 +266,6 @@ def _analyze(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str) -> 
                     memory.inference_peak_bytes, memory.saved_for_backward_bytes,
                     memory.training_peak_bytes, input_bytes,
                     input_bytes + memory.param_bytes + all_outputs)
-    report = Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
-                    inputs, {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]},
-                    totals, rows, warnings, graph)
-    if graph.graph.get("requires"):  # a spec's `require` statements: warnings when violated
-        from netdsl.analysis.constraints import requirement_warnings
-
-        report.warnings.extend(requirement_warnings(graph, report))
-    return report
+    return Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
+                  inputs, {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]},
+                  totals, rows, warnings, graph)

@@ -30,6 +30,7 @@ from netdsl.analysis.constraints import (
     quantities,
     validate,
 )
+from netdsl.api import _collector_paused
 from netdsl.errors import NetdslError, Span, UsageError
 from netdsl.language.choices import same_value, show_domain
 from netdsl.language.decisions import Decision, Domain, FloatRange, IntRange
@@ -38,6 +39,9 @@ from netdsl.search.hashing import network_hash
 from netdsl.search.trace import Counter, Found, conditions, freeze, up_front
 
 _REBUILT: dict[tuple, Any] = {}
+
+#: Whether `Space.evaluate` pauses the cyclic garbage collector (a switch for benchmarks).
+PAUSE_GC = True
 
 #: Reports kept by network hash, for duplicates (the oldest go first).
 ANALYSES_KEPT = 512
@@ -251,6 +255,15 @@ class Space:
     # ---- candidates
     def evaluate(self, decisions: Mapping[str, Any] | Any = None) -> Candidate:
         """The candidate for given decision values (a mapping by name, or a DecisionSource)."""
+        if not PAUSE_GC:
+            return self._evaluate(decisions)
+        # One candidate allocates thousands of small objects and makes no reference cycles:
+        # the cyclic collector, paused for the whole of it (elaborate, analyse, hash), runs
+        # once afterwards instead of several times in the middle (see api._collector_paused).
+        with _collector_paused():
+            return self._evaluate(decisions)
+
+    def _evaluate(self, decisions: Mapping[str, Any] | Any) -> Candidate:
         source = Given(decisions or {}) if decisions is None or isinstance(decisions, Mapping) \
             else decisions
         recorder = _Recorder(source)

@@ -1,0 +1,193 @@
+"""Every analysis of `analyze_graph` in one walk over the graph's nodes.
+
+The same figures as composing `count`, `plan_memory` (with its liveness schedule) and
+`receptive_fields` and then building the rows (`report.analyze_reference` does exactly
+that, and a test compares the two on every spec and on random networks), but each node
+is visited once, with its layer record's constant facts (counts, whether its output is a
+view of its input, whether it merges) read from one cache entry. Architecture search
+analyses thousands of candidates; the separate passes each re-walked networkx's node
+views and re-asked every record the same questions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+
+from netdsl.analysis.liveness import aliases_input
+from netdsl.analysis.memory import OPTIMIZER_STATES, check_options
+from netdsl.analysis.receptive_field import check_alignment
+from netdsl.analysis.rows import LayerRow, Totals
+from netdsl.errors import Diagnostic
+from netdsl.layers.base import Counts, Field, Layer
+
+#: layer record -> (counts, view at inference, view in training, merges, input rank).
+#: Records are immutable and shared (the layer cache, memoised block calls), so most of
+#: a candidate's records were met by an earlier candidate.
+_FACTS: dict[Layer, tuple[Counts, bool, bool, bool, int]] = {}
+_FACTS_LIMIT = 200_000
+
+
+def _facts(layer: Layer) -> tuple[Counts, bool, bool, bool, int]:
+    if len(_FACTS) >= _FACTS_LIMIT:
+        _FACTS.clear()
+    rank = len(layer.in_shapes[0]) - 1 if layer.in_shapes else -1
+    facts = _FACTS[layer] = (layer.counts(), aliases_input(layer, False),
+                             aliases_input(layer, True), layer.is_merge, rank)
+    return facts
+
+
+def node_table(graph: nx.MultiDiGraph) -> Any:
+    """The node -> data mapping in insertion (topological) order, without networkx views."""
+    table = getattr(graph, "_node", None)
+    return table if isinstance(table, dict) else dict(graph.nodes(data=True))
+
+
+def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
+                  ) -> tuple[PendingRows, Totals, list[Diagnostic]]:
+    """The rows (made when first read), totals and receptive-field warnings of
+    `analyze_graph`, in one pass."""
+    itemsize = check_options(batch, dtype, optimizer)
+    scale = batch * itemsize
+    get_facts = _FACTS.get
+    step: dict[str, int] = {}
+    storage: dict[str, str] = {}  # where each output lives at inference
+    storage_end: dict[str, int] = {}  # last step using each storage (liveness)
+    train_base: dict[str, str] = {}  # where each output lives while training
+    grad: dict[str, bool] = {}
+    sizes: dict[str, int] = {}
+    fields: dict[str, Field] = {}
+    allocated: list[tuple[str, int]] = []
+    kept: set[str] = set()
+    warnings: list[Diagnostic] = []
+    activations: list[int] = []
+    saved_bytes: list[int] = []
+    field_list: list[Field] = []
+    transient = params = buffers = macs = other_ops = total_saved = all_outputs = 0
+    for i, (node, data) in enumerate(node_table(graph).items()):
+        layer, preds = data["layer"], data["inputs"]
+        facts = get_facts(layer) or _facts(layer)
+        counts = facts[0]
+        sizes[node] = size = counts.out_elements * scale
+        step[node] = storage_end[node] = i
+        if not preds:  # a network input: given, not computed; needs no gradient
+            storage[node] = train_base[node] = node
+            grad[node] = False
+            activation = saved = 0
+            field = fields[node] = layer.field_of(())
+        else:
+            storage[node] = storage[preds[0]] if facts[1] else node
+            train_base[node] = train_base[preds[0]] if facts[2] else node
+            for p in preds:
+                storage_end[storage[p]] = i
+            activation = size if storage[node] == node else 0
+            flags = tuple(map(grad.__getitem__, preds))
+            grad[node] = counts.params > 0 or True in flags
+            plan = layer.saved_plan(flags)
+            saved = (batch * (plan.sample_elements * itemsize + plan.sample_bytes)
+                     + plan.elements * itemsize + plan.bytes)
+            for source in [preds[k] for k in plan.inputs] + ([node] if plan.output else []):
+                base = train_base[source]
+                if base not in kept:  # each storage counted once, by its first saver
+                    kept.add(base)
+                    saved += sizes[base]
+            in_bytes = sum(map(sizes.__getitem__, preds))
+            if size + in_bytes > transient:
+                transient = size + in_bytes
+            ins = tuple(map(fields.__getitem__, preds))
+            if facts[3]:
+                warning = check_alignment(graph, node, preds, list(ins))
+                if warning is not None:
+                    warnings.append(warning)
+                field = layer.field_of(ins)
+            elif len(ins[0].size) != facts[4]:
+                # a reshape moved elements between axes: the field is global (see
+                # receptive_field.receptive_fields)
+                field = ins[0].as_global()
+            else:
+                field = layer.field_of(ins)
+            fields[node] = field
+        if activation:
+            allocated.append((node, activation))
+        total_saved += saved
+        all_outputs += activation
+        params += counts.params
+        buffers += counts.buffers
+        macs += counts.macs
+        other_ops += counts.other_ops
+        activations.append(activation)
+        saved_bytes.append(saved)
+        field_list.append(field)
+    end = len(step)
+    for out in graph.graph["outputs"]:
+        storage_end[storage[out]] = end
+    peak = _peak(allocated, step, storage_end, end)
+    param_bytes = params * itemsize
+    state = param_bytes * (2 + OPTIMIZER_STATES[optimizer])
+    input_bytes = sum(sizes[v] for v in graph.graph["inputs"].values())
+    macs *= batch
+    totals = Totals(params, buffers, macs, 2 * macs, other_ops * batch, param_bytes,
+                    all_outputs, peak, total_saved, state + total_saved + transient,
+                    input_bytes, input_bytes + param_bytes + all_outputs)
+    table = node_table(graph)
+    rows = PendingRows(list(table), list(table.values()), batch, activations, saved_bytes,
+                       field_list)
+    return rows, totals, warnings
+
+
+class PendingRows:
+    """A report's layer rows, made when first read (`Report.layers`).
+
+    The analysis keeps only the per-node columns it computed (activation and saved bytes,
+    receptive fields) next to the graph's node data; a search reads a candidate's totals
+    and rarely its rows, so most candidates never make them. Made rows are exactly those
+    the separate passes make (`report.analyze_reference`).
+    """
+
+    __slots__ = ("names", "data", "batch", "activation", "saved", "fields", "_index")
+
+    def __init__(self, names: list[str], data: list[dict[str, Any]], batch: int,
+                 activation: list[int], saved: list[int], fields: list[Field]) -> None:
+        self.names, self.data, self.batch = names, data, batch
+        self.activation, self.saved, self.fields = activation, saved, fields
+        self._index: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def make(self, i: int) -> LayerRow:
+        """The row of the i-th node."""
+        data, batch = self.data[i], self.batch
+        layer = data["layer"]
+        c = layer.counts()
+        return LayerRow(self.names[i], layer.op, data["block"], data["inputs"], layer.out_shape,
+                        c.params, c.buffers, c.macs * batch, 2 * c.macs * batch,
+                        c.other_ops * batch, self.activation[i], self.saved[i], self.fields[i],
+                        data["span"])
+
+    def build(self) -> list[LayerRow]:
+        """Every row, in graph order."""
+        return [self.make(i) for i in range(len(self.names))]
+
+    def row(self, name: str) -> LayerRow | None:
+        """The row of the node called `name` (None when there is none)."""
+        if self._index is None:
+            self._index = {n: i for i, n in enumerate(self.names)}
+        i = self._index.get(name)
+        return None if i is None else self.make(i)
+
+
+def _peak(allocated: list[tuple[str, int]], step: dict[str, int],
+          storage_end: dict[str, int], end: int) -> int:
+    """The largest total of live allocations over the steps (`Schedule.peak`)."""
+    delta = [0] * (end + 2)
+    for node, size in allocated:
+        delta[step[node]] += size
+        delta[storage_end[node] + 1] -= size
+    live = peak = 0
+    for change in delta[:end]:
+        live += change
+        if live > peak:
+            peak = live
+    return peak
