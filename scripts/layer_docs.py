@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from netdsl.language.display import literal  # noqa: E402
 from netdsl.language.values import CONSTANTS  # noqa: E402
 from netdsl.layers import REGISTRY, LayerSpec  # noqa: E402
 from netdsl.layers.base import Arg  # noqa: E402
@@ -27,17 +28,7 @@ MEMORY = ("allocates", "saved", "field")
 
 def default(value: object) -> str:
     """A default value as the language writes it (`none`, `true`, `same`, `1e-5`)."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value if value in CONSTANTS else f'"{value}"'
-    if isinstance(value, float):
-        return re.sub(r"e([+-])0*(\d)", r"e\1\2", repr(value)).replace("e+", "e")
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(default(v) for v in value) + "]"
-    return str(value)
+    return literal(value, CONSTANTS)
 
 
 def argument(arg: Arg) -> str:

@@ -33,6 +33,7 @@ torch = pytest.importorskip("torch")
 
 import netdsl  # noqa: E402
 from netdsl.errors import NetdslError  # noqa: E402
+from netdsl.language.display import literal  # noqa: E402
 from netdsl.layers import REGISTRY, Field, LayerError, create  # noqa: E402
 from netdsl.layers.activation import Activation  # noqa: E402
 from netdsl.layers.base import numel  # noqa: E402
@@ -149,15 +150,7 @@ def drawn(takes: Any) -> list[str]:
 # ------------------------------------------------------------------- writing spec text
 def render(value: Any) -> str:
     """A Python value as the language writes it."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value if value in WORDS else f'"{value}"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(render(v) for v in value) + "]"
-    return repr(value)
+    return literal(value, WORDS)
 
 
 def call(name: str, args: dict[str, Any]) -> str:

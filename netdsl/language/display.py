@@ -7,7 +7,8 @@ functions turn that data, and the elaborator's own values, into the words of the
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from netdsl.layers.base import NOTHING, LayerError
@@ -46,6 +47,24 @@ def show(value: Any, depth: int = 0) -> str:
     if isinstance(value, int) and value.bit_length() > 1024:  # only from the Python API
         return f"<an integer of {value.bit_length()} bits>"
     return "none" if value is None else str(value)
+
+
+def literal(value: Any, words: Collection[str] = ()) -> str:
+    """A value as a literal of the language that reads back as the same value: `none`,
+    `true`, quoted strings (bare for the `words` given, such as `same`), lists, and floats
+    always with a point or an exponent (`1.0`, `1e-5`), so they stay floats."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value if value in words else f'"{value}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(literal(v, words) for v in value) + "]"
+    if isinstance(value, float):
+        text = re.sub(r"e([+-])0*(\d)", r"e\1\2", repr(value)).replace("e+", "e")
+        return text if any(c in text for c in ".en") else text + ".0"  # n: inf, nan
+    return str(value)
 
 
 def suggest(name: str, candidates: Sequence[str]) -> str:

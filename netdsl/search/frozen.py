@@ -19,6 +19,7 @@ from typing import Any
 from netdsl.analysis.constraints import QUANTITIES, Constraint
 from netdsl.language import calls
 from netdsl.language import syntax as ast
+from netdsl.language.display import literal
 from netdsl.language.elaborate import elaborate
 from netdsl.language.loader import Program
 
@@ -39,22 +40,6 @@ def _recording_layers(record: dict[int, tuple[str, list[Any], dict[str, Any]]]):
         yield
     finally:
         calls.create = original
-
-
-def literal(value: Any) -> str:
-    """A value as a literal of the language."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(literal(v) for v in value) + "]"
-    if isinstance(value, float):
-        text = repr(value)
-        return text if any(c in text for c in ".e") else text + ".0"
-    return str(value)
 
 
 def _variable(node: str, used: set[str]) -> str:
