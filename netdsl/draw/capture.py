@@ -73,7 +73,7 @@ class _Recording(_Elaborator):
 
     def apply(self, target: Any, e: ast.Node, name: str, name_span: Span,
               args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
-              cur: Tensor | None, hint: str | None) -> Any:
+              cur: Tensor | None, hint: str | tuple[str, ...] | None) -> Any:
         try:
             return super().apply(target, e, name, name_span, args, kwargs, env, cur, hint)
         except NetdslError:
@@ -82,10 +82,10 @@ class _Recording(_Elaborator):
 
     def call_layer(self, spec: Any, e: ast.Node, name_span: Span, args: Sequence[ast.Node],
                    kwargs: Sequence[ast.Keyword], env: Env, cur: Tensor | None,
-                   hint: str | None) -> Tensor:
+                   hint: str | tuple[str, ...] | None, callee: Any = None) -> Any:
         self._branches.append([])
         try:
-            return super().call_layer(spec, e, name_span, args, kwargs, env, cur, hint)
+            return super().call_layer(spec, e, name_span, args, kwargs, env, cur, hint, callee)
         except NetdslError:
             branches = self._branches[-1]
             self._note_failure(branches if branches else [cur] if cur is not None else [])
@@ -93,11 +93,19 @@ class _Recording(_Elaborator):
         finally:
             self._branches.pop()
 
-    def branch(self, e: ast.Node, env: Env, cur: Tensor | None, merge: str) -> Tensor:
-        tensor = super().branch(e, env, cur, merge)
-        if self._branches:
-            self._branches[-1].append(tensor)
-        return tensor
+    def branches(self, args: Sequence[ast.Node], env: Env, cur: Tensor | None,
+                 merge: str) -> tuple[list[Tensor], list[ast.Node]]:
+        # a branch that fails leaves the ones before it recorded, for the picture
+        if not self._branches:
+            return super().branches(args, env, cur, merge)
+        inputs: list[Tensor] = []
+        sources: list[ast.Node] = []
+        for a in args:
+            got, where = super().branches([a], env, cur, merge)
+            self._branches[-1].extend(got)
+            inputs.extend(got)
+            sources.extend(where)
+        return inputs, sources
 
     def _note_failure(self, inputs: list[Tensor]) -> None:
         """Keep the innermost failing call's inputs (outer calls re-raise the same error)."""

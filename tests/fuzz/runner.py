@@ -9,7 +9,8 @@ memory limit and a CPU-time alarm, and sends back (exit code, stderr head) throu
 Outcome classes (`OUTCOMES`):
 
 - ``ok``: exit 0.
-- ``located``: exit 1 with `file:line:col: error:` first (a located mistake in a spec).
+- ``located``: exit 1 with `file:line:col: error:` first (a located mistake in a spec), or
+  `file.net: error:` for a mistake of the whole file (it defines no network).
 - ``unreadable``: exit 1 with `netdsl: error: cannot read FILE` (the spec file itself).
 - ``unlocated``: any other exit 1 without `file:line:col` (a finding).
 - ``usage``: exit 2 (a command-line mistake).
@@ -41,7 +42,9 @@ OUTCOMES = ("ok", "located", "unreadable", "usage", "unlocated", "internal", "ti
 #: `file:line:col`, but for a spec file that cannot be read at all).
 GOOD = frozenset({"ok", "located", "unreadable", "usage"})
 
-_LOCATED = re.compile(r"^[^\n]+:\d+:\d+: (error|warning): ", re.S)
+# `file:line:col: error: ...`, or `file: error: ...` for a mistake of the whole file (a file
+# that defines no network points at the file, not at a column after its last comment)
+_LOCATED = re.compile(r"^([^\n]+:\d+:\d+|[^\n]+\.net): (error|warning): ", re.S)
 # Control characters other than tab and newline, raw in the output: an escape sequence from
 # the input reached the terminal unescaped.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
