@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netdsl.errors import UsageError
+from netdsl.language.display import literal
 
 SAMPLERS = ("random", "tpe", "nsga2")
 
@@ -274,13 +275,30 @@ def _table(result: dict[str, Any], objectives: list[Objective]) -> str:
     for row in result["pareto"][:20]:
         shown = "  ".join(f"{o.quantity}={units.count(row['totals'][o.quantity])}"
                           for o in objectives)
-        decisions = ", ".join(f"{k}={v}" for k, v in row["decisions"].items())
-        lines.append(f"  {row['hash'][:12]}  {shown}  {decisions}")
+        lines.append(f"  {row['hash'][:12]}  {shown}")
+        lines.extend(_wrapped([f"{k} = {literal(v)}" for k, v in row["decisions"].items()]))
     if len(result["pareto"]) > 20:
         lines.append(f"  ... and {len(result['pareto']) - 20} more (--format json)")
     if result["exported"]:
         lines.append(f"best written to {result['exported']}")
     return "\n".join(lines)
+
+
+def _wrapped(items: list[str], width: int = 80, indent: str = "    ") -> list[str]:
+    """`items` joined by commas in lines of at most `width` columns, never inside an item
+    (the decisions under a Pareto row, readable on an 80-column terminal)."""
+    lines: list[str] = []
+    line = ""
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else "")
+        if line and len(indent) + len(line) + 1 + len(piece) > width:
+            lines.append(indent + line)
+            line = piece
+        else:
+            line = f"{line} {piece}" if line else piece
+    if line:
+        lines.append(indent + line)
+    return lines
 
 
 class _progress:

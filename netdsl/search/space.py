@@ -34,6 +34,7 @@ from netdsl.api import _collector_paused
 from netdsl.errors import NetdslError, Span, UsageError
 from netdsl.language.choices import same_value, show_domain
 from netdsl.language.decisions import Decision, Domain, FloatRange, IntRange
+from netdsl.language.display import literal
 from netdsl.search.frozen import render
 from netdsl.search.hashing import network_hash
 from netdsl.search.trace import Counter, Found, conditions, freeze, up_front
@@ -146,7 +147,7 @@ class Candidate:
                              self.error.span)
         from netdsl.search.frozen import frozen_text
 
-        shown = ", ".join(f"{k} = {v!r}" for k, v in self.decisions.items())
+        shown = ", ".join(f"{k} = {literal(v)}" for k, v in self.decisions.items())
         comment = (f"Frozen candidate of {self.space.spec.path}, hash {self.hash}.\n"
                    f"Decisions: {shown or 'none'}")
         return frozen_text(self.space.spec.program, self.space.network, self.space.params,
