@@ -80,6 +80,9 @@ class Violation:
         shown = ", ".join(f"{k} = {_show(v)}" for k, v in sorted(self.values.items()))
         return f"requirement not met: {self.constraint.text}" + (f" ({shown})" if shown else "")
 
+    def __repr__(self) -> str:  # what a notebook shows for `candidate.violations`
+        return f"<Violation {self.message.removeprefix('requirement not met: ')}>"
+
 
 def quantities(report: Any) -> dict[str, int | float]:
     """The values constraints and objectives may name, from a `Report`."""
