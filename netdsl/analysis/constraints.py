@@ -29,7 +29,7 @@ from netdsl.language.display import suggest
 
 #: What each quantity means, for `netdsl search --help` and the docs.
 QUANTITIES: dict[str, str] = {
-    "params": "parameters", "trainable_params": "trainable parameters",
+    "params": "parameters",
     "buffers": "buffer elements (batch norm statistics)",
     "macs": "multiply-accumulates per sample", "flops": "FLOPs per sample (2 x MACs)",
     "other_ops": "other operations per sample (activations, pooling, adds)",
@@ -88,7 +88,7 @@ def quantities(report: Any) -> dict[str, int | float]:
     """The values constraints and objectives may name, from a `Report`."""
     t, batch = report.totals, max(report.batch, 1)
     values: dict[str, int | float] = {
-        "params": t.params, "trainable_params": t.trainable_params, "buffers": t.buffers,
+        "params": t.params, "buffers": t.buffers,
         "macs": t.macs // batch, "flops": t.flops // batch, "other_ops": t.other_ops // batch,
         "param_bytes": t.param_bytes, "activation_bytes": t.activation_bytes,
         "inference_peak_bytes": t.inference_peak_bytes,

@@ -97,12 +97,6 @@ class Totals:
     input_bytes: int
     estimated_total_bytes: int
 
-    @property
-    def trainable_params(self) -> int:
-        """The same as `params`: netdsl has no frozen parameters (no longer a field, nor a
-        key of the JSON report; kept for callers that read it)."""
-        return self.params
-
 
 @dataclass(frozen=True, slots=True)
 class BlockRow:
