@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while a graph is built and analysed.
 
     An analysis allocates a few thousand small objects in one burst and makes no reference
@@ -65,7 +65,7 @@ class Spec:
         `decisions` answers the spec's search decisions (a `DecisionSource`, or a mapping
         of decision names to values); the others take their defaults.
         """
-        with _collector_paused():
+        with collector_paused():
             return elaborate(self.program, network, {**(params or {}), **kwargs}, inputs,
                              decisions)
 
@@ -77,7 +77,7 @@ class Spec:
         """Elaborate and run every analysis; keywords other than the options are parameters."""
         from netdsl.analysis.report import analyze_graph
 
-        with _collector_paused():
+        with collector_paused():
             graph = self.graph(network, inputs, params, decisions=decisions, **kwargs)
             return analyze_graph(graph, batch=batch, dtype=dtype, optimizer=optimizer)
 

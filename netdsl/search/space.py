@@ -30,7 +30,7 @@ from netdsl.analysis.constraints import (
     quantities,
     validate,
 )
-from netdsl.api import _collector_paused
+from netdsl.api import collector_paused
 from netdsl.errors import NetdslError, Span, UsageError
 from netdsl.language.choices import same_value, show_domain
 from netdsl.language.decisions import Decision, Domain, FloatRange, IntRange
@@ -260,8 +260,8 @@ class Space:
             return self._evaluate(decisions)
         # One candidate allocates thousands of small objects and makes no reference cycles:
         # the cyclic collector, paused for the whole of it (elaborate, analyse, hash), runs
-        # once afterwards instead of several times in the middle (see api._collector_paused).
-        with _collector_paused():
+        # once afterwards instead of several times in the middle (see api.collector_paused).
+        with collector_paused():
             return self._evaluate(decisions)
 
     def _evaluate(self, decisions: Mapping[str, Any] | Any) -> Candidate:
