@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from netdsl.errors import TORCH_CPU_INSTALL, NetdslError, UsageError
+from netdsl.graph import as_networkx, format_ir, plain_graphs
 from netdsl.overrides import Selection, add_spec_arguments, select
 
 DESCRIPTION = f"""\
@@ -168,7 +169,8 @@ def analyze_command(args: argparse.Namespace) -> int:
     outputs, status = [], 0
     for path in args.specs:
         try:
-            outputs.append(_analyze(select(path, args), args))
+            with plain_graphs():  # nothing here hands a graph on: networkx is not needed
+                outputs.append(_analyze(select(path, args), args))
         except NetdslError as exc:
             if args.traceback or len(args.specs) == 1:
                 raise
@@ -199,9 +201,9 @@ def _analyze(selection: Selection, args: argparse.Namespace) -> Any:
     """One spec's output: the IR listing, the table text, or the Report."""
     graph = selection.graph()
     if args.ir:
-        from netdsl.graph import format_ir
-
-        return format_ir(graph)
+        return format_ir(as_networkx(graph))
+    if graph.graph.get("named_outputs"):  # the heads' analysis reads networkx's graph
+        graph = as_networkx(graph)
     from netdsl.analysis.report import analyze_graph
 
     report = analyze_graph(graph, batch=args.batch, dtype=args.dtype, optimizer=args.optimizer)

@@ -13,9 +13,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from netdsl.analysis.counts import count
 from netdsl.analysis.memory import dtype_size, plan_memory
@@ -25,6 +23,9 @@ from netdsl.analysis.rollup import rollup
 from netdsl.analysis.rows import BlockRow, HeadRow, LayerRow, Totals, rf_dict
 from netdsl.errors import Diagnostic, UnknownLayerError, UsageError
 from netdsl.report import formats, table
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["BlockRow", "HeadRow", "LayerRow", "Report", "Totals", "analyze_graph",
            "analyze_reference", "rf_dict"]
