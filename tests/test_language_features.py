@@ -421,6 +421,15 @@ def test_list_items_and_if_arguments_take_layers_as_values():
     assert plain[-4:] == ["linear", "relu", "linear", "relu"]
 
 
+def test_a_network_parameter_takes_a_layer_and_is_set_by_name():
+    text = "block unit() {\n relu -> relu\n}\nnetwork n(act = mish) {\n input x: [4]\n x -> act\n}\n"
+    ops = lambda **p: [d["layer"].op for _, d in elaborate(text, **p).nodes(data=True)][1:]  # noqa: E731
+    assert ops() == ["mish"] and ops(act="elu") == ["elu"] and ops(act="unit") == ["relu", "relu"]
+    with pytest.raises(NetdslError, match="'act' is a layer \\(default mish\\), but the API gives "
+                                          "\"mihs\", which names no layer or block; did you mean 'mish'"):
+        elaborate(text, act="mihs")
+
+
 def test_an_if_step_still_applies_a_bare_layer_name():
     g = elaborate("network n(a = true) {\n input x: [4]\n x -> if a { relu } else { sigmoid }\n}\n")
     assert [d["layer"].op for _, d in g.nodes(data=True)] == ["input", "relu"]
