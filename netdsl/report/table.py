@@ -165,32 +165,41 @@ class _Texts(dict):
         return text
 
 
-def cells(report: Report, rows: Sequence[TreeRow]) -> list[list[str]]:
-    """Every row's texts, in the order of `columns`. A row met again (`more`) shows only
-    its name. Rows repeat a few numbers and shapes (a chain of 50,000 layers has three
-    kinds of row), so each text is made once per distinct value."""
+def cells(report: Report, rows: Sequence[TreeRow]) -> tuple[list[tuple[str, ...]], list[int]]:
+    """Every row's texts, in the order of `columns`, and each column's widest text. A row
+    met again (`more`) shows only its name. Rows repeat a few numbers and shapes (a chain
+    of 50,000 layers has three kinds of row), so the texts of each distinct (shape,
+    params, MACs, memory) are made once, and the columns' widths read from them."""
     factor = units.memory_unit(_largest_memory(rows))[1]
     params, macs = report.totals.params, report.totals.macs
-    shape = _Texts(units.shape)
-    count = _Texts(lambda n: units.count(n) if n else "-")
-    params_share = _Texts(lambda n: units.share(n, params))
-    macs_share = _Texts(lambda n: units.share(n, macs))
-    memory = _Texts(lambda n: units.in_unit(n, factor) if n else "-")
+
+    def numbers(key: tuple[tuple[int, ...], int, int, int, int]) -> tuple[str, ...]:
+        shape, n_params, n_macs, activation, saved = key
+        return (units.shape(shape), units.count(n_params) if n_params else "-",
+                units.share(n_params, params), units.count(n_macs) if n_macs else "-",
+                units.share(n_macs, macs), units.in_unit(activation, factor) if activation else "-",
+                units.in_unit(saved, factor) if saved else "-")
+
+    middle = _Texts(numbers)  # type: ignore[arg-type]
     rf = _Texts(lambda key: _rf_text(*key))
+    blank = ("",) * 8
     out = []
     for r in rows:
         name = INDENT * r.depth + r.name if r.depth else r.name
         if r.more:
-            out.append([name + " (cont.)", r.op, "", "", "", "", "", "", "", ""])
+            out.append((name + " (cont.)", r.op, *blank))
             continue
         f = r.rf
-        out.append([name, r.op, shape[r.shape], count[r.params], params_share[r.params],
-                    count[r.macs], macs_share[r.macs], memory[r.activation_bytes],
-                    memory[r.saved_for_backward_bytes],
+        out.append((name, r.op,
+                    *middle[r.shape, r.params, r.macs, r.activation_bytes,
+                            r.saved_for_backward_bytes],
                     # keyed by what the text shows (field values are ints and Fractions,
                     # and equal ones print alike)
-                    rf[f.size, f.stride, f.is_global, f.exact]])
-    return out
+                    rf[f.size, f.stride, f.is_global, f.exact]))
+    widths = [max(map(len, column), default=0) for column in zip(*middle.values())] or [0] * 7
+    return out, [max((len(t[0]) for t in out), default=0),
+                 max((len(t[1]) for t in out), default=0), *widths,
+                 max(map(len, rf.values()), default=0)]
 
 
 @dataclass(frozen=True)
@@ -207,10 +216,8 @@ def layout(report: Report, depth: int | None = None, width: int | None = None) -
     """The table aligned, fitted to `width` if given (see the module docstring)."""
     rows = tree_rows(report, depth)
     cols = columns(report, rows)
-    texts = cells(report, rows)
-    by_column = list(zip(*texts)) or [()] * len(cols)
-    widths = [max(len(c.header), max(map(len, column), default=0))
-              for c, column in zip(cols, by_column)]
+    texts, widest = cells(report, rows)
+    widths = [max(len(c.header), w) for c, w in zip(cols, widest)]
     keep = list(range(len(cols)))
 
     def total() -> int:
@@ -225,10 +232,8 @@ def layout(report: Report, depth: int | None = None, width: int | None = None) -
         dropped.append(cols[index].title)
     if width is not None and total() > width:  # then the names give way, down to 12
         widths[0] = max(12, widths[0] - (total() - width))
-        cut = widths[0]
-        for line_texts in texts:  # only names are cut: every other column is as wide as
-            if len(line_texts[0]) > cut:  # its widest text
-                line_texts[0] = line_texts[0][:cut - 1] + "…"
+        cut = widths[0]  # only names are cut: every other column is as wide as its widest text
+        texts = [(t[0][:cut - 1] + "…", *t[1:]) if len(t[0]) > cut else t for t in texts]
     # one format per line: each kept text padded to its column's width
     template = GAP.join(f"{{{i}:{'<' if cols[i].left else '>'}{widths[i]}}}" for i in keep)
     lines = [template.format(*[c.header for c in cols]).rstrip()]
