@@ -33,16 +33,16 @@ REQUIRE = "require"
 
 TOKEN = re.compile(r"""
 [\t \f]*(?:\#[^\n]*)?                             # ignored: blanks, a comment; then one of
-(?:(\\[\t \f]*\r?\n)                            # 1: ignored: a line continuation
-|((?:(?:\r?\n[\t \f]*(?:\#[^\n]*)?)*\r?\n[\t \f]*)?->)  # 2: '->', maybe on a later line
-|((?:\r?\n[\t \f]*(?:\#[^\n]*)?)+)              # 3: newline(s), blank and comment lines
-|([A-Za-z_][A-Za-z0-9_]*)                       # 4: a name or a keyword
-|(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?:KiB|MiB|GiB|K|M|G)?)  # 5: a number, maybe `600M`
-|("[^"\n]*")                                    # 6: a string
-|(==|!=|<=|>=|<|>)                              # 7: a comparison
-|(\*\*|//|[-+*/%=()\[\]{},:.])                  # 8: punctuation
+(?:([A-Za-z_][A-Za-z0-9_]*)                     # 1: a name or a keyword
+|(\*\*|//|=(?!=)|-(?!>)|[+*/%()\[\]{},:.])         # 2: punctuation (not `==`, not `->`)
+|(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?:KiB|MiB|GiB|K|M|G)?)  # 3: a number, maybe `600M`
+|((?:(?:\r?\n[\t \f]*(?:\#[^\n]*)?)*\r?\n[\t \f]*)?->)  # 4: '->', maybe on a later line
+|((?:\r?\n[\t \f]*(?:\#[^\n]*)?)+)              # 5: newline(s), blank and comment lines
+|(\\[\t \f]*\r?\n)                            # 6: ignored: a line continuation
+|("[^"\n]*")                                    # 7: a string
+|(==|!=|<=|>=|<|>)                              # 8: a comparison
 |([\s\S]))                                      # 9: anything else
-""", re.VERBOSE)
+""", re.VERBOSE)  # the commonest tokens first: names, punctuation, numbers
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {")": "(", "]": "[", "}": "{"}
@@ -101,7 +101,13 @@ class Tokens:
             group = m.lastindex
             start = m.start(group)
             value = m.group(group)
-            if group == 8:
+            if group == 1:
+                if prev_number and start == prev_end:
+                    self.stop = start  # a word glued to a number: `3x`, `1and`
+                    break
+                kind = value if value in KEYWORDS else "NAME"
+                prev_number = False
+            elif group == 2:
                 kind = value
                 if kind in _OPEN:
                     stack.append(kind)
@@ -111,17 +117,11 @@ class Tokens:
                 elif kind in _CLOSE and stack and stack[-1] == _CLOSE[kind]:
                     stack.pop()
                 prev_number = False
-            elif group == 4:
-                if prev_number and start == prev_end:
-                    self.stop = start  # a word glued to a number: `3x`, `1and`
-                    break
-                kind = value if value in KEYWORDS else "NAME"
-                prev_number = False
-            elif group == 5:
+            elif group == 3:
                 kind, prev_number, prev_end = "NUMBER", True, m.end()
-            elif group <= 3:
-                if group != 1 and not (group == 3 and stack and stack[-1] != "{"):
-                    add_kind("NL" if group == 3 else "ARROW")
+            elif group <= 6:
+                if group != 6 and not (group == 5 and stack and stack[-1] != "{"):
+                    add_kind("NL" if group == 5 else "ARROW")
                     add_value(value)
                     add_line(line)
                     add_column(start - line_start + 1)
@@ -131,9 +131,9 @@ class Tokens:
                     line_start = start + value.rindex("\n") + 1
                 prev_number = False
                 continue
-            elif group == 6:
-                kind, prev_number = "STRING", False
             elif group == 7:
+                kind, prev_number = "STRING", False
+            elif group == 8:
                 kind, prev_number = "CMP", False
             else:
                 self.stop = start
