@@ -45,6 +45,16 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Static rules and lowerings these tests found wrong, now fixed: each reproducer is kept
 #: as a regression test.
 FOUND: dict[str, tuple[str, str]] = {
+    "layernorm at one position, then conv and flatten": ("""
+network r() {
+    input x: [2, 2, 2]
+
+    x -> global_avgpool -> layernorm -> conv(channels = 2, kernel = 1, padding = 1) -> relu
+      -> flatten
+}
+""", "lowering: at a single position the permuted-back layernorm output counted as "
+        "contiguous with channels-last strides; the conv after it answered in channels-last "
+        "and the flatten copied (144 bytes where a view was counted)"),
     "dilated taps all in the padding": ("""
 network r() {
     input x: [1, 2, 3]

@@ -248,6 +248,12 @@ class ChannelLayerNorm(nn.LayerNorm):
     following flatten or reshape is a view, as the analysis counts it)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if all(n == 1 for n in x.shape[2:]):
+            # one position (after a global pool): permuted back, the result would count as
+            # contiguous with channels-last strides, and a following conv would then give a
+            # channels-last output that a flatten must copy (found by the random networks)
+            return F.layer_norm(x.flatten(1), self.normalized_shape, self.weight, self.bias,
+                                self.eps).view(x.shape)
         dims = (0, *range(2, x.dim()), 1)
         back = (0, x.dim() - 1, *range(1, x.dim() - 1))
         out = F.layer_norm(x.permute(*dims), self.normalized_shape, self.weight, self.bias,
