@@ -504,8 +504,10 @@ class Evaluator(Calls):
         self.check_room(1, span)
         name = self.ctx.scope.fresh(layer.op, hint)
         preds = tuple(t.node for t in inputs)
-        self.ctx.nodes.append((name, {"layer": layer, "span": span, "block": self.ctx.scope.path,
-                                  "inputs": preds}))
+        block = self.ctx.scope.path
+        self.ctx.nodes.append((name, {"layer": layer, "span": span, "block": block,
+                                      "inputs": preds}))
+        self.ctx.rows.append((name, layer, span, block, preds))
         self.ctx.edges.extend((p, name, position) for position, p in enumerate(preds))
         return Tensor(name, layer.out_shape)
 
