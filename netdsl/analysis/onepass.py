@@ -22,19 +22,21 @@ from netdsl.analysis.rows import LayerRow, Totals
 from netdsl.errors import Diagnostic
 from netdsl.layers.base import Counts, Field, Layer
 
-#: layer record -> (counts, view at inference, view in training, merges, input rank).
-#: Records are immutable and shared (the layer cache, memoised block calls), so most of
-#: a candidate's records were met by an earlier candidate.
-_FACTS: dict[Layer, tuple[Counts, bool, bool, bool, int]] = {}
+#: layer record -> (counts, view at inference, view in training, merges, input rank,
+#: pointwise receptive field). Records are immutable and shared (the layer cache,
+#: memoised block calls), so most of a candidate's records were met by an earlier one.
+_FACTS: dict[Layer, tuple[Counts, bool, bool, bool, int, bool]] = {}
 _FACTS_LIMIT = 200_000
 
 
-def _facts(layer: Layer) -> tuple[Counts, bool, bool, bool, int]:
+def _facts(layer: Layer) -> tuple[Counts, bool, bool, bool, int, bool]:
     if len(_FACTS) >= _FACTS_LIMIT:
         _FACTS.clear()
     rank = len(layer.in_shapes[0]) - 1 if layer.in_shapes else -1
+    # a kind that keeps the default `receptive_field` passes its input's field on as is
+    pointwise = type(layer).receptive_field is Layer.receptive_field
     facts = _FACTS[layer] = (layer.counts(), aliases_input(layer, False),
-                             aliases_input(layer, True), layer.is_merge, rank)
+                             aliases_input(layer, True), layer.is_merge, rank, pointwise)
     return facts
 
 
@@ -106,7 +108,7 @@ def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
                 # receptive_field.receptive_fields)
                 field = ins[0].as_global()
             else:
-                field = layer.field_of(ins)
+                field = ins[0] if facts[5] else layer.field_of(ins)
             fields[node] = field
         if activation:
             allocated.append((node, activation))

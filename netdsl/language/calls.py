@@ -199,6 +199,8 @@ class Calls:
         return inputs, sources
 
     def argument(self, e: ast.Node, env: Env) -> Any:
+        if type(e) is ast.Literal:  # never a tensor
+            return e.value
         value = self.eval(e, env, None)
         if isinstance(value, Tensor):
             raise self.error("a layer argument must be a number, word or list, not a tensor "

@@ -26,6 +26,7 @@ from netdsl.language.resolve import BLOCK, BUILTIN, CHECK, DECISION, LAYER, LOCA
 from netdsl.language.values import (
     BINARY,
     BUILTINS,
+    MAX_NODES,
     MAX_REPEAT,
     MISSING,
     PARAM_TYPES,
@@ -119,11 +120,15 @@ class Evaluator(Calls):
     # --------------------------------------------------------------- statements
     def statement(self, st: ast.Node, env: Env, cur: Tensor | None, result: Any,
                   last: ast.Node | None) -> tuple[Any, ast.Node | None]:
-        if result is not None and last is not None and isinstance(last, ast.ExprStmt):
+        if result is not None and last is not None and type(last) is ast.ExprStmt:
             raise self.error("this expression's value is never used: only the last expression of "
                              "a body is its result (name it with `x = ...` to use it later)",
                              last.span)
-        if isinstance(st, ast.Assign):
+        kind = type(st)
+        if kind is ast.ExprStmt:  # the most common statement first
+            expr = st.expr
+            return self.dispatch[type(expr)](expr, env, cur), st
+        if kind is ast.Assign:
             if st.name in ("in",) or st.name in BUILTINS:
                 raise self.error(f"'{st.name}' is reserved and cannot be assigned", st.span)
             env.vars[st.name] = self.eval_named(st.value, env, cur, st.name)
@@ -269,11 +274,16 @@ class Evaluator(Calls):
     def value_of(self, e: ast.Node, env: Env) -> Any:
         """An argument's value: a bare block or layer name is passed as a value (`act =
         relu`), to be applied where the block it is passed to uses it."""
-        if type(e) is ast.Name:
+        kind = type(e)
+        if kind is ast.Literal:
+            return e.value
+        if kind is ast.Name:
             target = self.targets[id(e)]
+            if target.kind is LOCAL:  # `_name` without a current input: the value
+                return env.lookup(e.id)
             if target.kind is BLOCK or target.kind is LAYER:
                 return Callee(e.id, target.kind, target.ref)
-        elif type(e) is ast.Call:  # a layer given some arguments: `batchnorm(eps = 0.001)`
+        elif kind is ast.Call:  # a layer given some arguments: `batchnorm(eps = 0.001)`
             target = self.targets[id(e)]
             if target.kind is LAYER:
                 return self.partial_layer(target.ref, e.name, e, env)
@@ -501,14 +511,16 @@ class Evaluator(Calls):
     def add_node(self, layer: Any, inputs: Sequence[Tensor], span: Span, hint: str | None,
                  root: bool = False) -> Tensor:
         # Nodes and edges are collected here and added to the graph in bulk at the end.
-        self.check_room(1, span)
-        name = self.ctx.scope.fresh(layer.op, hint)
+        ctx = self.ctx
+        if len(ctx.nodes) >= MAX_NODES:
+            self.check_room(1, span)
+        scope = ctx.scope
+        name = scope.fresh(layer.op, hint)
         preds = tuple(t.node for t in inputs)
-        block = self.ctx.scope.path
-        self.ctx.nodes.append((name, {"layer": layer, "span": span, "block": block,
-                                      "inputs": preds}))
-        self.ctx.rows.append((name, layer, span, block, preds))
-        self.ctx.edges.extend((p, name, position) for position, p in enumerate(preds))
+        block = scope.path
+        ctx.nodes.append((name, {"layer": layer, "span": span, "block": block, "inputs": preds}))
+        ctx.rows.append((name, layer, span, block, preds))
+        ctx.edges.extend((p, name, position) for position, p in enumerate(preds))
         return Tensor(name, layer.out_shape)
 
 

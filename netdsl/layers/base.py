@@ -343,6 +343,8 @@ def window_size(value: Any, rank: int) -> int:
 
 def positive(value: Any, rank: int) -> int:
     """Converter: an integer >= 1."""
+    if type(value) is int and 1 <= value <= MAX_TENSOR_ELEMENTS:  # the common case
+        return value
     value = integer(value, rank)
     if value < 1:
         raise LayerError(f"must be a positive integer, got {value}")

@@ -75,8 +75,9 @@ def bind(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
         raise LayerError(f"{spec.name}() takes at most {len(args)} positional argument(s), "
                          f"got {len(positional)}", arg=f"#{len(args)}")
     values: dict[str, Any] = dict(zip((a.name for a in args), positional))
+    names = {a.name for a in args} if keywords else ()
     for key, value in keywords.items():
-        if key not in {a.name for a in args}:
+        if key not in names:
             raise LayerError(f"{spec.name}() has no argument '{key}'", arg=key,
                              options=tuple(spec.signature.names()))
         if key in values:
@@ -112,7 +113,10 @@ def create(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
            in_shapes: tuple[Shape, ...]) -> Layer:
     """The resolved layer for a call (shared with identical earlier calls)."""
     try:
-        key = (spec.name, _freeze(positional), _freeze(sorted(keywords.items())) if keywords else (),
+        # keywords as one flat run (name, value, name, value, ...): names are strings
+        # and every value one item, so the run is unambiguous
+        key = (spec.name, _freeze(positional),
+               _freeze([x for item in sorted(keywords.items()) for x in item]) if keywords else (),
                in_shapes)
         layer = _LAYER_CACHE.get(key)
     except TypeError:  # an unhashable argument value: build without sharing
