@@ -79,36 +79,49 @@ def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
             activation = saved = 0
             field = fields[node] = layer.field_of(())
         else:
-            storage[node] = storage[preds[0]] if facts[1] else node
-            train_base[node] = train_base[preds[0]] if facts[2] else node
-            for p in preds:
-                storage_end[storage[p]] = i
+            first = preds[0]
+            storage[node] = storage[first] if facts[1] else node
+            train_base[node] = train_base[first] if facts[2] else node
+            if len(preds) == 1:  # most layers: the same as below, without the loops
+                storage_end[storage[first]] = i
+                flags: tuple[bool, ...] = (grad[first],)
+                in_bytes = sizes[first]
+            else:
+                for p in preds:
+                    storage_end[storage[p]] = i
+                flags = tuple(map(grad.__getitem__, preds))
+                in_bytes = sum(map(sizes.__getitem__, preds))
             activation = size if storage[node] == node else 0
-            flags = tuple(map(grad.__getitem__, preds))
             grad[node] = counts.params > 0 or True in flags
             plan = layer.saved_plan(flags)
             saved = (batch * (plan.sample_elements * itemsize + plan.sample_bytes)
                      + plan.elements * itemsize + plan.bytes)
-            for source in [preds[k] for k in plan.inputs] + ([node] if plan.output else []):
-                base = train_base[source]
+            for k in plan.inputs:
+                base = train_base[preds[k]]
                 if base not in kept:  # each storage counted once, by its first saver
                     kept.add(base)
                     saved += sizes[base]
-            in_bytes = sum(map(sizes.__getitem__, preds))
+            if plan.output:
+                base = train_base[node]
+                if base not in kept:
+                    kept.add(base)
+                    saved += sizes[base]
             if size + in_bytes > transient:
                 transient = size + in_bytes
-            ins = tuple(map(fields.__getitem__, preds))
             if facts[3]:
+                ins = tuple(map(fields.__getitem__, preds))
                 warning = check_alignment(graph, node, preds, list(ins))
                 if warning is not None:
                     warnings.append(warning)
                 field = layer.field_of(ins)
-            elif len(ins[0].size) != facts[4]:
-                # a reshape moved elements between axes: the field is global (see
-                # receptive_field.receptive_fields)
-                field = ins[0].as_global()
             else:
-                field = ins[0] if facts[5] else layer.field_of(ins)
+                field = fields[first]
+                if len(field.size) != facts[4]:
+                    # a reshape moved elements between axes: the field is global (see
+                    # receptive_field.receptive_fields)
+                    field = field.as_global()
+                elif not facts[5]:  # not pointwise: the field of the inputs' fields
+                    field = layer.field_of(tuple(map(fields.__getitem__, preds)))
             fields[node] = field
         if activation:
             allocated.append((node, activation))

@@ -199,9 +199,13 @@ class Calls:
         return inputs, sources
 
     def argument(self, e: ast.Node, env: Env) -> Any:
-        if type(e) is ast.Literal:  # never a tensor
+        kind = type(e)
+        if kind is ast.Literal:  # never a tensor
             return e.value
-        value = self.eval(e, env, None)
+        if kind is ast.Name and self.targets[id(e)].kind is LOCAL:  # `_name` without input
+            value = env.lookup(e.id)
+        else:
+            value = self.eval(e, env, None)
         if isinstance(value, Tensor):
             raise self.error("a layer argument must be a number, word or list, not a tensor "
                              f"(did you mean {_source_hint(e)}.channels?)", e.span)

@@ -520,7 +520,10 @@ class Evaluator(Calls):
         block = scope.path
         ctx.nodes.append((name, {"layer": layer, "span": span, "block": block, "inputs": preds}))
         ctx.rows.append((name, layer, span, block, preds))
-        ctx.edges.extend((p, name, position) for position, p in enumerate(preds))
+        if len(preds) == 1:
+            ctx.edges.append((preds[0], name, 0))
+        else:
+            ctx.edges.extend((p, name, position) for position, p in enumerate(preds))
         return Tensor(name, layer.out_shape)
 
 

@@ -450,9 +450,11 @@ def _pad_pair(value: Any, rank: int) -> tuple[int, int]:
 # ----------------------------------------------------------------- shape arithmetic
 def check_shape(shape: Shape) -> Shape:
     """Reject empty outputs and tensors past the documented size limits."""
-    if any(d < 1 for d in shape):
+    if not shape:
+        return shape
+    if min(shape) < 1:
         raise LayerError(f"the output shape {list(shape)} would be empty")
-    if any(d > MAX_AXIS_SIZE for d in shape):
+    if max(shape) > MAX_AXIS_SIZE:
         raise LayerError(f"the output shape {list(shape)} has an axis larger than {MAX_AXIS_SIZE}")
     if numel(shape) > MAX_TENSOR_ELEMENTS:
         raise LayerError(
