@@ -103,6 +103,17 @@ def test_different_effective_strides_are_an_error():
     assert info.value.span.line == 3 and len(info.value.notes) == 2
 
 
+def test_a_branch_resampled_to_a_size_merges_without_a_stride_check():
+    # an FPN's top-down sum: 8 -> 15 is no whole scale, so that branch's stride (256/15 of
+    # the input's 16) is an average; the merge is allowed and its field marked inexact
+    r = analyze_text("network n() {\n input x: [3, 225, 225]\n"
+                     " c4 = x -> conv(4, 3, stride = 16, padding = 1)\n"
+                     " c5 = c4 -> conv(4, 3, stride = 2, padding = 1)\n"
+                     " add(c4, c5 -> upsample(size = c4.size))\n}\n")
+    assert r.layers[-1].shape == (4, 15, 15) and not r.layers[-1].rf.exact
+    assert r.layers[1].rf.exact and not r.warnings
+
+
 def test_global_after_pooling_and_se_gate():
     r = analyze_text("network n() {\n input x: [8, 16, 16]\n"
                      " x -> conv(8, 3, padding = 1) -> mul(identity, global_avgpool -> conv(8, 1) -> sigmoid)\n}\n")

@@ -73,8 +73,8 @@ def test_golden_dot(path: Path, color: str | None) -> None:
 def test_block_labels_carry_argument_values() -> None:
     model = draw_spec(netdsl.load(SPECS / "resnet18.net")).model
     labels = {b["label"] for b in model["blocks"]}
-    assert 'stage("basic", 128, 2, stride = 2, se_ratio = 0)' in labels
-    assert 'resnet_stages("basic", [2, 2, 2, 2])' in labels
+    assert 'stage(basic, 128, 2, stride = 2, se_ratio = 0)' in labels
+    assert 'resnet_stages(basic, [2, 2, 2, 2])' in labels
     runs = [b for b in model["blocks"] if b["kind"] == "run"]
     assert runs and all(b["label"].endswith("× 2") for b in runs)
     # each run is a chain of calls, never parallel branches

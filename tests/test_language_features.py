@@ -393,6 +393,53 @@ def test_scoped_defaults_sit_under_a_layer_value_and_a_call():
     assert got == [(0.25, 0.2), (0.25, 0.3)]
 
 
+CHOSEN_LAYERS = """
+block unit(act) {
+    linear(4) -> act
+}
+
+network n(fancy = true) {
+    input x: [4]
+
+    table = [[4, relu], [4, hardswish], [4, batchnorm(eps = 0.5)]]
+    x -> for row in table {
+        width, act = row
+        unit(act = act)
+    }
+      -> unit(act = if fancy { mish } else { relu })
+      -> unit(if not fancy { relu } else if true { elu(0.5) } else { relu })
+}
+"""
+
+
+def test_list_items_and_if_arguments_take_layers_as_values():
+    ops = [(d["layer"].op, d["layer"].describe()) for _, d in elaborate(CHOSEN_LAYERS).nodes(data=True)
+           if d["layer"].op != "linear"]
+    assert ops[1:] == [("relu", ""), ("hardswish", ""), ("batchnorm", "4, eps=0.5"),
+                       ("mish", ""), ("elu", "alpha=0.5")]
+    plain = [d["layer"].op for _, d in elaborate(CHOSEN_LAYERS, fancy=False).nodes(data=True)]
+    assert plain[-4:] == ["linear", "relu", "linear", "relu"]
+
+
+def test_a_network_parameter_takes_a_layer_and_is_set_by_name():
+    text = "block unit() {\n relu -> relu\n}\nnetwork n(act = mish) {\n input x: [4]\n x -> act\n}\n"
+    ops = lambda **p: [d["layer"].op for _, d in elaborate(text, **p).nodes(data=True)][1:]  # noqa: E731
+    assert ops() == ["mish"] and ops(act="elu") == ["elu"] and ops(act="unit") == ["relu", "relu"]
+    with pytest.raises(NetdslError, match="'act' is a layer \\(default mish\\), but the API gives "
+                                          "\"mihs\", which names no layer or block; did you mean 'mish'"):
+        elaborate(text, act="mihs")
+
+
+def test_an_if_step_still_applies_a_bare_layer_name():
+    g = elaborate("network n(a = true) {\n input x: [4]\n x -> if a { relu } else { sigmoid }\n}\n")
+    assert [d["layer"].op for _, d in g.nodes(data=True)] == ["input", "relu"]
+
+
+def test_a_list_of_layers_is_not_a_chain_step():
+    error = error_of("network n() {\n input x: [4]\n acts = [relu, mish]\n x -> acts\n}\n")
+    assert "'acts' is a list, not a layer or block" in error.message and error.span.line == 4
+
+
 @pytest.mark.parametrize("call, message, line", [
     ("f(batchnorm(epsilon = 0.1))", "batchnorm() has no argument 'epsilon'; did you mean 'eps'?", 9),
     ("f(batchnorm(0.1, 0.1, 1))", "batchnorm() takes at most 2 positional argument(s), got 3", 9),

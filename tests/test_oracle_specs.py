@@ -51,7 +51,7 @@ REDUCED: dict[str, tuple[int, ...]] = {
     "regnet_x": (64, 64),
     "regnet_y": (64, 64),
     "resnet18": (65, 65),           # odd: 33, 17, 9, 5, 3
-    "resnet50_fpn": (64, 64),       # sizes that halve exactly (else the merge strides differ)
+    "resnet50_fpn": (65, 65),       # odd: 17, 9, 5, 3; nearest upsampling 3 -> 5, 5 -> 9, 9 -> 17
     "resnet34": (65, 65),
     "resnet50": (65, 65),
     "resnet101": (64, 64),

@@ -88,3 +88,28 @@ def test_nb201_is_15625_cells(capsys) -> None:
     out = run_json(capsys, "specs/search/nb201.net", "--trials", "5", "--seed", "0",
                    "--set", "depth=1")
     assert out["space"]["size"] == 15625 and len(out["space"]["decisions"]) == 6
+
+
+LAYER_SPACE = """
+network n(act = choice([relu, mish, leaky_relu(0.2)])) {
+    input x: [3, 8, 8]
+    x -> conv(4, 3) -> act -> flatten -> linear(2)
+}
+"""
+
+
+def test_a_choice_of_layers_is_searched_exported_and_set_by_name(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "acts.net"
+    path.write_text(LAYER_SPACE)
+    out = run_json(capsys, str(path), "--exhaustive")
+    assert out["trials"] == 3 and out["unique"] == 3
+    assert sorted(row["decisions"]["act"] for row in out["pareto"]) == \
+        ["leaky_relu(0.2)", "mish", "relu"]
+    best = tmp_path / "best.net"
+    assert main(["search", str(path), "--exhaustive", "--export", str(best)]) == 0
+    capsys.readouterr()
+    ops = [d["layer"].op for _, d in netdsl.load(best).graph().nodes(data=True)]
+    assert ops[2] in {"relu", "mish", "leaky_relu"}
+    for spelled, op in [("mish", "mish"), ("leaky_relu(0.2)", "leaky_relu")]:
+        graph = netdsl.load(path).graph(params={"act": spelled})
+        assert [d["layer"].op for _, d in graph.nodes(data=True)][2] == op

@@ -183,7 +183,7 @@ def test_stdlib_modules_import_together():
 network all_units() {
     input image: [3, 256, 256]
     image
-        -> resnet_stem -> resnet_stages("bottleneck", [1, 1, 1, 1], se_ratio = 16)
+        -> resnet_stem -> resnet_stages(bottleneck, [1, 1, 1, 1], se_ratio = 16)
         -> inception(8, 8, 8, 8, 8, 8) -> xception_unit([32, 64], stride = 2)
         -> inverted_residual(64) -> depthwise_separable(32, 2)
         -> dense_block(2, growth = 8) -> transition

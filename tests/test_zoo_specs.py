@@ -100,7 +100,7 @@ SAME_FUNCTION = {
     "yolov3-yolov3": (3, 64, 64),
     "shufflenet_v2-shufflenet_v2_x1_0": (3, 64, 64),
     "shufflenet_v2-shufflenet_v2_x2_0": (3, 64, 64),
-    "resnet50_fpn-resnet50_fpn": (3, 64, 64),
+    "resnet50_fpn-resnet50_fpn": (3, 65, 65),  # sizes that do not halve exactly
     "regnet_x-regnet_x_400mf": (3, 64, 64),
     "regnet_y-regnet_y_400mf": (3, 64, 64),
 }

@@ -3,7 +3,7 @@
 Output index i of a node sees input pixels i*S - P to i*S - P + r - 1 along each axis
 (r: size, S: effective stride, P: effective padding). Each layer kind gives its own
 transfer (netdsl/layers); merges take the union of their branches and are checked:
-branches with different effective strides are an error, branches whose windows are
+exact branches with different effective strides are an error, branches whose windows are
 centred differently get a warning (TensorFlow-style "same" padding on even inputs
 does this on purpose in some published networks).
 """
@@ -45,8 +45,13 @@ def centre(field: Field) -> tuple[Fraction | int, ...]:
 
 def check_alignment(graph: nx.MultiDiGraph, node: str, preds: tuple[str, ...],
                     fields: list[Field]) -> Diagnostic | None:
-    """Raise when local branches step differently; warn when their centres differ."""
-    local = [(p, f) for p, f in zip(preds, fields) if not f.is_global]
+    """Raise when local branches step differently; warn when their centres differ.
+
+    Only exact fields take part: after resampling to a size (an FPN's nearest upsampling
+    of an 8x8 map to 15x15) the window depends on the position, so a branch's stride is
+    an average that cannot disagree with anything; the merged field is inexact too.
+    """
+    local = [(p, f) for p, f in zip(preds, fields) if not f.is_global and f.exact]
     if len(local) < 2:
         return None
     strides = {f.stride for _, f in local}

@@ -2,7 +2,7 @@
 spec that fails.
 
 The drawing needs two things the analyses do not: the argument values of each block call
-(boxes are labelled `stage("basic", 128, 2, stride = 2)`), and, when elaboration stops at
+(boxes are labelled `stage(basic, 128, 2, stride = 2)`), and, when elaboration stops at
 a mistake, the nodes made up to that point and the inputs of the call that failed. This
 subclass of the elaborator records both; the core stays unaware of drawing. Memoised
 calls are switched off here (a replayed template would skip the nested calls' records).

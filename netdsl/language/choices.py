@@ -89,6 +89,11 @@ def fit(domain: Domain, value: Any) -> Any:
     """`value` as the domain holds it (an integer for a float range becomes a float)."""
     if isinstance(domain, FloatRange) and is_int(value):
         return float(value)
+    if isinstance(domain, Categorical) and isinstance(value, str) and not domain.contains(value):
+        # a layer or block option given by its spelling (`--set act=mish`, a stored trial)
+        spelled = [o for o in domain.options if not isinstance(o, str) and show_value(o) == value]
+        if len(spelled) == 1:
+            return spelled[0]
     return value
 
 

@@ -23,10 +23,12 @@ from netdsl.language.decisions import DecisionSource
 from netdsl.language.display import layer_message, suggest
 from netdsl.language.evaluate import Evaluator
 from netdsl.language.loader import MAX_ERRORS, Program
+from netdsl.language.resolve import BLOCK, LAYER
 from netdsl.language.values import (
     MAX_CALL_DEPTH,
     MAX_LIST,
     PARAM_TYPES,
+    Callee,
     Env,
     Tensor,
     article,
@@ -168,8 +170,8 @@ class _Elaborator(Evaluator):
             elif param.default is not None and self.is_decision(param.default):
                 env.vars[param.name] = self.check_type(
                     param, self.decision(param.default, env, "", param.name), param.default.span)
-            elif param.default is not None:
-                env.vars[param.name] = self.check_type(param, self.eval(param.default, env, None),
+            elif param.default is not None:  # a value, as a block's default is (`act = relu`)
+                env.vars[param.name] = self.check_type(param, self.value_of(param.default, env),
                                                        param.default.span)
             else:
                 raise self.error(f"network parameter '{param.name}' has no default; give it "
@@ -179,15 +181,33 @@ class _Elaborator(Evaluator):
         override = given if isinstance(given, Override) else Override(given, "the API")
         if param.default is not None and self.is_decision(param.default):
             return self.override_decision(param, override, env)
-        declared = param.type or (value_type(self.eval(param.default, env, None))
-                                  if param.default is not None else None)
+        default = self.value_of(param.default, env) if param.default is not None else None
+        declared = param.type or (value_type(default) if param.default is not None else None)
         value = override.value
+        if type(default) is Callee and isinstance(value, str):
+            return self.named_callee(param, override, default)
         if declared in PARAM_TYPES and not is_type(value, declared):
             raise UsageError(
                 f"parameter '{param.name}' is {article(declared)} {declared}, but {override.origin} "
                 f"gives {value_type(value)} {show_value(value)}", override.span,
                 [Note(f"'{param.name}' is declared here", param.span)])
         return float(value) if declared == "float" else value
+
+    def named_callee(self, param: ast.Param, override: Override, default: Callee) -> Callee:
+        """A layer or block given by its name to a parameter whose default is one
+        (`--set act=mish`): blocks of the spec shadow layers, as they do in the spec."""
+        name = override.value
+        block = self.ctx.program.blocks.get(name)
+        if block is not None:
+            return Callee(name, BLOCK, block)
+        spec = REGISTRY.get(name)
+        if spec is not None:
+            return Callee(name, LAYER, spec)
+        known = sorted({*self.ctx.program.blocks, *REGISTRY})
+        raise UsageError(f"parameter '{param.name}' is a {default.kind} (default "
+                         f"{show_value(default)}), but {override.origin} gives {show_value(name)}, "
+                         f"which names no layer or block{suggest(name, known)}", override.span,
+                         [Note(f"'{param.name}' is declared here", param.span)])
 
     def override_decision(self, param: ast.Param, override: Override, env: Env) -> Any:
         """A value bound from outside to a decision parameter: it must lie in the domain."""

@@ -272,11 +272,14 @@ class Evaluator(Calls):
         return value
 
     def value_of(self, e: ast.Node, env: Env) -> Any:
-        """An argument's value: a bare block or layer name is passed as a value (`act =
-        relu`), to be applied where the block it is passed to uses it."""
+        """An argument's or a list item's value: a bare block or layer name is passed as a
+        value (`act = relu`), to be applied where the block it is passed to uses it; so is
+        the branch an `if` chooses (`act = if se { hardswish } else { relu }`)."""
         kind = type(e)
         if kind is ast.Literal:
             return e.value
+        if kind is ast.If:
+            return self.chosen_value(e, env)
         if kind is ast.Name:
             target = self.targets[id(e)]
             if target.kind is LOCAL:  # `_name` without a current input: the value
@@ -293,8 +296,21 @@ class Evaluator(Calls):
                     return self.partial_layer(value.ref, e.name, e, env, value)
         return self.eval(e, env, None)
 
+    def chosen_value(self, e: ast.If, env: Env) -> Any:
+        """The value of the branch an `if` in argument position takes: a branch that is a
+        single expression is a value like an argument (a bare layer name is not applied)."""
+        chosen = e.then if self.truth(self.eval(e.condition, env, None), e.condition.span) \
+            else e.otherwise
+        if type(chosen) is ast.If:
+            return self.chosen_value(chosen, env)
+        statements = chosen.statements
+        if len(statements) == 1 and type(statements[0]) is ast.ExprStmt:
+            return self.value_of(statements[0].expr, Env(env))
+        return self.eval(chosen, env, None)
+
     def _list(self, e: ast.ListExpr, env: Env, cur: Tensor | None) -> list:
-        return [self.eval(item, env, None) for item in e.items]
+        # Items are values, as arguments are: `[relu, hardswish]` is a list of two layers.
+        return [self.value_of(item, env) for item in e.items]
 
     def _comprehension(self, e: ast.Comprehension, env: Env, cur: Tensor | None) -> list:
         """`[item for var in items if condition]`: items evaluated in order, as list items

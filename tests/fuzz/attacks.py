@@ -77,7 +77,7 @@ ATTACKS: list[Attack] = [
                                            "    image -> dropout(float(b - 1 + b))")),
            "located", HERE + r"float\(\d+\) overflows: it is past a float's range"),
     Attack("range past ssize_t", spec('import std.resnet\n' + net(
-        'image -> resnet_stem -> resnet_stages("basic", [2 ** 64])', shape="[3, 224, 224]")),
+        'image -> resnet_stem -> resnet_stages(basic, [2 ** 64])', shape="[3, 224, 224]")),
         "located", r"std/resnet\.net:\d+:\d+: error: range\(\) of 18446744073709551616 items "
                    r"is past the limit of 100000"),
     Attack("a 5,000-digit literal", spec(net("image -> conv(" + "9" * 5000 + ", 3)")), "located",
