@@ -430,6 +430,12 @@ class Evaluator(Calls):
         return self.eval(chosen, env, cur)
 
     def _body_value(self, e: ast.Body, env: Env, cur: Tensor | None) -> Any:
+        statements = e.statements
+        if len(statements) == 1 and type(statements[0]) is ast.ExprStmt:
+            # `{ expr }` (an `if` branch): what `run_body` gives, without its bookkeeping (a
+            # lone expression sets no `defaults` and its value is the body's)
+            expr = statements[0].expr
+            return self.dispatch[type(expr)](expr, Env(env), cur)
         return self.run_body(e, Env(env), cur)
 
     def _for(self, e: ast.For, env: Env, cur: Tensor | None) -> Any:

@@ -93,22 +93,26 @@ def call_key(block: Any, variables: dict[str, Any]) -> tuple | None:
     """A hashable key for a call: the block, its bound values (tensors by shape) and which
     tensor variables are the same tensor (a template's result names the first of them:
     `f(in, x)` with x = in and with x a new tensor of the same shape differ)."""
-    items = []
+    # one flat run (name, value, name, value, ...): names are strings and every value is
+    # one item, so the run is unambiguous (and makes no tuple per variable)
+    items: list[Any] = [id(block)]
     first: dict[str, int] = {}
     aliases = []  # for each tensor variable, the first variable holding the same tensor
     try:
         for i, (name, v) in enumerate(variables.items()):
+            items.append(name)
             kind = type(v)
             if kind is int or kind is str or v is None:  # `_freeze` of the common values
-                items.append((name, v))
+                items.append(v)
             elif kind is Tensor:
-                items.append((name, ("tensor", v.shape)))
+                items.append(("tensor", v.shape))
                 aliases.append(first.setdefault(v.node, i))
             else:
-                items.append((name, _freeze(v)))
+                items.append(_freeze(v))
     except TypeError:
         return None
-    return (id(block), tuple(items), tuple(aliases))
+    items.append(tuple(aliases))
+    return tuple(items)
 
 
 def _freeze(value: Any) -> Any:
@@ -197,7 +201,10 @@ def instantiate(template: Template, scope_path: str, variables: dict[str, Any],
         preds = tuple(prefix + x if type(x) is str else externals[x] for x in ins)
         nodes.append((name, {"layer": layer, "span": span, "block": block, "inputs": preds}))
         rows.append((name, layer, span, block, preds))
-        edges.extend((p, name, position) for position, p in enumerate(preds))
+        if len(preds) == 1:
+            edges.append((preds[0], name, 0))
+        else:
+            edges.extend((p, name, position) for position, p in enumerate(preds))
     return _value(template.result, prefix, template.externals, variables)
 
 
