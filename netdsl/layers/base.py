@@ -84,9 +84,10 @@ class Field(NamedTuple):
         """The field after a sliding window (kernels are effective: dilation applied)."""
         # with fractional strides (after up-sampling) a window covers a whole number of
         # input pixels: round up (an upper bound; exact for integer strides)
-        size = tuple(_whole(r + (k - 1) * s) for r, k, s in zip(self.size, kernels, self.stride))
-        stride = tuple(s * t for s, t in zip(self.stride, strides))
-        padding = tuple(p + b * s for p, b, s in zip(self.padding, pads, self.stride))
+        # (list comprehensions: faster than generators for a few axes)
+        size = tuple([_whole(r + (k - 1) * s) for r, k, s in zip(self.size, kernels, self.stride)])
+        stride = tuple([s * t for s, t in zip(self.stride, strides)])
+        padding = tuple([p + b * s for p, b, s in zip(self.padding, pads, self.stride)])
         return Field(size, stride, padding, self.is_global, self.exact)
 
     def as_global(self) -> Field:

@@ -85,21 +85,24 @@ def bind(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
         values[key] = value
     bound = dict(spec.fixed)
     for arg in args:
-        if arg.name in values:
-            bound[arg.name] = _convert(spec, arg, values[arg.name], rank)
+        name = arg.name
+        if name in values:
+            value = values[name]
         elif arg.required:
-            raise LayerError(f"{spec.name}() is missing its argument '{arg.name}'")
+            raise LayerError(f"{spec.name}() is missing its argument '{name}'")
         else:
-            bound[arg.name] = _convert(spec, arg, arg.default, rank)
+            value = arg.default
+        try:  # converted here, not in a helper: this runs for every argument of every new layer
+            bound[name] = arg.convert(value, rank)
+        except LayerError as exc:
+            raise _argument_error(spec, arg, exc) from None
     return bound
 
 
-def _convert(spec: LayerSpec, arg: Arg, value: Any, rank: int) -> Any:
-    try:
-        return arg.convert(value, rank)
-    except LayerError as exc:
-        raise LayerError(f"{spec.name}(): argument '{arg.name}' {exc.message}", arg=arg.name,
-                         got=exc.got, typed=exc.typed) from None
+def _argument_error(spec: LayerSpec, arg: Arg, exc: LayerError) -> LayerError:
+    """A converter's error, worded for the layer and the argument."""
+    return LayerError(f"{spec.name}(): argument '{arg.name}' {exc.message}", arg=arg.name,
+                      got=exc.got, typed=exc.typed)
 
 
 #: Resolved layers are immutable, so identical calls (same name, arguments and input
