@@ -279,7 +279,8 @@ class Calls:
             ctx.scope = outer_scope
             depth, ctx.deepest = ctx.deepest - entry_depth, max(deepest, ctx.deepest)
         if key is not None and len(ctx.warnings) == warned:  # a replay would not warn
-            reads = [("decision", d, v) for d, v in ctx.reached[first_read:]]
+            reads = ([("decision", d, v) for d, v in ctx.reached[first_read:]]
+                     if len(ctx.reached) > first_read else ())
             memo.store(ctx.program.templates, key,
                        memo.Pending(scope_path, ctx.rows[start:], result, bound, depth, reads))
         return result

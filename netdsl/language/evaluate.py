@@ -538,7 +538,7 @@ class Evaluator(Calls):
             self.check_room(1, span)
         scope = ctx.scope
         name = scope.fresh(layer.op, hint)
-        preds = tuple(t.node for t in inputs)
+        preds = (inputs[0].node,) if len(inputs) == 1 else tuple(t.node for t in inputs)
         block = scope.path
         ctx.nodes.append((name, {"layer": layer, "span": span, "block": block, "inputs": preds}))
         ctx.rows.append((name, layer, span, block, preds))

@@ -198,7 +198,11 @@ def instantiate(template: Template, scope_path: str, variables: dict[str, Any],
     for rel, layer, span, block_rel, ins in template.nodes:
         name = prefix + rel
         block = scope_path + block_rel
-        preds = tuple(prefix + x if type(x) is str else externals[x] for x in ins)
+        if len(ins) == 1:  # most layers (the same as below, without a generator)
+            x = ins[0]
+            preds: tuple[str, ...] = (prefix + x if type(x) is str else externals[x],)
+        else:
+            preds = tuple(prefix + x if type(x) is str else externals[x] for x in ins)
         nodes.append((name, {"layer": layer, "span": span, "block": block, "inputs": preds}))
         rows.append((name, layer, span, block, preds))
         if len(preds) == 1:
