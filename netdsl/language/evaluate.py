@@ -396,6 +396,11 @@ class Evaluator(Calls):
 
     def step(self, e: ast.Node, env: Env, cur: Tensor) -> Any:
         """A chain step: it must take `cur` as its input (not name another value)."""
+        if type(e) is ast.Call:  # the most common step: the last branch below
+            if self.targets[id(e)].kind in VALUE_FUNCTIONS:
+                raise self.error(f"{e.name}() is a function of values, not a layer: it cannot "
+                                 "be a chain step", e.name_span)
+            return self._call(e, env, cur)
         if isinstance(e, ast.Name):
             bound = env.lookup(e.id) if self.targets[id(e)].kind is LOCAL else MISSING
             if bound is not MISSING and type(bound) is not Callee:

@@ -170,7 +170,8 @@ class ValueError_(Exception):
 
 
 def _num(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+    kind = type(x)
+    return kind is int or kind is float or (isinstance(x, (int, float)) and not isinstance(x, bool))
 
 
 def check_number(value: Any, what: Callable[[], str]) -> Any:
