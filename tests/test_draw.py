@@ -115,6 +115,36 @@ def test_peak_marked_where_the_inference_peak_is() -> None:
     assert live == report.totals.inference_peak_bytes
 
 
+def test_training_only_heads_are_drawn_dashed() -> None:
+    spec = netdsl.load(SPECS / "googlenet.net")
+    drawing = draw_spec(spec, params={"aux_logits": True})
+    training = {n["name"] for n in drawing.model["nodes"] if n["training"]}
+    graph = spec.graph(params={"aux_logits": True})
+    from netdsl.heads import training_only
+
+    assert training == training_only(graph) and len(training) == 2 * 9  # two aux heads of 9
+    assert drawing.model["training"] and not draw_spec(spec).model["training"]
+    hovered = next(n for n in drawing.model["nodes"] if n["training"])["hover"]
+    assert ["runs", "only while training (eval mode skips it)"] in hovered
+    svg = ET.fromstring(drawing.svg())
+    dashed = [g for g in svg.iter("{http://www.w3.org/2000/svg}g")
+              if "training" in g.get("class", "").split()]
+    assert len(dashed) >= 2 and all(g.find("{http://www.w3.org/2000/svg}rect").get("stroke-dasharray")
+                                    == "6,3" for g in dashed)
+
+
+def test_the_draw_command_exits_after_a_large_svg(tmp_path: Path) -> None:
+    # mini-racer's context used to be freed at interpreter teardown, which never returned
+    # after laying out a large graph: the file was written and the process hung
+    import subprocess
+    import sys
+
+    out = tmp_path / "g.svg"
+    done = subprocess.run([sys.executable, "-m", "netdsl", "draw", str(SPECS / "googlenet.net"),
+                           "-o", str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and out.stat().st_size > 10_000, done.stderr
+
+
 def test_color_legend_and_shades() -> None:
     model = draw_spec(netdsl.load(SPECS / "lenet5.net"), color="macs").model
     assert model["legend"]["title"] == "MACs"

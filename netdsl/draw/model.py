@@ -21,6 +21,7 @@ from netdsl.analysis.memory import storages
 from netdsl.analysis.report import LayerRow, Report
 from netdsl.draw.capture import Capture
 from netdsl.errors import Span, source_line
+from netdsl.heads import training_only
 from netdsl.report import units
 
 #: --color choices: metric name -> (legend title, the value of one report row)
@@ -69,8 +70,9 @@ def build_model(capture: Capture, report: Report | None, options: Options) -> di
     blocks = _blocks(graph, capture, ids, options)
     node_block = {name: _innermost(blocks, data["block"]) for name, data in graph.nodes(data=True)}
     peak = _peak_node(graph, rows) if report else None
-    nodes = [_node(ids[name], name, data, rows.get(name), node_block[name], name == peak)
-             for name, data in graph.nodes(data=True)]
+    training = training_only(graph)  # aux heads: drawn dashed, as eval mode skips them
+    nodes = [_node(ids[name], name, data, rows.get(name), node_block[name], name == peak,
+                   name in training) for name, data in graph.nodes(data=True)]
     position = {name: i for i, name in enumerate(graph.nodes)}
     edges = [{"src": ids[u], "dst": ids[v], "label": units.shape(graph.nodes[u]["layer"].out_shape)}
              for u, v, _ in sorted(graph.edges(keys=True), key=lambda e: (position[e[1]], e[2]))]
@@ -78,8 +80,8 @@ def build_model(capture: Capture, report: Report | None, options: Options) -> di
         "title": f"{graph.graph['network']}  ({PurePath(graph.graph['source']).name})",
         "direction": options.direction,
         "nodes": nodes, "edges": edges,
-        "blocks": [_block_json(b, graph, rows, ids) for b in blocks.values()],
-        "peak": ids[peak] if peak else None,
+        "blocks": [_block_json(b, graph, rows, ids, training) for b in blocks.values()],
+        "peak": ids[peak] if peak else None, "training": bool(training),
         "legend": None, "error": None,
         "totals": _totals(report) if report else [],
     }
@@ -170,9 +172,10 @@ def _innermost(blocks: dict[str, Block], path: str) -> str:
 
 
 def _block_json(block: Block, graph: nx.MultiDiGraph, rows: dict[str, LayerRow],
-                ids: dict[str, str]) -> dict[str, Any]:
+                ids: dict[str, str], training: set[str]) -> dict[str, Any]:
     members = set(block.members)
     names = [n for n in graph.nodes if ids[n] in members]
+    only_training = bool(names) and all(n in training for n in names)
     last = graph.nodes[names[-1]]["layer"] if names else None
     hover: list[list[str]] = [["block", block.path.rstrip("*")], ["layers", str(len(names))]]
     inside = [rows[n] for n in names if n in rows]
@@ -184,17 +187,20 @@ def _block_json(block: Block, graph: nx.MultiDiGraph, rows: dict[str, LayerRow],
                                                               for r in inside))]]
     label = f"{block.label} × {block.count}" if block.kind == "run" else block.label
     return {"id": block.id, "label": label, "parent": block.parent, "kind": block.kind,
-            "collapsed": block.collapsed, "layers": len(names),
+            "collapsed": block.collapsed, "layers": len(names), "training": only_training,
             "shape": units.shape(last.out_shape) if last else "", "hover": hover}
 
 
 # ------------------------------------------------------------------------------ nodes
 def _node(node_id: str, name: str, data: dict[str, Any], row: LayerRow | None, block: str,
-          peak: bool) -> dict[str, Any]:
+          peak: bool, training: bool) -> dict[str, Any]:
     layer = data["layer"]
+    hover = _hover(name, layer, data["span"], row)
+    if training:
+        hover.insert(3, ["runs", "only while training (eval mode skips it)"])
     return {"id": node_id, "name": name, "op": layer.op, "args": _main_args(layer.describe()),
             "shape": units.shape(layer.out_shape), "block": block, "peak": peak,
-            "hover": _hover(name, layer, data["span"], row), "kind": "layer"}
+            "training": training, "hover": hover, "kind": "layer"}
 
 
 def _main_args(described: str) -> str:

@@ -8,6 +8,7 @@ system package is needed.
 
 from __future__ import annotations
 
+import atexit
 import html
 import json
 import threading
@@ -47,6 +48,10 @@ def _context() -> Any:
         raise UsageError("SVG output needs the mini-racer package (pip install mini-racer); "
                          "HTML and DOT do not") from None
     ctx = MiniRacer()
+    # Closed at exit, while mini-racer's event-loop thread still runs: left to its __del__
+    # at interpreter teardown, freeing a context that laid out a large graph never returned
+    # (`netdsl draw googlenet.net -o g.svg` wrote the file, then hung).
+    atexit.register(ctx.close)
     ctx.eval(_SETUP)
     ctx.eval(asset("elk.bundled.js"))
     ctx.eval(asset("draw.js"))

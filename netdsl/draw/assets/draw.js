@@ -10,6 +10,7 @@
 
 var NETDSL = (function () {
   var FONT = 11, SMALL = 9.5, CHAR = 0.62, LINE = 14;
+  var TRAINING = "#b26a00";  // the border of what runs only while training (aux heads)
   var FAMILY = "DejaVu Sans Mono, Menlo, Consolas, monospace";
 
   function textWidth(text, size) { return Math.ceil(String(text).length * size * CHAR); }
@@ -149,6 +150,7 @@ var NETDSL = (function () {
     for (i = 0; i < model.nodes.length; i++) nodes[model.nodes[i].id] = model.nodes[i];
     var top = 34 + (model.legend ? 26 : 0);
     var totals = model.totals.map(function (t) { return t[0] + " " + t[1]; }).join(" · ");
+    if (model.training) totals += (totals ? " · " : "") + "dashed amber: runs only while training";
     var width = Math.max(laid.width, textWidth(model.title, 13) + 24, textWidth(totals, SMALL) + 24, 320);
     var height = laid.height + top + 8;
     out.push('<svg xmlns="http://www.w3.org/2000/svg" class="netdsl" width="' + Math.ceil(width) +
@@ -169,10 +171,12 @@ var NETDSL = (function () {
     });
     boxes.forEach(function (pair) {
       var n = pair[0], b = blocks[n.id], run = b.kind === "run";
-      out.push('<g class="block' + (run ? " run" : "") + '" data-block="' + n.id + '">' + tooltip(b.hover));
+      out.push('<g class="block' + (run ? " run" : "") + (b.training ? " training" : "") + '" data-block="' +
+        n.id + '">' + tooltip(b.hover));
       out.push('<rect x="' + n.x + '" y="' + n.y + '" width="' + n.width + '" height="' + n.height +
         '" rx="6" fill="' + (pair[1] % 2 ? "#f4f7fb" : "#fbfbfd") +
-        '" stroke="' + (run ? "#7a8aa6" : "#9aa5b8") + '"' + (run ? ' stroke-dasharray="5,3"' : "") + "/>");
+        '" stroke="' + (b.training ? TRAINING : run ? "#7a8aa6" : "#9aa5b8") + '"' +
+        (run || b.training ? ' stroke-dasharray="' + (b.training ? "6,3" : "5,3") + '"' : "") + "/>");
       out.push('<text class="toggle" data-toggle="' + n.id + '" x="' + (n.x + 8) + '" y="' + (n.y + 16) +
         '" font-weight="bold" fill="#2b3a55"' + (interactive ? ' style="cursor:pointer"' : "") + ">" +
         esc("▾ " + b.label) + "</text></g>");
@@ -199,24 +203,28 @@ var NETDSL = (function () {
 
   function collapsedBox(n, b, interactive) {
     var lines = boxLines(b), s = [];
-    s.push('<g class="collapsed" data-block="' + n.id + '" data-toggle="' + n.id + '"' +
-      (interactive ? ' style="cursor:pointer"' : "") + ">" + tooltip(b.hover));
+    s.push('<g class="collapsed' + (b.training ? " training" : "") + '" data-block="' + n.id +
+      '" data-toggle="' + n.id + '"' + (interactive ? ' style="cursor:pointer"' : "") + ">" + tooltip(b.hover));
     s.push('<rect x="' + n.x + '" y="' + n.y + '" width="' + n.width + '" height="' + n.height +
-      '" rx="6" fill="' + (b.shade !== undefined ? shade(b.shade) : "#eef2f8") + '" stroke="#2b3a55" stroke-width="1.6"' +
-      (b.kind === "run" ? ' stroke-dasharray="5,3"' : "") + "/>");
+      '" rx="6" fill="' + (b.shade !== undefined ? shade(b.shade) : "#eef2f8") + '" stroke="' +
+      (b.training ? TRAINING : "#2b3a55") + '" stroke-width="1.6"' +
+      (b.kind === "run" || b.training ? ' stroke-dasharray="' + (b.training ? "6,3" : "5,3") + '"' : "") + "/>");
     s.push(textLines(n, lines, true, b.shade > 0.6));
     s.push("</g>");
     return s.join("");
   }
 
   function leafNode(n, item, isError) {
-    var s = [], stroke = item.failed ? "#c00" : item.branch ? "#c00" : item.peak ? "#6a1b9a" : "#555";
-    var wide = item.failed || item.branch || item.peak ? 2.4 : 1;
-    s.push('<g class="node' + (item.kind === "message" ? " message" : "") + '" data-node="' + esc(item.name) +
+    var s = [], stroke = item.failed ? "#c00" : item.branch ? "#c00" : item.peak ? "#6a1b9a" :
+      item.training ? TRAINING : "#555";
+    var wide = item.failed || item.branch || item.peak ? 2.4 : item.training ? 1.4 : 1;
+    var dash = item.branch && !item.failed ? "4,2" : item.training ? "6,3" : "";
+    s.push('<g class="node' + (item.kind === "message" ? " message" : "") + (item.training ? " training" : "") +
+      '" data-node="' + esc(item.name) +
       '" data-id="' + item.id + '">' + tooltip(item.hover));
     s.push('<rect x="' + n.x + '" y="' + n.y + '" width="' + n.width + '" height="' + n.height +
       '" rx="' + (item.kind === "message" ? 2 : 4) + '" fill="' + fill(item) + '" stroke="' + stroke +
-      '" stroke-width="' + wide + '"' + (item.branch && !item.failed ? ' stroke-dasharray="4,2"' : "") + "/>");
+      '" stroke-width="' + wide + '"' + (dash ? ' stroke-dasharray="' + dash + '"' : "") + "/>");
     s.push(textLines(n, nodeLines(item), item.kind !== "message", item.shade > 0.6));
     if (item.peak) {
       s.push('<text x="' + (n.x + n.width + 4) + '" y="' + (n.y + 12) + '" font-size="' + SMALL +
