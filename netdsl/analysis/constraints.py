@@ -19,13 +19,14 @@ import dataclasses
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from netdsl.errors import Diagnostic, NetdslError, Span, UsageError, remember_source, source_line
 from netdsl.language import syntax as ast
 from netdsl.language.display import suggest
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: What each quantity means, for `netdsl search --help` and the docs.
 QUANTITIES: dict[str, str] = {

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from netdsl.layers.base import Counts
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def count(graph: nx.MultiDiGraph) -> dict[str, Counts]:

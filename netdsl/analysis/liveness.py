@@ -15,10 +15,12 @@ and the oracle's step-by-step live bytes (`netdsl.oracle.measure`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from netdsl.layers.base import Layer
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def aliases_input(layer: Layer, training: bool) -> bool:

@@ -18,12 +18,14 @@ Definitions (docs/conventions.md):
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from netdsl.analysis.liveness import aliases_input, schedule
 from netdsl.errors import UsageError
 from netdsl.layers.base import SavedPlan
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 #: Optimizer state per parameter, in parameter-sized tensors.

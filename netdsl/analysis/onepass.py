@@ -11,9 +11,7 @@ views and re-asked every record the same questions.
 
 from __future__ import annotations
 
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from netdsl.analysis.liveness import aliases_input
 from netdsl.analysis.memory import OPTIMIZER_STATES, check_options
@@ -21,6 +19,9 @@ from netdsl.analysis.receptive_field import check_alignment
 from netdsl.analysis.rows import LayerRow, Totals
 from netdsl.errors import Diagnostic
 from netdsl.layers.base import Counts, Field, Layer
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: layer record -> (counts, view at inference, view in training, merges, input rank,
 #: pointwise receptive field). Records are immutable and shared (the layer cache,

@@ -11,11 +11,13 @@ does this on purpose in some published networks).
 from __future__ import annotations
 
 from fractions import Fraction
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from netdsl.errors import Diagnostic, NetdslError, Note
 from netdsl.layers.base import Field
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def receptive_fields(graph: nx.MultiDiGraph) -> tuple[dict[str, Field], list[Diagnostic]]:

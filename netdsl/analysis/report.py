@@ -13,9 +13,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from netdsl.analysis.counts import count
 from netdsl.analysis.memory import dtype_size, plan_memory
@@ -24,7 +22,10 @@ from netdsl.analysis.receptive_field import receptive_fields
 from netdsl.analysis.rollup import rollup
 from netdsl.analysis.rows import BlockRow, HeadRow, LayerRow, Totals, rf_dict
 from netdsl.errors import Diagnostic, UnknownLayerError, UsageError
-from netdsl.report import formats, table
+from netdsl.report import table
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["BlockRow", "HeadRow", "LayerRow", "Report", "Totals", "analyze_graph",
            "analyze_reference", "rf_dict"]
@@ -117,18 +118,26 @@ class Report:
 
     def to_json(self, depth: int | None = None) -> str:
         """The report as JSON (`to_dict`, indented)."""
+        from netdsl.report import formats  # here: json and csv only for the exports
+
         return formats.to_json(self, depth)
 
     def to_yaml(self, depth: int | None = None) -> str:
         """The report as YAML (the same keys as JSON)."""
+        from netdsl.report import formats
+
         return formats.to_yaml(self, depth)
 
     def to_csv(self, depth: int | None = None) -> str:
         """One CSV row per layer (or per block with `depth`), header first."""
+        from netdsl.report import formats
+
         return formats.to_csv([self], depth)
 
     def to_dataframe(self, depth: int | None = None) -> Any:
         """The CSV's rows as a pandas DataFrame (needs pandas)."""
+        from netdsl.report import formats
+
         return formats.to_dataframe([self], depth)
 
     def __str__(self) -> str:

@@ -10,9 +10,7 @@ the scope of the current block call, the calls open now, and the decisions reach
 
 from __future__ import annotations
 
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from netdsl.errors import Diagnostic, Span
 from netdsl.graph import new_graph
@@ -23,6 +21,9 @@ from netdsl.language.loader import Program
 from netdsl.language.resolve import Names, names_of
 from netdsl.language.values import CONSTANTS, Env, Scope
 from netdsl.layers.base import Shape
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 class Frame:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from netdsl.errors import LimitError, NetdslError, Note, SeveralErrors, Span, UsageError
 from netdsl.graph import fill_graph
@@ -40,6 +38,9 @@ from netdsl.language.values import (
 from netdsl.layers import REGISTRY, LayerError
 from netdsl.layers.base import Shape, check_shape
 from netdsl.layers.io import Input
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 class Override:

@@ -14,6 +14,7 @@ parser (netdsl/language/parser.py) is imported only when a file has a syntax err
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 import sys
@@ -32,22 +33,25 @@ REQUIRE = "require"
 
 TOKEN = re.compile(r"""
 [\t \f]*(?:\#[^\n]*)?                             # ignored: blanks, a comment; then one of
-(?:(\\[\t \f]*\r?\n)                            # 1: ignored: a line continuation
-|((?:(?:\r?\n[\t \f]*(?:\#[^\n]*)?)*\r?\n[\t \f]*)?->)  # 2: '->', maybe on a later line
-|((?:\r?\n[\t \f]*(?:\#[^\n]*)?)+)              # 3: newline(s), blank and comment lines
-|([A-Za-z_][A-Za-z0-9_]*)                       # 4: a name or a keyword
-|(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?:KiB|MiB|GiB|K|M|G)?)  # 5: a number, maybe `600M`
-|("[^"\n]*")                                    # 6: a string
-|(==|!=|<=|>=|<|>)                              # 7: a comparison
-|(\*\*|//|[-+*/%=()\[\]{},:.])                  # 8: punctuation
+(?:([A-Za-z_][A-Za-z0-9_]*)                     # 1: a name or a keyword
+|(\*\*|//|=(?!=)|-(?!>)|[+*/%()\[\]{},:.])         # 2: punctuation (not `==`, not `->`)
+|(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?:KiB|MiB|GiB|K|M|G)?)  # 3: a number, maybe `600M`
+|((?:(?:\r?\n[\t \f]*(?:\#[^\n]*)?)*\r?\n[\t \f]*)?->)  # 4: '->', maybe on a later line
+|((?:\r?\n[\t \f]*(?:\#[^\n]*)?)+)              # 5: newline(s), blank and comment lines
+|(\\[\t \f]*\r?\n)                            # 6: ignored: a line continuation
+|("[^"\n]*")                                    # 7: a string
+|(==|!=|<=|>=|<|>)                              # 8: a comparison
 |([\s\S]))                                      # 9: anything else
-""", re.VERBOSE)
+""", re.VERBOSE)  # the commonest tokens first: names, punctuation, numbers
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {")": "(", "]": "[", "}": "{"}
 #: Binding strength of the binary operators (higher binds tighter); `not` sits at 3.
 _PREC = {"or": 1, "and": 2, "CMP": 4, "+": 5, "-": 5, "*": 6, "/": 6, "//": 6, "%": 6}
 _NOT = 3
+#: Tokens that continue an expression after a name or a number (a call, an index, an
+#: attribute, a power, a binary operator): anything else ends it.
+_CONTINUES = frozenset({"(", "[", ".", "**", *_PREC})
 
 
 class Rejected(Exception):
@@ -97,7 +101,13 @@ class Tokens:
             group = m.lastindex
             start = m.start(group)
             value = m.group(group)
-            if group == 8:
+            if group == 1:
+                if prev_number and start == prev_end:
+                    self.stop = start  # a word glued to a number: `3x`, `1and`
+                    break
+                kind = value if value in KEYWORDS else "NAME"
+                prev_number = False
+            elif group == 2:
                 kind = value
                 if kind in _OPEN:
                     stack.append(kind)
@@ -107,17 +117,11 @@ class Tokens:
                 elif kind in _CLOSE and stack and stack[-1] == _CLOSE[kind]:
                     stack.pop()
                 prev_number = False
-            elif group == 4:
-                if prev_number and start == prev_end:
-                    self.stop = start  # a word glued to a number: `3x`, `1and`
-                    break
-                kind = value if value in KEYWORDS else "NAME"
-                prev_number = False
-            elif group == 5:
+            elif group == 3:
                 kind, prev_number, prev_end = "NUMBER", True, m.end()
-            elif group <= 3:
-                if group != 1 and not (group == 3 and stack and stack[-1] != "{"):
-                    add_kind("NL" if group == 3 else "ARROW")
+            elif group <= 6:
+                if group != 6 and not (group == 5 and stack and stack[-1] != "{"):
+                    add_kind("NL" if group == 5 else "ARROW")
                     add_value(value)
                     add_line(line)
                     add_column(start - line_start + 1)
@@ -127,9 +131,9 @@ class Tokens:
                     line_start = start + value.rindex("\n") + 1
                 prev_number = False
                 continue
-            elif group == 6:
-                kind, prev_number = "STRING", False
             elif group == 7:
+                kind, prev_number = "STRING", False
+            elif group == 8:
                 kind, prev_number = "CMP", False
             else:
                 self.stop = start
@@ -374,16 +378,34 @@ class Parser:
         return ast.Defaults(self.span(first), self.v[at], call.name_span, call.args, call.kwargs)
 
     # ---- expressions
+    def leaf(self) -> ast.Node | None:
+        """The expression at `pos` when it is a lone name or number (most arguments and
+        chain steps are), consumed; else None. The same node the rules below make."""
+        pos = self.pos
+        kind = self.k[pos]
+        if (kind != "NAME" and kind != "NUMBER") or self.k[pos + 1] in _CONTINUES:
+            return None
+        value = self.v[pos]
+        line, column = self.lines[pos], self.cols[pos]
+        span = Span(self.path, line, column, line, column + len(value))
+        if kind == "NAME":
+            self.pos = pos + 1
+            return ast.Name(span, value)
+        if len(value) > MAX_NUMBER_DIGITS:
+            return None  # the rules raise the limit error
+        self.pos = pos + 1
+        return ast.Literal(span, _number(value))
+
     def expr(self) -> ast.Node:
         first = self.pos
-        head = self.binary(0)
+        head = self.leaf() or self.binary(0)
         k = self.k
         if k[self.pos] != "ARROW":
             return head
         steps = [head]
         while k[self.pos] == "ARROW":
             self.pos += 1
-            steps.append(self.binary(0))
+            steps.append(self.leaf() or self.binary(0))
         return ast.Chain(self.span(first), tuple(steps))
 
     def binary(self, min_prec: int) -> ast.Node:
@@ -625,6 +647,11 @@ def parse_text(text: str, path: str) -> ast.Module:
         text += "\n"
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, PARSE_RECURSION_LIMIT))  # long operator chains nest deep
+    # The garbage collector paused: parsing makes tokens and syntax nodes in one burst and
+    # no reference cycles, and collections rescanning them were a third of its time on a
+    # machine-made spec of 50,000 lines.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         if not grammar_is_known():  # the grammar changed: its own parser, until this one has
             from netdsl.language.parser import _parse_with_lark
@@ -639,6 +666,8 @@ def parse_text(text: str, path: str) -> ast.Module:
         raise too_deep(exc.span) from None
     finally:
         sys.setrecursionlimit(limit)
+        if collecting:
+            gc.enable()
 
 
 #: SHA-256 of the grammar this parser implements (grammars/netdsl.lark). A changed grammar

@@ -22,7 +22,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from netdsl.report import units
 
@@ -41,9 +41,10 @@ TEXT_WIDTH = 100
 DROP_ORDER = ("saved", "params_share", "rf", "activation", "op", "macs_share")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TreeRow:
-    """One line of the table: a layer, or a block with its layers' totals."""
+    """One line of the table: a layer, or a block with its layers' totals. (Not frozen:
+    a frozen dataclass's `__init__` is 6x slower, and a table makes one per layer.)"""
 
     depth: int  # block nesting level (0: the network's own nodes and top blocks)
     name: str  # the last part of the dotted path
@@ -62,16 +63,25 @@ class TreeRow:
 def tree_rows(report: Report, depth: int | None = None) -> list[TreeRow]:
     """The rows in graph order, each block's row before its first layer; with `depth`,
     nothing deeper than `depth` levels (a deeper layer counts in its block's row)."""
+    layers = report.layers
     members: dict[str, list[LayerRow]] = {}
-    for row in report.layers:
-        parts = row.name.split(".")
-        for k in range(1, len(parts)):
-            members.setdefault(".".join(parts[:k]), []).append(row)
+    for row in layers:
+        if "." in row.name:
+            parts = row.name.split(".")
+            for k in range(1, len(parts)):
+                members.setdefault(".".join(parts[:k]), []).append(row)
     out: list[TreeRow] = []
     shown: set[str] = set()
     previous: list[str] = []
-    for row in report.layers:
-        parts = row.name.split(".")
+    top = depth is None or depth >= 1
+    for row in layers:
+        name = row.name
+        if top and "." not in name:  # a node of the network itself (most, in a chain)
+            out.append(TreeRow(0, name, name, row.op, 1, row.shape, row.params, row.macs,
+                               row.activation_bytes, row.saved_for_backward_bytes, row.rf))
+            previous = [name]
+            continue
+        parts = name.split(".")
         levels = len(parts) if depth is None else min(len(parts), depth)
         for k in range(1, levels + 1):
             path = ".".join(parts[:k])
@@ -101,57 +111,95 @@ def _block_row(path: str, depth: int, rows: list[LayerRow], more: bool = False) 
 
 def rf_text(rf: Field) -> str:
     """"size/stride" of the local field, with "global" when the output sees everything."""
-    if not rf.size:
+    return _rf_text(rf.size, rf.stride, rf.is_global, rf.exact)
+
+
+def _rf_text(size: tuple, stride: tuple, is_global: bool, exact: bool) -> str:
+    if not size:
         return "-"
-    if not rf.exact:  # after up-sampling the window depends on the position: not printed
-        return "global (varies)" if rf.is_global else "varies"
-    local = f"{units.axes(rf.size)}/{units.axes(rf.stride)}"
-    return f"global ({local})" if rf.is_global else local
+    if not exact:  # after up-sampling the window depends on the position: not printed
+        return "global (varies)" if is_global else "varies"
+    local = f"{units.axes(size)}/{units.axes(stride)}"
+    return f"global ({local})" if is_global else local
 
 
 @dataclass(frozen=True, slots=True)
 class Column:
     """A column: its key (for `DROP_ORDER`), header, what it is called when left out,
-    alignment, and its cell."""
+    and its alignment (`cells` makes its texts)."""
 
     key: str
     header: str
     title: str
     left: bool
-    cell: Callable[[TreeRow], str]
 
 
 def columns(report: Report, rows: Sequence[TreeRow]) -> list[Column]:
     """The table's columns, in order; memory in KiB or MiB (whichever suits the largest
     cell), stated in the header."""
-    largest = max((max(r.activation_bytes, r.saved_for_backward_bytes) for r in rows), default=0)
-    unit, factor = units.memory_unit(largest)
+    unit = units.memory_unit(_largest_memory(rows))[0]
+    return [Column("layer", "Layer", "Layer", True), Column("op", "Op", "Op", True),
+            Column("output", "Output", "Output", False),
+            Column("params", "Params", "Params", False),
+            Column("params_share", "%", "% params", False),
+            Column("macs", "MACs", "MACs", False),
+            Column("macs_share", "%", "% MACs", False),
+            Column("activation", f"Act. {unit}", f"Act. {unit}", False),
+            Column("saved", f"Saved {unit}", f"Saved {unit}", False),
+            Column("rf", "RF size/stride", "RF", False)]
+
+
+def _largest_memory(rows: Sequence[TreeRow]) -> int:
+    return max((max(r.activation_bytes, r.saved_for_backward_bytes) for r in rows), default=0)
+
+
+class _Texts(dict):
+    """value -> its text, made once, on first use (a hit is one dict lookup)."""
+
+    def __init__(self, make: Callable[[Any], str]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: Any) -> str:
+        text = self[key] = self.make(key)
+        return text
+
+
+def cells(report: Report, rows: Sequence[TreeRow]) -> tuple[list[tuple[str, ...]], list[int]]:
+    """Every row's texts, in the order of `columns`, and each column's widest text. A row
+    met again (`more`) shows only its name. Rows repeat a few numbers and shapes (a chain
+    of 50,000 layers has three kinds of row), so the texts of each distinct (shape,
+    params, MACs, memory) are made once, and the columns' widths read from them."""
+    factor = units.memory_unit(_largest_memory(rows))[1]
     params, macs = report.totals.params, report.totals.macs
 
-    def memory(n: int) -> str:
-        return units.in_unit(n, factor) if n else "-"
+    def numbers(key: tuple[tuple[int, ...], int, int, int, int]) -> tuple[str, ...]:
+        shape, n_params, n_macs, activation, saved = key
+        return (units.shape(shape), units.count(n_params) if n_params else "-",
+                units.share(n_params, params), units.count(n_macs) if n_macs else "-",
+                units.share(n_macs, macs), units.in_unit(activation, factor) if activation else "-",
+                units.in_unit(saved, factor) if saved else "-")
 
-    def blank(row: TreeRow, text: str) -> str:
-        return "" if row.more else text
-
-    return [
-        Column("layer", "Layer", "Layer", True,
-               lambda r: INDENT * r.depth + r.name + (" (cont.)" if r.more else "")),
-        Column("op", "Op", "Op", True, lambda r: r.op),
-        Column("output", "Output", "Output", False, lambda r: blank(r, units.shape(r.shape))),
-        Column("params", "Params", "Params", False,
-               lambda r: blank(r, units.count(r.params) if r.params else "-")),
-        Column("params_share", "%", "% params", False,
-               lambda r: blank(r, units.share(r.params, params))),
-        Column("macs", "MACs", "MACs", False,
-               lambda r: blank(r, units.count(r.macs) if r.macs else "-")),
-        Column("macs_share", "%", "% MACs", False, lambda r: blank(r, units.share(r.macs, macs))),
-        Column("activation", f"Act. {unit}", f"Act. {unit}", False,
-               lambda r: blank(r, memory(r.activation_bytes))),
-        Column("saved", f"Saved {unit}", f"Saved {unit}", False,
-               lambda r: blank(r, memory(r.saved_for_backward_bytes))),
-        Column("rf", "RF size/stride", "RF", False, lambda r: blank(r, rf_text(r.rf))),
-    ]
+    middle = _Texts(numbers)  # type: ignore[arg-type]
+    rf = _Texts(lambda key: _rf_text(*key))
+    blank = ("",) * 8
+    out = []
+    for r in rows:
+        name = INDENT * r.depth + r.name if r.depth else r.name
+        if r.more:
+            out.append((name + " (cont.)", r.op, *blank))
+            continue
+        f = r.rf
+        out.append((name, r.op,
+                    *middle[r.shape, r.params, r.macs, r.activation_bytes,
+                            r.saved_for_backward_bytes],
+                    # keyed by what the text shows (field values are ints and Fractions,
+                    # and equal ones print alike)
+                    rf[f.size, f.stride, f.is_global, f.exact]))
+    widths = [max(map(len, column), default=0) for column in zip(*middle.values())] or [0] * 7
+    return out, [max((len(t[0]) for t in out), default=0),
+                 max((len(t[1]) for t in out), default=0), *widths,
+                 max(map(len, rf.values()), default=0)]
 
 
 @dataclass(frozen=True)
@@ -168,9 +216,8 @@ def layout(report: Report, depth: int | None = None, width: int | None = None) -
     """The table aligned, fitted to `width` if given (see the module docstring)."""
     rows = tree_rows(report, depth)
     cols = columns(report, rows)
-    cells = [[c.cell(r) for c in cols] for r in rows]
-    widths = [max(len(c.header), *(len(line[i]) for line in cells)) if cells else len(c.header)
-              for i, c in enumerate(cols)]
+    texts, widest = cells(report, rows)
+    widths = [max(len(c.header), w) for c, w in zip(cols, widest)]
     keep = list(range(len(cols)))
 
     def total() -> int:
@@ -185,17 +232,12 @@ def layout(report: Report, depth: int | None = None, width: int | None = None) -
         dropped.append(cols[index].title)
     if width is not None and total() > width:  # then the names give way, down to 12
         widths[0] = max(12, widths[0] - (total() - width))
-
-    def line(texts: Sequence[str]) -> str:
-        parts = []
-        for i in keep:
-            text, w = texts[i], widths[i]
-            if len(text) > w:
-                text = text[:w - 1] + "…"
-            parts.append(text.ljust(w) if cols[i].left else text.rjust(w))
-        return GAP.join(parts).rstrip()
-
-    lines = [line([c.header for c in cols]), *(line(texts) for texts in cells)]
+        cut = widths[0]  # only names are cut: every other column is as wide as its widest text
+        texts = [(t[0][:cut - 1] + "…", *t[1:]) if len(t[0]) > cut else t for t in texts]
+    # one format per line: each kept text padded to its column's width
+    template = GAP.join(f"{{{i}:{'<' if cols[i].left else '>'}{widths[i]}}}" for i in keep)
+    lines = [template.format(*[c.header for c in cols]).rstrip()]
+    lines += [template.format(*line_texts).rstrip() for line_texts in texts]
     return Layout(lines, rows, dropped)
 
 

@@ -49,7 +49,13 @@ def shape(dims: tuple[int, ...] | list[int]) -> str:
 
 def axes(values: tuple) -> str:
     """One value when every axis agrees, else "a x b"."""
+    if set(map(type, values)) == _INT:  # the common case, without the general formatting
+        first = values[0]
+        return str(first) if values.count(first) == len(values) else "x".join(map(str, values))
     shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
     if not shown:
         return "-"
     return shown[0] if len(set(shown)) == 1 else "x".join(shown)
+
+
+_INT = {int}
