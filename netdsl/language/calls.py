@@ -199,7 +199,13 @@ class Calls:
         return inputs, sources
 
     def argument(self, e: ast.Node, env: Env) -> Any:
-        value = self.eval(e, env, None)
+        kind = type(e)
+        if kind is ast.Literal:  # never a tensor
+            return e.value
+        if kind is ast.Name and self.targets[id(e)].kind is LOCAL:  # `_name` without input
+            value = env.lookup(e.id)
+        else:
+            value = self.eval(e, env, None)
         if isinstance(value, Tensor):
             raise self.error("a layer argument must be a number, word or list, not a tensor "
                              f"(did you mean {_source_hint(e)}.channels?)", e.span)
@@ -260,8 +266,8 @@ class Calls:
         if (template is not None and len(ctx.frames) + template.depth < MAX_CALL_DEPTH
                 and self.replay_reads(template, scope_path)):
             self.check_room(len(template.nodes), name_span)
-            return memo.instantiate(template, scope_path, bound, ctx.nodes, ctx.edges)
-        start, entry_depth, deepest = len(ctx.nodes), len(ctx.frames), ctx.deepest
+            return memo.instantiate(template, scope_path, bound, ctx.nodes, ctx.edges, ctx.rows)
+        start, entry_depth, deepest = len(ctx.rows), len(ctx.frames), ctx.deepest
         warned = len(ctx.warnings)
         ctx.scope = Scope(scope_path)
         ctx.frames.append(Frame(block.name, name_span))
@@ -273,10 +279,10 @@ class Calls:
             ctx.scope = outer_scope
             depth, ctx.deepest = ctx.deepest - entry_depth, max(deepest, ctx.deepest)
         if key is not None and len(ctx.warnings) == warned:  # a replay would not warn
-            reads = [("decision", d, v) for d, v in ctx.reached[first_read:]]
-            template = memo.record(scope_path, ctx.nodes[start:], result, bound, depth, reads)
-            if template is not None:
-                memo.store(ctx.program.templates, key, template)
+            reads = ([("decision", d, v) for d, v in ctx.reached[first_read:]]
+                     if len(ctx.reached) > first_read else ())
+            memo.store(ctx.program.templates, key,
+                       memo.Pending(scope_path, ctx.rows[start:], result, bound, depth, reads))
         return result
 
     def check_room(self, count: int, span: Span) -> None:
@@ -310,8 +316,11 @@ class Calls:
                              args[len(params)].span, [Note(f"'{block.name}' is defined here",
                                                            block.span)])
         given: dict[str, tuple[Any, Span]] = {}
+        value_of = self.value_of
         for param, a in zip(params, args):
-            given[param.name] = (self.value_of(a, env), a.span)
+            given[param.name] = (value_of(a, env), a.span)
+        if not kwargs:
+            return given
         names = [p.name for p in params]
         for kw in kwargs:
             if kw.name not in names:
@@ -326,19 +335,24 @@ class Calls:
     def bind_block_args(self, block: ast.BlockDef, name_span: Span,
                         given: dict[str, tuple[Any, Span]], inner: Env, scope_path: str) -> None:
         """Bind the parameters of a call at `scope_path`; defaults are evaluated in `inner`."""
+        variables = inner.vars
         for param in block.params:
-            if param.name in given:
-                value, span = given[param.name]
-            elif param.default is not None:
-                span = param.default.span
-                if self.is_decision(param.default):  # the decision `<call path>.<param>`
-                    value = self.decision(param.default, inner, scope_path + ".", param.name)
+            name, default = param.name, param.default
+            found = given.get(name)
+            if found is not None:
+                value, span = found
+            elif default is not None:
+                span = default.span
+                if type(default) is ast.Literal:  # the common default: no evaluation
+                    value = default.value
+                elif self.is_decision(default):  # the decision `<call path>.<param>`
+                    value = self.decision(default, inner, scope_path + ".", name)
                 else:
-                    value = self.value_of(param.default, inner)
+                    value = self.value_of(default, inner)
             else:
-                raise self.error(f"{block.name}() is missing its argument '{param.name}'",
+                raise self.error(f"{block.name}() is missing its argument '{name}'",
                                  name_span, [Note(f"'{block.name}' is defined here", block.span)])
-            inner.vars[param.name] = self.check_type(param, value, span)
+            variables[name] = value if param.type is None else self.check_type(param, value, span)
 
 
 def _source_hint(e: ast.Node) -> str:

@@ -39,7 +39,7 @@ class Context:
     """The state of one elaboration (see the module docstring)."""
 
     __slots__ = ("program", "names", "network", "input_shapes", "source", "memoize", "graph",
-                 "nodes", "edges", "frames", "deepest", "scope_spans", "scope", "globals",
+                 "nodes", "rows", "edges", "frames", "deepest", "scope_spans", "scope", "globals",
                  "decided", "reached", "heads", "layer_defaults", "warnings", "warned")
 
     def __init__(self, program: Program, network: ast.BlockDef,
@@ -58,6 +58,9 @@ class Context:
         self.graph.graph.update(network=network.name, source=program.path,
                                 decisions=self.reached)
         self.nodes: list[tuple[str, dict[str, Any]]] = []
+        # the same nodes as immutable rows (name, layer, span, block path, inputs), for the
+        # memo: the data dicts become the graph's, which its users may change
+        self.rows: list[tuple] = []
         self.edges: list[tuple[str, str, int]] = []
         self.frames: list[Frame] = []  # the block calls open now, outermost first
         self.deepest = 0  # deepest block nesting reached (for memoised calls' depth)

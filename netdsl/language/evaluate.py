@@ -26,6 +26,7 @@ from netdsl.language.resolve import BLOCK, BUILTIN, CHECK, DECISION, LAYER, LOCA
 from netdsl.language.values import (
     BINARY,
     BUILTINS,
+    MAX_NODES,
     MAX_REPEAT,
     MISSING,
     PARAM_TYPES,
@@ -119,11 +120,15 @@ class Evaluator(Calls):
     # --------------------------------------------------------------- statements
     def statement(self, st: ast.Node, env: Env, cur: Tensor | None, result: Any,
                   last: ast.Node | None) -> tuple[Any, ast.Node | None]:
-        if result is not None and last is not None and isinstance(last, ast.ExprStmt):
+        if result is not None and last is not None and type(last) is ast.ExprStmt:
             raise self.error("this expression's value is never used: only the last expression of "
                              "a body is its result (name it with `x = ...` to use it later)",
                              last.span)
-        if isinstance(st, ast.Assign):
+        kind = type(st)
+        if kind is ast.ExprStmt:  # the most common statement first
+            expr = st.expr
+            return self.dispatch[type(expr)](expr, env, cur), st
+        if kind is ast.Assign:
             if st.name in ("in",) or st.name in BUILTINS:
                 raise self.error(f"'{st.name}' is reserved and cannot be assigned", st.span)
             env.vars[st.name] = self.eval_named(st.value, env, cur, st.name)
@@ -270,13 +275,18 @@ class Evaluator(Calls):
         """An argument's or a list item's value: a bare block or layer name is passed as a
         value (`act = relu`), to be applied where the block it is passed to uses it; so is
         the branch an `if` chooses (`act = if se { hardswish } else { relu }`)."""
-        if type(e) is ast.If:
+        kind = type(e)
+        if kind is ast.Literal:
+            return e.value
+        if kind is ast.If:
             return self.chosen_value(e, env)
-        if type(e) is ast.Name:
+        if kind is ast.Name:
             target = self.targets[id(e)]
+            if target.kind is LOCAL:  # `_name` without a current input: the value
+                return env.lookup(e.id)
             if target.kind is BLOCK or target.kind is LAYER:
                 return Callee(e.id, target.kind, target.ref)
-        elif type(e) is ast.Call:  # a layer given some arguments: `batchnorm(eps = 0.001)`
+        elif kind is ast.Call:  # a layer given some arguments: `batchnorm(eps = 0.001)`
             target = self.targets[id(e)]
             if target.kind is LAYER:
                 return self.partial_layer(target.ref, e.name, e, env)
@@ -386,6 +396,11 @@ class Evaluator(Calls):
 
     def step(self, e: ast.Node, env: Env, cur: Tensor) -> Any:
         """A chain step: it must take `cur` as its input (not name another value)."""
+        if type(e) is ast.Call:  # the most common step: the last branch below
+            if self.targets[id(e)].kind in VALUE_FUNCTIONS:
+                raise self.error(f"{e.name}() is a function of values, not a layer: it cannot "
+                                 "be a chain step", e.name_span)
+            return self._call(e, env, cur)
         if isinstance(e, ast.Name):
             bound = env.lookup(e.id) if self.targets[id(e)].kind is LOCAL else MISSING
             if bound is not MISSING and type(bound) is not Callee:
@@ -420,6 +435,12 @@ class Evaluator(Calls):
         return self.eval(chosen, env, cur)
 
     def _body_value(self, e: ast.Body, env: Env, cur: Tensor | None) -> Any:
+        statements = e.statements
+        if len(statements) == 1 and type(statements[0]) is ast.ExprStmt:
+            # `{ expr }` (an `if` branch): what `run_body` gives, without its bookkeeping (a
+            # lone expression sets no `defaults` and its value is the body's)
+            expr = statements[0].expr
+            return self.dispatch[type(expr)](expr, Env(env), cur)
         return self.run_body(e, Env(env), cur)
 
     def _for(self, e: ast.For, env: Env, cur: Tensor | None) -> Any:
@@ -517,12 +538,19 @@ class Evaluator(Calls):
     def add_node(self, layer: Any, inputs: Sequence[Tensor], span: Span, hint: str | None,
                  root: bool = False) -> Tensor:
         # Nodes and edges are collected here and added to the graph in bulk at the end.
-        self.check_room(1, span)
-        name = self.ctx.scope.fresh(layer.op, hint)
-        preds = tuple(t.node for t in inputs)
-        self.ctx.nodes.append((name, {"layer": layer, "span": span, "block": self.ctx.scope.path,
-                                  "inputs": preds}))
-        self.ctx.edges.extend((p, name, position) for position, p in enumerate(preds))
+        ctx = self.ctx
+        if len(ctx.nodes) >= MAX_NODES:
+            self.check_room(1, span)
+        scope = ctx.scope
+        name = scope.fresh(layer.op, hint)
+        preds = (inputs[0].node,) if len(inputs) == 1 else tuple(t.node for t in inputs)
+        block = scope.path
+        ctx.nodes.append((name, {"layer": layer, "span": span, "block": block, "inputs": preds}))
+        ctx.rows.append((name, layer, span, block, preds))
+        if len(preds) == 1:
+            ctx.edges.append((preds[0], name, 0))
+        else:
+            ctx.edges.extend((p, name, position) for position, p in enumerate(preds))
         return Tensor(name, layer.out_shape)
 
 

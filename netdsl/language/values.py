@@ -155,10 +155,11 @@ class Scope:
             self.used.add(hint)
             return self.prefix + hint
         n = self.counters.get(base, 0)
-        while f"{base}{n}" in self.used:
-            n += 1
-        self.counters[base] = n + 1
         local = f"{base}{n}"
+        while local in self.used:
+            n += 1
+            local = f"{base}{n}"
+        self.counters[base] = n + 1
         self.used.add(local)
         return self.prefix + local
 
@@ -169,7 +170,8 @@ class ValueError_(Exception):
 
 
 def _num(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+    kind = type(x)
+    return kind is int or kind is float or (isinstance(x, (int, float)) and not isinstance(x, bool))
 
 
 def check_number(value: Any, what: Callable[[], str]) -> Any:
@@ -190,7 +192,11 @@ def _arith(fn: Callable[[Any, Any], Any], symbol: str) -> Callable[[Any, Any], A
     def apply(a: Any, b: Any) -> Any:
         if _num(a) and _num(b):
             try:
-                return check_number(fn(a, b), lambda: f"{show(a)} {symbol} {show(b)}")
+                value = fn(a, b)
+                kind = type(value)
+                if kind is float or (kind is int and value.bit_length() <= MAX_INT_BITS):
+                    return value  # what `check_number` passes, without making its message
+                return check_number(value, lambda: f"{show(a)} {symbol} {show(b)}")
             except ZeroDivisionError:
                 raise ValueError_(f"division by zero in {show(a)} {symbol} {show(b)}") from None
             except OverflowError:

@@ -75,8 +75,9 @@ def bind(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
         raise LayerError(f"{spec.name}() takes at most {len(args)} positional argument(s), "
                          f"got {len(positional)}", arg=f"#{len(args)}")
     values: dict[str, Any] = dict(zip((a.name for a in args), positional))
+    names = {a.name for a in args} if keywords else ()
     for key, value in keywords.items():
-        if key not in {a.name for a in args}:
+        if key not in names:
             raise LayerError(f"{spec.name}() has no argument '{key}'", arg=key,
                              options=tuple(spec.signature.names()))
         if key in values:
@@ -84,21 +85,24 @@ def bind(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
         values[key] = value
     bound = dict(spec.fixed)
     for arg in args:
-        if arg.name in values:
-            bound[arg.name] = _convert(spec, arg, values[arg.name], rank)
+        name = arg.name
+        if name in values:
+            value = values[name]
         elif arg.required:
-            raise LayerError(f"{spec.name}() is missing its argument '{arg.name}'")
+            raise LayerError(f"{spec.name}() is missing its argument '{name}'")
         else:
-            bound[arg.name] = _convert(spec, arg, arg.default, rank)
+            value = arg.default
+        try:  # converted here, not in a helper: this runs for every argument of every new layer
+            bound[name] = arg.convert(value, rank)
+        except LayerError as exc:
+            raise _argument_error(spec, arg, exc) from None
     return bound
 
 
-def _convert(spec: LayerSpec, arg: Arg, value: Any, rank: int) -> Any:
-    try:
-        return arg.convert(value, rank)
-    except LayerError as exc:
-        raise LayerError(f"{spec.name}(): argument '{arg.name}' {exc.message}", arg=arg.name,
-                         got=exc.got, typed=exc.typed) from None
+def _argument_error(spec: LayerSpec, arg: Arg, exc: LayerError) -> LayerError:
+    """A converter's error, worded for the layer and the argument."""
+    return LayerError(f"{spec.name}(): argument '{arg.name}' {exc.message}", arg=arg.name,
+                      got=exc.got, typed=exc.typed)
 
 
 #: Resolved layers are immutable, so identical calls (same name, arguments and input
@@ -112,7 +116,10 @@ def create(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
            in_shapes: tuple[Shape, ...]) -> Layer:
     """The resolved layer for a call (shared with identical earlier calls)."""
     try:
-        key = (spec.name, _freeze(positional), _freeze(sorted(keywords.items())) if keywords else (),
+        # keywords as one flat run (name, value, name, value, ...): names are strings
+        # and every value one item, so the run is unambiguous
+        key = (spec.name, _freeze(positional),
+               _freeze([x for item in sorted(keywords.items()) for x in item]) if keywords else (),
                in_shapes)
         layer = _LAYER_CACHE.get(key)
     except TypeError:  # an unhashable argument value: build without sharing
