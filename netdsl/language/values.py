@@ -13,7 +13,7 @@ from netdsl.layers.base import Shape
 #: Documented limits, checked while elaborating (docs/language.md, "Limits").
 MAX_CALL_DEPTH = 100
 MAX_REPEAT = 10_000
-MAX_NODES = 50_000  # a whole analysis of this many layers stays near 2 s
+MAX_NODES = 100_000  # a whole analysis of this many layers stays near 5 s
 MAX_LIST = 100_000
 #: Integers stay below 2**MAX_INT_BITS in magnitude (a float's range): arithmetic on them
 #: stays fast and every one of them can be printed (Python refuses > 4,300 digits).

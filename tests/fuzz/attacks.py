@@ -123,10 +123,10 @@ ATTACKS: list[Attack] = [
            "located", HERE + r"linear\(\): 2,000,020,000 parameters in one layer is past the "
                              r"limit of 2\*\*30"),
     Attack("the largest network within the limits", spec(net(
-        "image -> repeat(10000) { repeat(4) { conv(3, 3, padding = 1) } }")), "ok", "", 4.0),
+        "image -> repeat(10000) { repeat(9) { conv(3, 3, padding = 1) } }")), "ok", "", 12.0),
     Attack("one layer past the node limit", spec(net(
-        "image -> repeat(10000) { repeat(5) { relu } } -> relu")), "located",
-        HERE + r"the network has more than 50000 layers \(the limit\)", 4.0),
+        "image -> repeat(10000) { repeat(10) { relu } } -> relu")), "located",
+        HERE + r"the network has more than 100000 layers \(the limit\)", 8.0),
     Attack("--batch 10**30", spec(RELU, "--batch", str(10 ** 30)), "usage",
            r"netdsl: error: the batch size must be an integer from 1 to 2,147,483,647"),
     Attack("billion laughs --params", spec(LIST_PARAM, "--params", "p.yaml",
