@@ -430,6 +430,14 @@ def test_a_network_parameter_takes_a_layer_and_is_set_by_name():
         elaborate(text, act="mihs")
 
 
+def test_a_misspelled_choice_is_refused_with_a_suggestion():
+    text = "network n(act = choice([relu, mish]), k = choice([\"avg\", \"max\"])) {\n input x: [4]\n x -> act\n}\n"
+    with pytest.raises(NetdslError, match="gives \"mihs\"; did you mean 'mish'"):
+        elaborate(text, act="mihs")
+    with pytest.raises(NetdslError, match="gives \"mx\"; did you mean 'max'"):
+        elaborate(text, k="mx")
+
+
 def test_an_if_step_still_applies_a_bare_layer_name():
     g = elaborate("network n(a = true) {\n input x: [4]\n x -> if a { relu } else { sigmoid }\n}\n")
     assert [d["layer"].op for _, d in g.nodes(data=True)] == ["input", "relu"]

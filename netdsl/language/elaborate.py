@@ -17,7 +17,7 @@ from netdsl.heads import DEFAULT_NAME, Head, mark_training_only, set_outputs
 from netdsl.language import syntax as ast
 from netdsl.language.choices import Fixed, fit, show_domain
 from netdsl.language.context import Context
-from netdsl.language.decisions import DecisionSource
+from netdsl.language.decisions import Categorical, DecisionSource
 from netdsl.language.display import layer_message, suggest
 from netdsl.language.evaluate import Evaluator
 from netdsl.language.loader import MAX_ERRORS, Program
@@ -216,8 +216,12 @@ class _Elaborator(Evaluator):
         domain, _, _ = self.decision_parts(param.default, env)
         value = fit(domain, override.value)
         if not domain.contains(value):
+            hint = ""
+            if isinstance(value, str) and isinstance(domain, Categorical):
+                hint = suggest(value, [o if isinstance(o, str) else show_value(o)
+                                       for o in domain.options])
             raise UsageError(f"parameter '{param.name}' is {show_domain(domain)}, but "
-                             f"{override.origin} gives {show_value(value)}", override.span,
+                             f"{override.origin} gives {show_value(value)}{hint}", override.span,
                              [Note(f"'{param.name}' is declared here", param.span)])
         return self.check_type(param, value, override.span or param.span)
 
