@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from netdsl.language.decisions import Categorical, Decision, Domain, FloatRange, IntRange
+from netdsl.language.display import literal
 from netdsl.language.values import Tensor, is_int, show_value
 
 #: The decision functions and the keywords each takes (besides `default` and `name`).
@@ -91,7 +92,8 @@ def fit(domain: Domain, value: Any) -> Any:
         return float(value)
     if isinstance(domain, Categorical) and isinstance(value, str) and not domain.contains(value):
         # a layer or block option given by its spelling (`--set act=mish`, a stored trial)
-        spelled = [o for o in domain.options if not isinstance(o, str) and show_value(o) == value]
+        # spelled as the search adapters spell options that are not plain values
+        spelled = [o for o in domain.options if not isinstance(o, str) and literal(o) == value]
         if len(spelled) == 1:
             return spelled[0]
     return value

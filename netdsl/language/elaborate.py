@@ -18,7 +18,7 @@ from netdsl.language import syntax as ast
 from netdsl.language.choices import Fixed, fit, show_domain
 from netdsl.language.context import Context
 from netdsl.language.decisions import Categorical, DecisionSource
-from netdsl.language.display import layer_message, suggest
+from netdsl.language.display import layer_message, literal, suggest
 from netdsl.language.evaluate import Evaluator
 from netdsl.language.loader import MAX_ERRORS, Program
 from netdsl.language.resolve import BLOCK, LAYER
@@ -198,12 +198,9 @@ class _Elaborator(Evaluator):
         """A layer or block given by its name to a parameter whose default is one
         (`--set act=mish`): blocks of the spec shadow layers, as they do in the spec."""
         name = override.value
-        block = self.ctx.program.blocks.get(name)
-        if block is not None:
-            return Callee(name, BLOCK, block)
-        spec = REGISTRY.get(name)
-        if spec is not None:
-            return Callee(name, LAYER, spec)
+        target = self.ctx.names.callee(name, self.ctx.program.blocks)  # as the spec resolves it
+        if target.kind is BLOCK or target.kind is LAYER:
+            return Callee(name, target.kind, target.ref)
         known = sorted({*self.ctx.program.blocks, *REGISTRY})
         raise UsageError(f"parameter '{param.name}' is a {default.kind} (default "
                          f"{show_value(default)}), but {override.origin} gives {show_value(name)}, "
@@ -218,7 +215,7 @@ class _Elaborator(Evaluator):
         if not domain.contains(value):
             hint = ""
             if isinstance(value, str) and isinstance(domain, Categorical):
-                hint = suggest(value, [o if isinstance(o, str) else show_value(o)
+                hint = suggest(value, [o if isinstance(o, str) else literal(o)
                                        for o in domain.options])
             raise UsageError(f"parameter '{param.name}' is {show_domain(domain)}, but "
                              f"{override.origin} gives {show_value(value)}{hint}", override.span,

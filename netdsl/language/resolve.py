@@ -57,6 +57,17 @@ class Names:
     def __getitem__(self, node: ast.Node) -> Target:
         return self.targets[id(node)]
 
+    def callee(self, name: str, namespace: dict[str, ast.BlockDef]) -> Target:
+        """What `name` calls where `namespace` is visible (not being a local value): a block,
+        `identity`, a layer, or unknown. Blocks shadow layers."""
+        block = namespace.get(name)
+        if block is not None:
+            return self.block(block)
+        if name == "identity":
+            return _CALLABLE[IDENTITY]
+        spec = REGISTRY.get(name)
+        return _CALLABLE[UNKNOWN] if spec is None else Target(LAYER, spec)
+
     def block(self, definition: ast.BlockDef) -> Target:
         """The one Target of a block (so that equal blocks compare by identity)."""
         target = self.blocks.get(id(definition))
@@ -185,13 +196,7 @@ class _Resolver:
 
     def callee(self, name: str) -> Target:
         """A name that is not a local value: a block, `identity`, a layer, or unknown."""
-        block = self.namespace.get(name)
-        if block is not None:
-            return self.names.block(block)
-        if name == "identity":
-            return _CALLABLE[IDENTITY]
-        spec = REGISTRY.get(name)
-        return _CALLABLE[UNKNOWN] if spec is None else Target(LAYER, spec)
+        return self.names.callee(name, self.namespace)
 
 
 __all__ = ["BLOCK", "BUILTIN", "CHECK", "DECISION", "IDENTITY", "LAYER", "LOCAL", "Names",
