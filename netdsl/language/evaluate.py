@@ -296,11 +296,15 @@ class Evaluator(Calls):
                     return self.partial_layer(value.ref, e.name, e, env, value)
         return self.eval(e, env, None)
 
+    def branch(self, e: ast.If, env: Env) -> ast.Node:
+        """The branch an `if` takes (a body, or the `if` of an `else if`)."""
+        return e.then if self.truth(self.eval(e.condition, env, None), e.condition.span) \
+            else e.otherwise
+
     def chosen_value(self, e: ast.If, env: Env) -> Any:
         """The value of the branch an `if` in argument position takes: a branch that is a
         single expression is a value like an argument (a bare layer name is not applied)."""
-        chosen = e.then if self.truth(self.eval(e.condition, env, None), e.condition.span) \
-            else e.otherwise
+        chosen = self.branch(e, env)
         if type(chosen) is ast.If:
             return self.chosen_value(chosen, env)
         statements = chosen.statements
@@ -430,9 +434,7 @@ class Evaluator(Calls):
                 env = _IfEnv(env, {"in": cur}, outer, e.span)  # `in` changes meaning here
             else:
                 env = Env(env, {"in": cur})
-        chosen = e.then if self.truth(self.eval(e.condition, env, None), e.condition.span) \
-            else e.otherwise
-        return self.eval(chosen, env, cur)
+        return self.eval(self.branch(e, env), env, cur)
 
     def _body_value(self, e: ast.Body, env: Env, cur: Tensor | None) -> Any:
         statements = e.statements
