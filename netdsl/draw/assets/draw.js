@@ -175,8 +175,7 @@ var NETDSL = (function () {
         n.id + '">' + tooltip(b.hover));
       out.push('<rect x="' + n.x + '" y="' + n.y + '" width="' + n.width + '" height="' + n.height +
         '" rx="6" fill="' + (pair[1] % 2 ? "#f4f7fb" : "#fbfbfd") +
-        '" stroke="' + (b.training ? TRAINING : run ? "#7a8aa6" : "#9aa5b8") + '"' +
-        (run || b.training ? ' stroke-dasharray="' + (b.training ? "6,3" : "5,3") + '"' : "") + "/>");
+        '" stroke="' + (b.training ? TRAINING : run ? "#7a8aa6" : "#9aa5b8") + '"' + boxDash(b) + "/>");
       out.push('<text class="toggle" data-toggle="' + n.id + '" x="' + (n.x + 8) + '" y="' + (n.y + 16) +
         '" font-weight="bold" fill="#2b3a55"' + (interactive ? ' style="cursor:pointer"' : "") + ">" +
         esc("▾ " + b.label) + "</text></g>");
@@ -201,14 +200,18 @@ var NETDSL = (function () {
     return out.join("\n");
   }
 
+  /* A block box's dash: training-only blocks, then runs of identical calls (x N). */
+  function boxDash(b) {
+    return b.training ? ' stroke-dasharray="6,3"' : b.kind === "run" ? ' stroke-dasharray="5,3"' : "";
+  }
+
   function collapsedBox(n, b, interactive) {
     var lines = boxLines(b), s = [];
     s.push('<g class="collapsed' + (b.training ? " training" : "") + '" data-block="' + n.id +
       '" data-toggle="' + n.id + '"' + (interactive ? ' style="cursor:pointer"' : "") + ">" + tooltip(b.hover));
     s.push('<rect x="' + n.x + '" y="' + n.y + '" width="' + n.width + '" height="' + n.height +
       '" rx="6" fill="' + (b.shade !== undefined ? shade(b.shade) : "#eef2f8") + '" stroke="' +
-      (b.training ? TRAINING : "#2b3a55") + '" stroke-width="1.6"' +
-      (b.kind === "run" || b.training ? ' stroke-dasharray="' + (b.training ? "6,3" : "5,3") + '"' : "") + "/>");
+      (b.training ? TRAINING : "#2b3a55") + '" stroke-width="1.6"' + boxDash(b) + "/>");
     s.push(textLines(n, lines, true, b.shade > 0.6));
     s.push("</g>");
     return s.join("");
