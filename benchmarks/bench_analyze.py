@@ -415,13 +415,21 @@ def _in_process_chain(path: Path) -> tuple[float, float, float]:
 
 
 # `python -m netdsl ARGS` that prints its peak resident memory (VmHWM, kB) last on stderr
-# (ru_maxrss would include the benchmark's own before the exec)
-_RSS_WRAPPER = ("import sys, runpy\n"
+# (ru_maxrss would include the benchmark's own before the exec), however it ends: the
+# command ends its process with os._exit after `analyze`, so that is wrapped too
+_RSS_WRAPPER = ("import os, runpy, sys\n"
+                "def peak():\n"
+                "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
+                "    print(hwm[0].split()[1] if hwm else 0, file=sys.stderr, flush=True)\n"
+                "quit_now = os._exit\n"
+                "def end(code):\n"
+                "    peak()\n"
+                "    quit_now(code)\n"
+                "os._exit = end\n"
                 "sys.argv = ['netdsl', *sys.argv[1:]]\n"
                 "try:\n    runpy.run_module('netdsl', run_name='__main__')\n"
                 "finally:\n"
-                "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
-                "    print(hwm[0].split()[1] if hwm else 0, file=sys.stderr)\n")
+                "    peak()\n")
 
 
 def _process_chain(path: Path) -> tuple[float, float, float]:

@@ -1,7 +1,5 @@
 """`python -m netdsl`."""
 
-import sys
+from netdsl.cli import entry
 
-from netdsl.cli import main
-
-sys.exit(main())
+entry()

@@ -22,20 +22,21 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused(restore: bool = True) -> Iterator[None]:
     """Pause Python's cyclic garbage collector while a graph is built and analysed.
 
     An analysis allocates a few thousand small objects in one burst and makes no reference
     cycles; with the collector running, that burst triggers collections that rescan the
     whole heap (the caller's objects too), which made ResNet-50 analyses ~1.5x slower and
-    much less steady. The collector is restored afterwards, only if it was running.
+    much less steady. The collector is restored afterwards, only if it was running (and
+    `restore`: a process about to end need not).
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if was_enabled:
+        if was_enabled and restore:
             gc.enable()
 
 

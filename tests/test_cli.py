@@ -128,6 +128,25 @@ def test_several_specs_in_one_process(tmp_path):
     assert {r["network"] for r in rows if r["kind"] == "layer"} == {"lenet5", "alexnet"}
 
 
+def test_the_process_ends_quickly_with_all_its_output(tmp_path):
+    """After `analyze` the process ends with os._exit (no teardown): every line written
+    must still reach the pipe, and the exit code must be the command's."""
+    steps = "".join("        -> relu\n" for _ in range(20_000))
+    chain = tmp_path / "chain.net"
+    chain.write_text(f"network chain() {{\n    input x: [2, 4, 4]\n    x\n{steps}}}\n")
+    result = run_cli("analyze", str(chain))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert sum(1 for line in lines if line.split()[1:2] == ["relu"]) == 20_000
+    assert lines[-1].startswith("Training peak")
+    result = run_cli("analyze", str(chain), "-f", "json")
+    assert len(json.loads(result.stdout)["layers"]) == 20_001  # and the input
+    chain.write_text("network chain() {\n    input x: [2, 4, 4]\n    x -> rleu\n}\n")
+    result = run_cli("analyze", str(chain), "specs/lenet5.net")
+    assert result.returncode == 1 and "unknown name 'rleu'" in result.stderr
+    assert result.stdout.count("\nParameters") == 1
+
+
 def test_every_spec_analyses_in_one_command():
     specs = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "specs").glob("*.net"))
     result = run_cli("analyze", *specs)
