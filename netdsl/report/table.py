@@ -156,50 +156,73 @@ def _largest_memory(rows: Sequence[TreeRow]) -> int:
 class _Texts(dict):
     """value -> its text, made once, on first use (a hit is one dict lookup)."""
 
-    def __init__(self, make: Callable[[Any], str]) -> None:
+    def __init__(self, make: Callable[[Any], Any]) -> None:
         super().__init__()
         self.make = make
 
-    def __missing__(self, key: Any) -> str:
+    def __missing__(self, key: Any) -> Any:
         text = self[key] = self.make(key)
         return text
 
 
-def cells(report: Report, rows: Sequence[TreeRow]) -> tuple[list[tuple[str, ...]], list[int]]:
-    """Every row's texts, in the order of `columns`, and each column's widest text. A row
-    met again (`more`) shows only its name. Rows repeat a few numbers and shapes (a chain
-    of 50,000 layers has three kinds of row), so the texts of each distinct (shape,
-    params, MACs, memory) are made once, and the columns' widths read from them."""
+@dataclass(frozen=True)
+class Cells:
+    """The table's texts: each row's name, op and RF, and which of the distinct texts of
+    the columns between (output to saved memory, in the order of `columns`) it shows.
+    Rows repeat a few numbers and shapes (a chain of 50,000 layers has three kinds of
+    row, though every row's field differs), so those texts are made, measured and
+    aligned once per kind, not once per row."""
+
+    names: list[str]
+    ops: list[str]
+    kinds: list[int]  # per row, an index into `distinct`
+    distinct: list[tuple[str, ...]]
+    rfs: list[str]
+
+    def widths(self) -> list[int]:
+        """Each column's widest text."""
+        middle = [max(map(len, column)) for column in zip(*self.distinct)] or [0] * 7
+        return [max(map(len, self.names), default=0), max(map(len, self.ops), default=0),
+                *middle, max(map(len, set(self.rfs)), default=0)]
+
+
+def cells(report: Report, rows: Sequence[TreeRow]) -> Cells:
+    """Every row's texts. A row met again (`more`) shows only its name."""
     factor = units.memory_unit(_largest_memory(rows))[1]
     params, macs = report.totals.params, report.totals.macs
+    distinct: list[tuple[str, ...]] = []
 
-    def numbers(key: tuple[tuple[int, ...], int, int, int, int]) -> tuple[str, ...]:
-        shape, n_params, n_macs, activation, saved = key
-        return (units.shape(shape), units.count(n_params) if n_params else "-",
-                units.share(n_params, params), units.count(n_macs) if n_macs else "-",
-                units.share(n_macs, macs), units.in_unit(activation, factor) if activation else "-",
-                units.in_unit(saved, factor) if saved else "-")
+    def texts(key: tuple[Any, ...] | None) -> int:
+        if key is None:  # a row met again: blank
+            distinct.append(("",) * 7)
+        else:
+            shape, n_params, n_macs, activation, saved = key
+            distinct.append((units.shape(shape), units.count(n_params) if n_params else "-",
+                             units.share(n_params, params),
+                             units.count(n_macs) if n_macs else "-", units.share(n_macs, macs),
+                             units.in_unit(activation, factor) if activation else "-",
+                             units.in_unit(saved, factor) if saved else "-"))
+        return len(distinct) - 1
 
-    middle = _Texts(numbers)  # type: ignore[arg-type]
+    kind_of = _Texts(texts)
     rf = _Texts(lambda key: _rf_text(*key))
-    blank = ("",) * 8
-    out = []
+    names, ops, kinds, rfs = [], [], [], []
     for r in rows:
         name = INDENT * r.depth + r.name if r.depth else r.name
+        ops.append(r.op)
         if r.more:
-            out.append((name + " (cont.)", r.op, *blank))
+            names.append(name + " (cont.)")
+            kinds.append(kind_of[None])
+            rfs.append("")
             continue
         f = r.rf
-        out.append((name, r.op,
-                    *middle[r.shape, r.params, r.macs, r.activation_bytes,
-                            r.saved_for_backward_bytes],
-                    # keyed by what the text shows (field values are ints and Fractions,
-                    # and equal ones print alike)
-                    rf[f.size, f.stride, f.is_global, f.exact]))
-    widths = [max(map(len, column), default=0) for column in zip(*middle.values())] or [0] * 7
-    return out, [max((len(t[0]) for t in out), default=0),
-                 max((len(t[1]) for t in out), default=0), *widths,
-                 max(map(len, rf.values()), default=0)]
+        names.append(name)
+        kinds.append(kind_of[r.shape, r.params, r.macs, r.activation_bytes,
+                             r.saved_for_backward_bytes])
+        # keyed by what the text shows (field values are ints and Fractions, and equal
+        # ones print alike)
+        rfs.append(rf[f.size, f.stride, f.is_global, f.exact])
+    return Cells(names, ops, kinds, distinct, rfs)
 
 
 @dataclass(frozen=True)
@@ -216,8 +239,8 @@ def layout(report: Report, depth: int | None = None, width: int | None = None) -
     """The table aligned, fitted to `width` if given (see the module docstring)."""
     rows = tree_rows(report, depth)
     cols = columns(report, rows)
-    texts, widest = cells(report, rows)
-    widths = [max(len(c.header), w) for c, w in zip(cols, widest)]
+    table = cells(report, rows)
+    widths = [max(len(c.header), w) for c, w in zip(cols, table.widths())]
     keep = list(range(len(cols)))
 
     def total() -> int:
@@ -230,15 +253,32 @@ def layout(report: Report, depth: int | None = None, width: int | None = None) -
         index = next(i for i, c in enumerate(cols) if c.key == key)
         keep.remove(index)
         dropped.append(cols[index].title)
+    names = table.names
     if width is not None and total() > width:  # then the names give way, down to 12
         widths[0] = max(12, widths[0] - (total() - width))
         cut = widths[0]  # only names are cut: every other column is as wide as its widest text
-        texts = [(t[0][:cut - 1] + "…", *t[1:]) if len(t[0]) > cut else t for t in texts]
-    # one format per line: each kept text padded to its column's width
-    template = GAP.join(f"{{{i}:{'<' if cols[i].left else '>'}{widths[i]}}}" for i in keep)
-    lines = [template.format(*[c.header for c in cols]).rstrip()]
-    lines += [template.format(*line_texts).rstrip() for line_texts in texts]
-    return Layout(lines, rows, dropped)
+        names = [name[:cut - 1] + "…" if len(name) > cut else name for name in names]
+    return Layout(_lines(cols, widths, keep, names, table), rows, dropped)
+
+
+def _lines(cols: list[Column], widths: list[int], keep: list[int], names: list[str],
+           table: Cells) -> list[str]:
+    """The header and a line per row: the name padded to its column, the op and middle
+    columns as formatted once per distinct (op, kind), then the RF (the last column),
+    formatted once per distinct text."""
+
+    def cell(i: int, text: str) -> str:
+        return f"{text:{'<' if cols[i].left else '>'}{widths[i]}}"
+
+    last = len(cols) - 1
+    middle = [i for i in keep if 0 < i < last]
+    rest = _Texts(lambda key: "".join(GAP + cell(i, (key[0], *table.distinct[key[1]])[i - 1])
+                                      for i in middle))
+    rf = _Texts(lambda text: GAP + cell(last, text) if last in keep else "")
+    pad = widths[0]
+    return [GAP.join(cell(i, cols[i].header) for i in keep).rstrip(),
+            *[(name.ljust(pad) + rest[op, kind] + rf[text]).rstrip()
+              for name, op, kind, text in zip(names, table.ops, table.kinds, table.rfs)]]
 
 
 def totals_rows(report: Report) -> list[tuple[str, str, str, str]]:
