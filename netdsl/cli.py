@@ -13,6 +13,7 @@ named in the list; the options that choose a spec are `netdsl.overrides.add_spec
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib.util
 import os
 import shutil
@@ -38,6 +39,8 @@ no PyTorch; weights, ONNX and verify do. For the CPU wheel (no CUDA downloads):
   {TORCH_CPU_INSTALL}"""
 
 DTYPES = ("float32", "float16", "bfloat16")
+#: Errors writing the output (a full disk, a failing device): the user's to fix, not bugs.
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
 
 
 def add_analyze_parser(sub: Any) -> None:
@@ -153,6 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # an internal bug: say so plainly, never a traceback by default
         if getattr(args, "traceback", False):
             raise
+        if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+            print(f"netdsl: error: could not write the output: {exc.strerror}", file=sys.stderr)
+            return 1
         print(f"netdsl: internal error: {type(exc).__name__}: {exc}\n"
               "note: this is a bug in netdsl; rerun with --traceback and report it",
               file=sys.stderr)
@@ -178,9 +184,12 @@ def entry() -> None:
     if _LEFT_FOR_EXIT:
         try:
             sys.stdout.flush()
-            sys.stderr.flush()
-        except BrokenPipeError:
+        except BrokenPipeError:  # the reader stopped early (`| head`): not an error
             pass
+        except OSError as exc:  # a full disk, found when the last of the output is written
+            print(f"netdsl: error: could not write the output: {exc.strerror}", file=sys.stderr)
+            code = code or 1
+        sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
 

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
@@ -145,6 +146,18 @@ def test_the_process_ends_quickly_with_all_its_output(tmp_path):
     result = run_cli("analyze", str(chain), "specs/lenet5.net")
     assert result.returncode == 1 and "unknown name 'rleu'" in result.stderr
     assert result.stdout.count("\nParameters") == 1
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full (a full disk)")
+@pytest.mark.parametrize("spec", ["specs/lenet5.net", "specs/resnet50.net"])
+def test_a_full_disk_is_an_error_not_a_bug(spec):
+    """Small output fails when the process flushes it at the end, large output while it is
+    written: either way the user reads what went wrong, and the exit code is 1."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "netdsl", "analyze", spec], stdout=full,
+                              stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == "netdsl: error: could not write the output: No space left on device\n"
 
 
 def test_every_spec_analyses_in_one_command():
