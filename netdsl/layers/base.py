@@ -84,11 +84,11 @@ class Field(NamedTuple):
         """The field after a sliding window (kernels are effective: dilation applied)."""
         # with fractional strides (after up-sampling) a window covers a whole number of
         # input pixels: round up (an upper bound; exact for integer strides)
-        # (list comprehensions: faster than generators for a few axes)
-        size = tuple([_whole(r + (k - 1) * s) for r, k, s in zip(self.size, kernels, self.stride)])
-        stride = tuple([s * t for s, t in zip(self.stride, strides)])
-        padding = tuple([p + b * s for p, b, s in zip(self.padding, pads, self.stride)])
-        return Field(size, stride, padding, self.is_global, self.exact)
+        # (one comprehension over the axes, then transposed: a third of the time of three)
+        axes = [(r + (k - 1) * s, s * t, p + b * s) for r, s, p, k, t, b
+                in zip(self.size, self.stride, self.padding, kernels, strides, pads)]
+        size, stride, padding = zip(*axes) if axes else ((), (), ())
+        return Field(tuple(map(_whole, size)), stride, padding, self.is_global, self.exact)
 
     def as_global(self) -> Field:
         """The same local field, marked as seeing the whole input."""
