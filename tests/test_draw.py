@@ -175,6 +175,38 @@ def test_capture_records_the_failing_block(tmp_path: Path) -> None:
     assert captured.calls == {"pair0": "pair(4)"}
 
 
+#: (spec body after `input x: [3, 16, 16]`, failing block, failing call's inputs)
+FAILURES = [
+    ("x -> relu -> add(conv(4, 3), relu, conv(5, 3))", "", ("conv0", "relu1", "conv1")),
+    ("x -> relu -> add(conv(4, 3), 7)", "", ("conv0",)),  # a branch that is no tensor
+    ("x -> relu -> conv(4, 3, groups = 2)", "", ("relu0",)),  # a layer's bad argument
+    ("x -> relu -> pair(4, c = 5)", "", ("relu0",)),  # a block's bad arguments
+    ("x -> relu -> twice(4, 3, wide = true)", "twice0", ("twice0.conv0", "twice0.conv1")),
+]
+LIBRARY = ("block pair(c) {\n    conv(c, 3) -> add(conv(c, 3), conv(c + 1, 3))\n}\n"
+           "block twice(c, k, wide = false) {\n"
+           "    conv(c, k, padding = same)\n"
+           "        -> add(in, conv(if wide { c + 1 } else { c }, k, padding = same))\n}\n")
+
+
+@pytest.mark.parametrize("body, block, inputs", FAILURES)
+def test_capture_records_the_innermost_failing_call(tmp_path: Path, body: str, block: str,
+                                                    inputs: tuple[str, ...]) -> None:
+    text = LIBRARY + f"network n() {{\n    input x: [3, 16, 16]\n    {body}\n}}\n"
+    captured = capture(netdsl.loads(text, str(tmp_path / "p.net")).program)
+    assert captured.error is not None
+    assert (captured.failed_block, captured.failed_inputs) == (block, inputs)
+
+
+def test_capture_labels_each_block_call_as_written(tmp_path: Path) -> None:
+    text = LIBRARY + ("network n() {\n    input x: [3, 16, 16]\n"
+                      "    x -> twice(4, k = 1) -> twice(4, 3, wide = false) -> pair(4 + 4)\n}\n")
+    captured = capture(netdsl.loads(text, str(tmp_path / "p.net")).program)
+    assert captured.calls == {"twice0": "twice(4, k = 1)", "twice1": "twice(4, 3, wide = false)",
+                              "pair0": "pair(8)"}
+    assert set(captured.call_spans) == {"twice0", "twice1", "pair0"}
+
+
 def test_report_draw_and_spec_html() -> None:
     spec = netdsl.load(SPECS / "lenet5.net")
     report = spec.analyze()
