@@ -72,23 +72,36 @@ class Calls:
               cur: Tensor | None, hint: str | tuple[str, ...] | None) -> Any:
         """Call what `name` refers to (a block, a layer, `identity`, a value) on `cur`;
         `hint` names the node (a tuple: the names of a destructuring, for a layer's parts)."""
-        kind = target.kind
-        if kind is BLOCK:
-            return self.call_block(target.ref, e, name_span, args, kwargs, env, cur, hint)
-        if kind is LAYER:
-            return self.call_layer(target.ref, e, name_span, args, kwargs, env, cur, hint)
-        if kind is IDENTITY:
-            if args or kwargs:
-                raise self.error("identity takes no arguments", name_span)
-            return self.need_input(cur, name, name_span)
-        value = env.lookup(name) if kind is LOCAL else MISSING
-        if type(value) is Callee:
-            return self.apply_callee(value, e, name_span, args, kwargs, env, cur, hint)
-        if value is not MISSING:
-            raise self.error(f"'{name}' is a {value_type(value)}, not a block or layer; "
-                             "it cannot be called", name_span)
-        known = [*self.ctx.program.blocks, *REGISTRY, *BUILTINS, "assert", "fail", *env.names()]
-        raise self.error(f"unknown name '{name}'{suggest(name, known)}", name_span)
+        try:
+            kind = target.kind
+            if kind is BLOCK:
+                return self.call_block(target.ref, e, name_span, args, kwargs, env, cur, hint)
+            if kind is LAYER:
+                return self.call_layer(target.ref, e, name_span, args, kwargs, env, cur, hint)
+            if kind is IDENTITY:
+                if args or kwargs:
+                    raise self.error("identity takes no arguments", name_span)
+                return self.need_input(cur, name, name_span)
+            value = env.lookup(name) if kind is LOCAL else MISSING
+            if type(value) is Callee:
+                return self.apply_callee(value, e, name_span, args, kwargs, env, cur, hint)
+            if value is not MISSING:
+                raise self.error(f"'{name}' is a {value_type(value)}, not a block or layer; "
+                                 "it cannot be called", name_span)
+            known = [*self.ctx.program.blocks, *REGISTRY, *BUILTINS, "assert", "fail",
+                     *env.names()]
+            raise self.error(f"unknown name '{name}'{suggest(name, known)}", name_span)
+        except NetdslError:
+            self.note_failure([cur])
+            raise
+
+    def note_failure(self, inputs: Sequence[Tensor | None]) -> None:
+        """For a picture (`Context.calls`): the inputs of the innermost call that failed
+        (the calls around it see the same error pass and keep those)."""
+        calls = self.ctx.calls
+        if calls is not None and calls.failed_inputs is None:
+            calls.failed_inputs = tuple(t.node for t in inputs if t is not None)
+            calls.failed_block = self.ctx.scope.path
 
     def apply_callee(self, callee: Callee, e: ast.Node, name_span: Span,
                      args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
@@ -132,6 +145,17 @@ class Calls:
     def call_layer(self, spec: LayerSpec, e: ast.Node, name_span: Span, args: Sequence[ast.Node],
                    kwargs: Sequence[ast.Keyword], env: Env, cur: Tensor | None,
                    hint: str | tuple[str, ...] | None, callee: Callee | None = None) -> Any:
+        inputs: list[Tensor] = []  # filled as the branches are evaluated
+        try:
+            return self._call_layer(spec, name_span, args, kwargs, env, cur, hint, callee, inputs)
+        except NetdslError:
+            self.note_failure(inputs or [cur])
+            raise
+
+    def _call_layer(self, spec: LayerSpec, name_span: Span, args: Sequence[ast.Node],
+                    kwargs: Sequence[ast.Keyword], env: Env, cur: Tensor | None,
+                    hint: str | tuple[str, ...] | None, callee: Callee | None,
+                    inputs: list[Tensor]) -> Any:
         keywords = self.keyword_values(kwargs, env)
         before = callee.args if callee is not None else ()  # a layer value's own arguments
         if callee is not None and callee.kwargs:
@@ -145,13 +169,13 @@ class Calls:
             # each branch is applied to the merge's input, which it sees as `in`; a branch
             # that gives a list of tensors (`concat(parts)`) adds each of them
             branch_env = Env(env, {"in": cur}) if cur is not None else env
-            inputs, args = self.branches(args, branch_env, cur, spec.name)
+            args = self.branches(args, branch_env, cur, spec.name, inputs)
             if len(inputs) < 2:
                 raise self.error(f"{spec.name}() needs at least two branches, got {len(inputs)}",
                                  name_span)
             positional: list[Any] = []
         else:
-            inputs = [self.need_input(cur, spec.name + "()", name_span)]
+            inputs.append(self.need_input(cur, spec.name + "()", name_span))
             positional = [*before, *(self.argument(a, env) for a in args)]
         shapes = tuple(t.shape for t in inputs)
         try:
@@ -180,10 +204,10 @@ class Calls:
             names = [f"{local}_{i}" for i in range(len(parts))]
         return [self.add_node(part, inputs, span, name) for part, name in zip(parts, names)]
 
-    def branches(self, args: Sequence[ast.Node], env: Env, cur: Tensor | None,
-                 merge: str) -> tuple[list[Tensor], list[ast.Node]]:
-        """The tensors of a merge's branches, and the syntax each came from (for notes)."""
-        inputs: list[Tensor] = []
+    def branches(self, args: Sequence[ast.Node], env: Env, cur: Tensor | None, merge: str,
+                 inputs: list[Tensor]) -> list[ast.Node]:
+        """The tensors of a merge's branches, added to `inputs` one branch at a time (after
+        a mistake, those before it are known), and the syntax each came from (for notes)."""
         sources: list[ast.Node] = []
         for a in args:
             value = self.eval(a, env, cur)
@@ -196,7 +220,7 @@ class Calls:
                                      f"{show_value(item)}", a.span)
                 inputs.append(item)
                 sources.append(a)
-        return inputs, sources
+        return sources
 
     def argument(self, e: ast.Node, env: Env) -> Any:
         kind = type(e)
@@ -255,6 +279,8 @@ class Calls:
         scope_path = outer_scope.fresh(block.name, hint if isinstance(hint, str) else None)
         ctx.scope_spans[scope_path] = name_span
         self.bind_block_args(block, name_span, given, inner, scope_path)
+        if ctx.calls is not None:
+            ctx.calls.labels[scope_path] = call_label(block, len(args), kwargs, inner.vars)
         bound = dict(inner.vars)  # the body's assignments add to inner.vars; keep the inputs
         key = memo.call_key(block, bound) if ctx.memoize else None
         if key is not None and ctx.layer_defaults:  # the body's layers depend on them too
@@ -353,6 +379,14 @@ class Calls:
                 raise self.error(f"{block.name}() is missing its argument '{name}'",
                                  name_span, [Note(f"'{block.name}' is defined here", block.span)])
             variables[name] = value if param.type is None else self.check_type(param, value, span)
+
+
+def call_label(block: ast.BlockDef, positional: int, kwargs: Sequence[ast.Keyword],
+               values: dict[str, Any]) -> str:
+    """A block call as written, with its argument values: positional, then keywords."""
+    shown = [show_value(values[p.name]) for p in block.params[:positional]]
+    shown += [f"{kw.name} = {show_value(values[kw.name])}" for kw in kwargs]
+    return f"{block.name}({', '.join(shown)})"
 
 
 def _source_hint(e: ast.Node) -> str:

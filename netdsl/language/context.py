@@ -35,22 +35,41 @@ class Frame:
         self.block, self.span = block, span
 
 
+class CallRecord:
+    """What a picture shows of an elaboration besides its graph, kept on request
+    (`Context(record_calls=True)`): each block call as written, with its argument values
+    (`stage(basic, 128, 2, stride = 2)`), and the inputs of the innermost call that failed
+    with the block path it was made in."""
+
+    __slots__ = ("labels", "failed_inputs", "failed_block")
+
+    def __init__(self) -> None:
+        self.labels: dict[str, str] = {}  # block path -> the call with its values
+        self.failed_inputs: tuple[str, ...] | None = None
+        self.failed_block: str | None = None
+
+
 class Context:
     """The state of one elaboration (see the module docstring)."""
 
-    __slots__ = ("program", "names", "network", "input_shapes", "source", "memoize", "graph",
-                 "nodes", "rows", "edges", "frames", "deepest", "scope_spans", "scope", "globals",
-                 "decided", "reached", "heads", "layer_defaults", "warnings", "warned")
+    __slots__ = ("program", "names", "network", "input_shapes", "source", "memoize", "calls",
+                 "graph", "nodes", "rows", "edges", "frames", "deepest", "scope_spans", "scope",
+                 "globals", "decided", "reached", "heads", "layer_defaults", "warnings", "warned")
 
     def __init__(self, program: Program, network: ast.BlockDef,
                  input_shapes: dict[str, Shape] | None = None,
-                 source: DecisionSource | None = None, memoize: bool = True) -> None:
+                 source: DecisionSource | None = None, memoize: bool = True,
+                 record_calls: bool = False) -> None:
         self.program = program
         self.names: Names = names_of(program)
         self.network = network
         self.input_shapes: dict[str, Shape] = dict(input_shapes or {})
         self.source: DecisionSource = source if source is not None else Defaults()
         self.memoize = memoize  # off: every block call interprets its body (for tests)
+        # (a replayed template would skip its nested calls: recording turns the memo off)
+        self.calls = CallRecord() if record_calls else None
+        if record_calls:
+            self.memoize = False
         # what elaboration builds: nodes and edges are added to `graph` in bulk at the end
         self.decided: dict[str, tuple[Decision, Any]] = {}  # decision name -> (it, value)
         self.reached: list[tuple[Decision, Any]] = []  # in the order reached
@@ -76,4 +95,4 @@ class Context:
         self.warned: set[Span] = set()  # the places warned about (once each)
 
 
-__all__ = ["Context", "Frame"]
+__all__ = ["CallRecord", "Context", "Frame"]

@@ -8,7 +8,8 @@ block call opens a scope, so node names follow the block path (`stage1.basic0.co
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from netdsl.errors import LimitError, NetdslError, Note, SeveralErrors, Span, UsageError
@@ -65,19 +66,35 @@ def elaborate(program: Program, network: str | None = None,
     interprets every block call afresh (the memo must never change the graph).
     """
     definition = select_network(program, network)
-    # Each level of block nesting costs about a dozen Python frames; MAX_CALL_DEPTH is
-    # the documented limit, so Python's own must not be reached first.
+    source = Fixed(decisions) if isinstance(decisions, Mapping) else decisions
+    with deep_enough(definition):  # name resolution recurses too: the context inside
+        ctx = Context(program, definition, input_shapes, source, memoize)
+        return elaborate_context(ctx, overrides)
+
+
+@contextmanager
+def deep_enough(network: ast.BlockDef) -> Iterator[None]:
+    """Python's recursion limit raised for resolving and elaborating `network`, and its
+    `RecursionError` made a located limit error.
+
+    Each level of block nesting costs about a dozen Python frames; MAX_CALL_DEPTH is the
+    documented limit, so Python's own must not be reached first."""
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 40 * MAX_CALL_DEPTH + 2000))
     try:
-        source = Fixed(decisions) if isinstance(decisions, Mapping) else decisions
-        ctx = Context(program, definition, input_shapes, source, memoize)
-        return _Elaborator(ctx).network(overrides or {})
+        yield
     except RecursionError:
-        raise LimitError(f"network '{definition.name}' nests expressions too deeply to evaluate",
-                         definition.span) from None
+        raise LimitError(f"network '{network.name}' nests expressions too deeply to evaluate",
+                         network.span) from None
     finally:
         sys.setrecursionlimit(limit)
+
+
+def elaborate_context(ctx: Context, overrides: dict[str, Any] | None = None) -> nx.MultiDiGraph:
+    """Build the graph of the network `ctx` was made for (within `deep_enough`). After a
+    mistake, `ctx` still holds what was made up to it (its nodes and edges, and
+    `ctx.calls` if recorded): the drawing of a broken spec shows that."""
+    return _Elaborator(ctx).network(overrides or {})
 
 
 def select_network(program: Program, name: str | None) -> ast.BlockDef:
