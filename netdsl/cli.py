@@ -215,10 +215,7 @@ def analyze_command(args: argparse.Namespace) -> int:
         for path in args.specs:
             try:
                 with plain_graphs():  # nothing here hands a graph on: networkx is not needed
-                    selection = select(path, args)
-                    outputs.append(_analyze(selection, args))
-                if ends_process:
-                    _LEFT_FOR_EXIT.append(selection)
+                    outputs.append(_analyze(select(path, args), args))
             except NetdslError as exc:
                 if args.traceback or len(args.specs) == 1:
                     raise
@@ -248,6 +245,8 @@ def _check_analyze_options(args: argparse.Namespace) -> None:
 def _analyze(selection: Selection, args: argparse.Namespace) -> Any:
     """One spec's output: the IR listing, the table text, or the Report."""
     graph = selection.graph()
+    if _LEFT_FOR_EXIT is not None:  # freed by the process's end, not one object at a time
+        _LEFT_FOR_EXIT.append((selection, graph))
     if args.ir:
         return format_ir(as_networkx(graph))
     if graph.graph.get("named_outputs"):  # the heads' analysis reads networkx's graph
@@ -255,6 +254,8 @@ def _analyze(selection: Selection, args: argparse.Namespace) -> Any:
     from netdsl.analysis.report import analyze_graph
 
     report = analyze_graph(graph, batch=args.batch, dtype=args.dtype, optimizer=args.optimizer)
+    if _LEFT_FOR_EXIT is not None:
+        _LEFT_FOR_EXIT.append(report)
     return _table_text(report, args) if args.format == "table" else report
 
 
