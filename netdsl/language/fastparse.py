@@ -186,6 +186,7 @@ class Parser:
         self.item = 0  # offset of the top-level item being parsed
         self.statement_start = 0  # token index where the innermost statement starts
         self.ops = 0  # operator nodes made so far (a cheap bound on expression depth)
+        self.numbers: dict[str, int | float] = {}  # the value of each number text seen
 
     # ---- helpers
     def reject(self) -> Rejected:
@@ -203,6 +204,13 @@ class Parser:
         last = self.pos - 1
         return Span(self.path, self.lines[first], self.cols[first], self.lines[last],
                     self.cols[last] + len(self.v[last]))
+
+    def number(self, text: str) -> int | float:
+        """The value of number literal `text` (a spec repeats few: `3`, `1`, `64`)."""
+        value = self.numbers.get(text)
+        if value is None:
+            value = self.numbers[text] = _number(text)
+        return value
 
     def token_span(self, i: int) -> Span:
         line = self.lines[i]
@@ -397,7 +405,7 @@ class Parser:
         if len(value) > MAX_NUMBER_DIGITS:
             return None  # the rules raise the limit error
         self.pos = pos + 1
-        return ast.Literal(span, _number(value))
+        return ast.Literal(span, self.number(value))
 
     def expr(self) -> ast.Node:
         first = self.pos
@@ -499,23 +507,18 @@ class Parser:
         k = self.k
         args: list[ast.Node] = []
         keywords: list[ast.Keyword] = []
-        if k[self.pos] != ")":
-            self.argument(args, keywords)
-            while k[self.pos] == ",":
-                self.pos += 1
-                if k[self.pos] == ")":
-                    break
-                self.argument(args, keywords)
+        while k[self.pos] != ")":  # arguments, each but the last before a comma
+            pos = self.pos
+            if k[pos] == "NAME" and k[pos + 1] == "=":
+                self.pos = pos + 2
+                keywords.append(ast.Keyword(self.token_span(pos), self.v[pos], self.expr()))
+            else:
+                args.append(self.expr())
+            if k[self.pos] != ",":
+                break
+            self.pos += 1
         self.expect(")")
         return ast.Call(self.span(first), self.v[first], name_span, tuple(args), tuple(keywords))
-
-    def argument(self, args: list[ast.Node], keywords: list[ast.Keyword]) -> None:
-        pos = self.pos
-        if self.k[pos] == "NAME" and self.k[pos + 1] == "=":
-            self.pos = pos + 2
-            keywords.append(ast.Keyword(self.token_span(pos), self.v[pos], self.expr()))
-        else:
-            args.append(self.expr())
 
     def atom(self) -> ast.Node:
         pos = self.pos
@@ -525,7 +528,7 @@ class Parser:
             if len(self.v[pos]) > MAX_NUMBER_DIGITS:
                 raise LimitError(f"a number of {len(self.v[pos]):,} characters is past the limit "
                                  f"of {MAX_NUMBER_DIGITS} (about 10**308)", self.token_span(pos))
-            return ast.Literal(self.token_span(pos), _number(self.v[pos]))
+            return ast.Literal(self.token_span(pos), self.number(self.v[pos]))
         if kind == "STRING":
             self.pos = pos + 1
             return ast.Literal(self.token_span(pos), self.v[pos][1:-1])
