@@ -102,8 +102,8 @@ class Tokens:
         self.stop = -1  # offset of the first character no token may start at, if any
         for m in TOKEN.finditer(text):
             group = m.lastindex
+            value = m[group]
             start = m.start(group)
-            value = m.group(group)
             if group == 1:
                 if prev_number and start == prev_end:
                     self.stop = start  # a word glued to a number: `3x`, `1and`
