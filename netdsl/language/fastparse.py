@@ -171,6 +171,14 @@ def _number(text: str) -> int | float:
     return int(scaled) if isinstance(scaled, int) or scaled.is_integer() else scaled
 
 
+class _Numbers(dict):
+    """The value of each number literal's text, worked out once: a spec repeats few."""
+
+    def __missing__(self, text: str) -> int | float:
+        value = self[text] = _number(text)
+        return value
+
+
 class Parser:
     """Recursive descent over `Tokens`, one method per grammar rule (precedence climbing
     for the binary operators)."""
@@ -186,7 +194,7 @@ class Parser:
         self.item = 0  # offset of the top-level item being parsed
         self.statement_start = 0  # token index where the innermost statement starts
         self.ops = 0  # operator nodes made so far (a cheap bound on expression depth)
-        self.numbers: dict[str, int | float] = {}  # the value of each number text seen
+        self.numbers = _Numbers()
 
     # ---- helpers
     def reject(self) -> Rejected:
@@ -204,13 +212,6 @@ class Parser:
         last = self.pos - 1
         return Span(self.path, self.lines[first], self.cols[first], self.lines[last],
                     self.cols[last] + len(self.v[last]))
-
-    def number(self, text: str) -> int | float:
-        """The value of number literal `text` (a spec repeats few: `3`, `1`, `64`)."""
-        value = self.numbers.get(text)
-        if value is None:
-            value = self.numbers[text] = _number(text)
-        return value
 
     def token_span(self, i: int) -> Span:
         line = self.lines[i]
@@ -389,34 +390,32 @@ class Parser:
         return ast.Defaults(self.span(first), self.v[at], call.name_span, call.args, call.kwargs)
 
     # ---- expressions
-    def leaf(self) -> ast.Node | None:
-        """The expression at `pos` when it is a lone name or number (most arguments and
-        chain steps are), consumed; else None. The same node the rules below make."""
-        pos = self.pos
-        kind = self.k[pos]
-        if (kind != "NAME" and kind != "NUMBER") or self.k[pos + 1] in _CONTINUES:
-            return None
-        value = self.v[pos]
-        line, column = self.lines[pos], self.cols[pos]
-        span = Span(self.path, line, column, line, column + len(value))
-        if kind == "NAME":
-            self.pos = pos + 1
-            return ast.Name(span, value)
-        if len(value) > MAX_NUMBER_DIGITS:
-            return None  # the rules raise the limit error
-        self.pos = pos + 1
-        return ast.Literal(span, self.number(value))
-
     def expr(self) -> ast.Node:
+        """An expression: its steps `a -> b -> c` make a Chain, one step is itself."""
         first = self.pos
-        head = self.leaf() or self.binary(0)
-        k = self.k
-        if k[self.pos] != "ARROW":
-            return head
-        steps = [head]
-        while k[self.pos] == "ARROW":
+        k, v = self.k, self.v
+        steps: list[ast.Node] = []
+        while True:
+            pos = self.pos
+            kind = k[pos]
+            # A lone name or number (most arguments and chain steps are) is made here, the
+            # node the rules below make, with no call but its span's and its own.
+            if (kind == "NAME" or kind == "NUMBER") and k[pos + 1] not in _CONTINUES \
+                    and len(text := v[pos]) <= MAX_NUMBER_DIGITS:  # else the rules raise
+                self.pos = pos + 1
+                line, column = self.lines[pos], self.cols[pos]
+                span = Span(self.path, line, column, line, column + len(text))
+                step = ast.Name(span, text) if kind == "NAME" else \
+                    ast.Literal(span, self.numbers[text])
+            else:
+                step = self.binary(0)
+            if k[self.pos] != "ARROW":
+                break
+            steps.append(step)
             self.pos += 1
-            steps.append(self.leaf() or self.binary(0))
+        if not steps:
+            return step
+        steps.append(step)
         return ast.Chain(self.span(first), tuple(steps))
 
     def binary(self, min_prec: int) -> ast.Node:
@@ -528,7 +527,7 @@ class Parser:
             if len(self.v[pos]) > MAX_NUMBER_DIGITS:
                 raise LimitError(f"a number of {len(self.v[pos]):,} characters is past the limit "
                                  f"of {MAX_NUMBER_DIGITS} (about 10**308)", self.token_span(pos))
-            return ast.Literal(self.token_span(pos), self.number(self.v[pos]))
+            return ast.Literal(self.token_span(pos), self.numbers[self.v[pos]])
         if kind == "STRING":
             self.pos = pos + 1
             return ast.Literal(self.token_span(pos), self.v[pos][1:-1])
