@@ -66,7 +66,7 @@ def slot_init(cls: _Dataclass) -> _Dataclass:
     exec(f"def __init__(self, {', '.join(names)}) -> None:\n"
          + "".join(f"    _set_{name}(self, {name})\n" for name in names), scope)
     init = scope["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__, init.__qualname__ = cls.__module__, f"{cls.__qualname__}.__init__"
     cls.__init__ = init
     return cls
 
