@@ -7,12 +7,15 @@ Each `golden/errors/NAME.net` is analysed from inside that folder; its stderr mu
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import pytest
 
 import netdsl
+from netdsl.errors import Span, slot_init
+from netdsl.language import syntax as ast
 from tests.conftest import run_cli
 
 GOLDEN = Path(__file__).parent / "golden" / "errors"
@@ -89,3 +92,25 @@ def test_a_missing_import_is_a_located_file_not_found(write):
     with pytest.raises(FileNotFoundError) as info:
         netdsl.load(path)
     assert info.value.line == 1 and "nothere.net" in str(info.value)
+
+
+def test_slot_init_keeps_the_dataclass_behaviour():
+    """Span and the nodes with slot_init's __init__ are built, compared, hashed, replaced
+    and refused assignment as the dataclass's own would; a field with a default is refused."""
+    span = Span(file="a.net", line=1, column=2, end_line=1, end_column=5)
+    assert span == Span("a.net", 1, 2, 1, 5) and hash(span) == hash(Span("a.net", 1, 2, 1, 5))
+    assert dataclasses.replace(span, line=3) == Span("a.net", 3, 2, 1, 5)
+    keyword = ast.Keyword(span, "k", ast.Name(span, "x"))
+    call = ast.Call(span, "f", span, (ast.Literal(span, 1),), (keyword,))
+    assert dataclasses.replace(call, name="g") == ast.Call(span, "g", span, call.args, call.kwargs)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        call.name = "g"
+    with pytest.raises(TypeError):
+        Span("a.net", 1, 2, 1)
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Defaulted:
+        value: int = 0
+
+    with pytest.raises(TypeError, match="default"):
+        slot_init(Defaulted)
