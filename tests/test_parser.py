@@ -247,3 +247,24 @@ def test_a_syntax_error_at_the_end_of_a_huge_network_is_located_quickly():
     assert (info.value.span.line, info.value.span.column) == (20_004, 15)
     assert info.value.message.startswith("unexpected ','")
     assert time.process_time() - start < 5
+
+
+@pytest.mark.parametrize("tail, column, message", [
+    ("    b = 1 +\n", 12, "unexpected end of line"),
+    ("    b = foo bar\n", 13, "unexpected name 'bar'"),
+])
+def test_a_huge_items_error_is_worded_as_a_small_ones(tail, column, message):
+    """Past parser.LARK_ERROR_BYTES the fast parser words the error itself: in the words
+    Lark gives the same mistake in a small network."""
+    def network(lines: int) -> str:
+        return ("network n() {\n    input x: [3, 8, 8]\n" + "    x -> relu\n" * lines + tail
+                + "    x -> relu\n}\n")
+
+    errors = []
+    for lines in (3, 30_000):  # a small item (Lark's words), one over 256 KiB
+        text = network(lines)
+        assert (len(text) > parser.LARK_ERROR_BYTES) == (lines > 3)
+        with pytest.raises(NetdslError) as info:
+            parse(text, "t.net")
+        errors.append((info.value.span.line - lines, info.value.span.column, info.value.message))
+    assert errors[0] == errors[1] == (3, column, message)

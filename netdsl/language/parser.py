@@ -181,9 +181,9 @@ def _fast_syntax_error(text: str, path: str, stop: fastparse.Rejected) -> Netdsl
         message = "unexpected end of file"
     elif match is None or match.lastindex == 9:
         message = f"unexpected character {text[stop.offset]!r}"
-    elif "\n" in word:
-        message = "unexpected end of line" if match.lastindex == 3 else "unexpected '->'"
-    elif match.lastindex == 4 and word not in RESERVED:
+    elif "\n" in word:  # TOKEN's group 5 is newlines, its group 4 an `->` on a later line
+        message = "unexpected end of line" if match.lastindex == 5 else "unexpected '->'"
+    elif match.lastindex == 1 and word not in RESERVED:  # group 1: a name or keyword
         message = f"unexpected name '{word}'"
     else:
         message = f"unexpected '{word}'"
