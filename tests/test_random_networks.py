@@ -64,6 +64,15 @@ network r() {
 }
 """, "oracle: on a 1-pixel axis the dilated taps all fall in the padding, so the output "
      "reads nothing; the largest-window rule must use windows unclipped on every axis"),
+    "channel max pool over channels of different windows": ("""
+network r() {
+    input x: [1, 2, 2]
+
+    x -> relu -> pixel_unshuffle(factor = 2) -> channel_maxpool(kernel = 3)
+}
+""", "oracle: receptive field static 0..1 x 0..1, measured 0..0 x 0..0: the field model "
+     "kept channel_maxpool a max (its gradient reaches only the argmax channel, one "
+     "pixel here), where every other max pool is measured as a mean over its windows"),
     # name: (spec text, what goes wrong)
     "dropout p=0 in training": ("""
 network r() {
