@@ -64,6 +64,15 @@ network r() {
 }
 """, "oracle: on a 1-pixel axis the dilated taps all fall in the padding, so the output "
      "reads nothing; the largest-window rule must use windows unclipped on every axis"),
+    "channel max pool over channels of different windows": ("""
+network r() {
+    input x: [1, 2, 2]
+
+    x -> relu -> pixel_unshuffle(factor = 2) -> channel_maxpool(kernel = 3)
+}
+""", "oracle: receptive field static 0..1 x 0..1, measured 0..0 x 0..0: the field model "
+     "kept channel_maxpool a max (its gradient reaches only the argmax channel, one "
+     "pixel here), where every other max pool is measured as a mean over its windows"),
     # name: (spec text, what goes wrong)
     "dropout p=0 in training": ("""
 network r() {
@@ -586,8 +595,20 @@ def mutate(draw: Any, text: str) -> str:
 
 
 def small(report: Any) -> bool:
-    return report.totals.params < 2_000_000 and report.totals.macs < 50_000_000 and all(
-        math.prod(shape) < 100_000 for shape in report.inputs.values())
+    """Whether a still-valid mutant is cheap enough to run. The activations count too: a
+    mutated stride (a transposed conv's 99999) gives a huge output from few MACs."""
+    totals = report.totals
+    return (totals.params < 2_000_000 and totals.macs < 50_000_000
+            and totals.inference_peak_bytes < 256 << 20
+            and all(math.prod(shape) < 100_000 for shape in report.inputs.values()))
+
+
+def test_small_counts_the_activations() -> None:
+    """A mutant found by a long run: 32 MACs, but an 80 GB output (it ran out of memory)."""
+    text = ("network r() {\n    input x: [1, 2, 2]\n\n"
+            "    x -> conv_transpose(channels = 2, kernel = 2, stride = 99999)\n}\n")
+    report = netdsl.loads(text, "r.net").analyze()
+    assert report.totals.macs < 50_000_000 and not small(report)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[

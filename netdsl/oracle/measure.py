@@ -397,6 +397,15 @@ def adaptive_mean(pool: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return pools[x.dim() - 3](_weighted(x), pool.output_size)
 
 
+def channel_mean(pool: ops.ChannelMaxPool, x: torch.Tensor) -> torch.Tensor:
+    """A channel max pool's windows of channels, averaged instead (`_weighted`): channels
+    whose windows differ (after a pixel unshuffle or a concat) are all seen, not only the
+    argmax's."""
+    flat = _weighted(x).flatten(2).unsqueeze(1)
+    out = F.avg_pool2d(flat, (pool.kernel, 1), (pool.stride, 1))
+    return out.reshape(x.shape[0], -1, *x.shape[2:])
+
+
 def global_mean(x: torch.Tensor) -> torch.Tensor:
     """A global max pool, averaged instead (`_weighted`)."""
     return _weighted(x).mean(dim=tuple(range(2, x.dim())), keepdim=True)
@@ -429,6 +438,8 @@ def _dense_gradients(model: nn.Module) -> nn.Module:
             module.forward = partial(adaptive_mean, module)
         elif isinstance(module, ops.GlobalMaxPool):
             module.forward = global_mean
+        elif isinstance(module, ops.ChannelMaxPool):
+            module.forward = partial(channel_mean, module)
         elif isinstance(module, ops.SpatialPyramidPool):
             module.mode = "avg"
         elif isinstance(module, ops.Pad):
