@@ -154,7 +154,8 @@ def _largest_memory(rows: Sequence[TreeRow]) -> int:
 
 
 class _Texts(dict):
-    """value -> its text, made once, on first use (a hit is one dict lookup)."""
+    """value -> what `make` makes of it (a text, or a kind's index), made once, on first
+    use (a hit is one dict lookup)."""
 
     def __init__(self, make: Callable[[Any], Any]) -> None:
         super().__init__()
@@ -192,7 +193,7 @@ def cells(report: Report, rows: Sequence[TreeRow]) -> Cells:
     params, macs = report.totals.params, report.totals.macs
     distinct: list[tuple[str, ...]] = []
 
-    def texts(key: tuple[Any, ...] | None) -> int:
+    def new_kind(key: tuple[Any, ...] | None) -> int:
         if key is None:  # a row met again: blank
             distinct.append(("",) * 7)
         else:
@@ -204,7 +205,7 @@ def cells(report: Report, rows: Sequence[TreeRow]) -> Cells:
                              units.in_unit(saved, factor) if saved else "-"))
         return len(distinct) - 1
 
-    kind_of = _Texts(texts)
+    kind_of = _Texts(new_kind)
     rf = _Texts(lambda key: _rf_text(*key))
     names, ops, kinds, rfs = [], [], [], []
     for r in rows:
