@@ -160,6 +160,19 @@ def test_a_full_disk_is_an_error_not_a_bug(spec):
     assert done.stderr == "netdsl: error: could not write the output: No space left on device\n"
 
 
+def test_verify_refuses_a_network_too_large_to_run_before_running_it(tmp_path):
+    """32 MACs but an 80 GB output (a stride a long fuzz run drew): `verify` once died in
+    PyTorch's allocator ("internal error"); now the limit is checked, and located."""
+    spec = tmp_path / "huge.net"
+    spec.write_text("network r() {\n    input x: [1, 2, 2]\n\n"
+                    "    x -> conv_transpose(channels = 2, kernel = 2, stride = 99999)\n}\n")
+    result = run_cli("verify", str(spec))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(f"{spec}:4:10: error: verify would need about ")
+    assert "past its limit of 8 GiB; the largest output is conv_transpose0's" in result.stderr
+    assert "internal error" not in result.stderr and result.stdout == ""
+
+
 def test_every_spec_analyses_in_one_command():
     specs = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "specs").glob("*.net"))
     result = run_cli("analyze", *specs)

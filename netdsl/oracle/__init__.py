@@ -59,6 +59,32 @@ class Check:
     kind: str = ""
 
 
+#: The most memory `verify` may need to run a network (a documented limit): beyond it the
+#: network is refused before anything is allocated, instead of failing in PyTorch's
+#: allocator. (`netdsl analyze` runs nothing and has no such limit.)
+MAX_VERIFY_BYTES = 8 * 2**30
+
+
+def check_memory(report: Any, report_one: Any, fields: bool) -> None:
+    """Refuse, located at the largest layer output, a network whose measurements would need
+    more than MAX_VERIFY_BYTES: a training step at the report's batch (float32), or for the
+    receptive fields one at batch 1 in float64 (twice the float32 bytes)."""
+    need = report.totals.training_peak_bytes
+    if fields:
+        need = max(need, 2 * report_one.totals.training_peak_bytes)
+    if need <= MAX_VERIFY_BYTES:
+        return
+    from netdsl.errors import LimitError
+    from netdsl.report import units
+
+    largest = max(report.layers, key=lambda row: row.activation_bytes)
+    raise LimitError(f"verify would need about {units.bytes_long(need)} to run this network, "
+                     f"past its limit of {MAX_VERIFY_BYTES // 2**30} GiB; the largest output is "
+                     f"{largest.name}'s, {units.bytes_long(largest.activation_bytes)} at batch "
+                     f"{report.batch} (`netdsl analyze` runs nothing and has no such limit)",
+                     largest.source)
+
+
 def exact(name: str, static: Any, measured: Any, detail: str = "", kind: str = "") -> Check:
     """A check that passes only on equality."""
     return Check(name, static, measured, 0, static == measured, detail, kind)
@@ -85,12 +111,13 @@ def verify(graph: nx.MultiDiGraph, *, batch: int = 2, fields: bool = True,
     from netdsl.oracle import measure as m
 
     step = progress or (lambda _: None)
+    reports = {b: analyze_graph(graph, batch=b) for b in sorted({1, batch})}
+    report = reports[batch]
+    check_memory(report, reports[1], fields)
     step("building the model")
     torch.manual_seed(0)
     model = build(graph)
     model.training_heads = True  # the whole graph, every head, in both modes
-    reports = {b: analyze_graph(graph, batch=b) for b in sorted({1, batch})}
-    report = reports[batch]
     rows = {row.name: row for row in report.layers if row.op != "input"}
     params, buffers = m.measure_params(graph, model), m.measure_buffers(graph, model)
     step("counting MACs (FlopCounterMode)")
