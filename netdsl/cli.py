@@ -157,12 +157,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "traceback", False):
             raise
         if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
-            print(f"netdsl: error: could not write the output: {exc.strerror}", file=sys.stderr)
+            _write_failed(exc)
             return 1
         print(f"netdsl: internal error: {type(exc).__name__}: {exc}\n"
               "note: this is a bug in netdsl; rerun with --traceback and report it",
               file=sys.stderr)
         return 3
+
+
+def _write_failed(exc: OSError) -> None:
+    print(f"netdsl: error: could not write the output: {exc.strerror}", file=sys.stderr)
 
 
 #: What a command leaves for the process's end when `entry` runs it (see `entry`).
@@ -187,7 +191,7 @@ def entry() -> None:
         except BrokenPipeError:  # the reader stopped early (`| head`): not an error
             pass
         except OSError as exc:  # a full disk, found when the last of the output is written
-            print(f"netdsl: error: could not write the output: {exc.strerror}", file=sys.stderr)
+            _write_failed(exc)
             code = code or 1
         sys.stderr.flush()
         os._exit(code)

@@ -38,7 +38,7 @@ def _facts(layer: Layer) -> tuple[Counts, bool, bool, bool, int, bool]:
     # a kind that keeps the default `receptive_field` passes its input's field on as is
     pointwise = type(layer).receptive_field is Layer.receptive_field
     facts = _FACTS_CACHE[layer] = (layer.counts(), aliases_input(layer, False),
-                             aliases_input(layer, True), layer.is_merge, rank, pointwise)
+                                   aliases_input(layer, True), layer.is_merge, rank, pointwise)
     return facts
 
 

@@ -292,7 +292,7 @@ class Calls:
         if (template is not None and len(ctx.frames) + template.depth < MAX_CALL_DEPTH
                 and self.replay_reads(template, scope_path)):
             self.check_room(len(template.nodes), name_span)
-            return memo.instantiate(template, scope_path, bound, ctx.nodes, ctx.edges, ctx.rows)
+            return memo.instantiate(template, scope_path, bound, ctx.append_node)
         start, entry_depth, deepest = len(ctx.rows), len(ctx.frames), ctx.deepest
         warned = len(ctx.warnings)
         ctx.scope = Scope(scope_path)

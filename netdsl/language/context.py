@@ -65,11 +65,10 @@ class Context:
         self.network = network
         self.input_shapes: dict[str, Shape] = dict(input_shapes or {})
         self.source: DecisionSource = source if source is not None else Defaults()
-        self.memoize = memoize  # off: every block call interprets its body (for tests)
-        # (a replayed template would skip its nested calls: recording turns the memo off)
+        # off: every block call interprets its body (for tests, and when recording calls:
+        # a replayed template would skip its nested calls)
+        self.memoize = memoize and not record_calls
         self.calls = CallRecord() if record_calls else None
-        if record_calls:
-            self.memoize = False
         # what elaboration builds: nodes and edges are added to `graph` in bulk at the end
         self.decided: dict[str, tuple[Decision, Any]] = {}  # decision name -> (it, value)
         self.reached: list[tuple[Decision, Any]] = []  # in the order reached
@@ -93,6 +92,17 @@ class Context:
         self.layer_defaults: dict[str, dict[str, Any]] = {}
         self.warnings: list[Diagnostic] = []  # found while elaborating (the report's)
         self.warned: set[Span] = set()  # the places warned about (once each)
+
+    def append_node(self, name: str, layer: Any, span: Span, block: str,
+                    preds: tuple[str, ...]) -> None:
+        """Add a node made by a layer call or a replayed template: its data, its row and
+        its edges (added to the graph in bulk at the end)."""
+        self.nodes.append((name, {"layer": layer, "span": span, "block": block, "inputs": preds}))
+        self.rows.append((name, layer, span, block, preds))
+        if len(preds) == 1:  # most layers
+            self.edges.append((preds[0], name, 0))
+        else:
+            self.edges.extend((p, name, position) for position, p in enumerate(preds))
 
 
 __all__ = ["CallRecord", "Context", "Frame"]

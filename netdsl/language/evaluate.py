@@ -539,20 +539,13 @@ class Evaluator(Calls):
     # -------------------------------------------------------------------- graph
     def add_node(self, layer: Any, inputs: Sequence[Tensor], span: Span, hint: str | None,
                  root: bool = False) -> Tensor:
-        # Nodes and edges are collected here and added to the graph in bulk at the end.
         ctx = self.ctx
         if len(ctx.nodes) >= MAX_NODES:
             self.check_room(1, span)
         scope = ctx.scope
         name = scope.fresh(layer.op, hint)
         preds = (inputs[0].node,) if len(inputs) == 1 else tuple(t.node for t in inputs)
-        block = scope.path
-        ctx.nodes.append((name, {"layer": layer, "span": span, "block": block, "inputs": preds}))
-        ctx.rows.append((name, layer, span, block, preds))
-        if len(preds) == 1:
-            ctx.edges.append((preds[0], name, 0))
-        else:
-            ctx.edges.extend((p, name, position) for position, p in enumerate(preds))
+        ctx.append_node(name, layer, span, scope.path, preds)
         return Tensor(name, layer.out_shape)
 
 

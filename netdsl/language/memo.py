@@ -8,10 +8,9 @@ the name prefix and the nodes their tensor arguments come from. The first call i
 kept as a `Pending` call (the immutable rows of the nodes it made, its result and what
 its body read, in order); a later equal call records it as a `Template`, which most first
 calls never need (a whole-network variant of ResNet-50 makes 49 calls, 13 of them met
-again). A later
-call with equal arguments reads the same things again under its own path (the evaluator's
-`replay_reads`) and, when every value agrees, re-instantiates the template under its own
-prefix without interpreting the body again. A new kind of read (a scoped default, say)
+again). A later call with equal arguments reads the same things again under its own path
+(the evaluator's `replay_reads`) and, when every value agrees, re-instantiates the
+template under its own prefix without interpreting the body again. A new kind of read (a scoped default, say)
 is one more kind in `reads` and in the replay; a kind the replay does not know is never
 reused. ResNet-50 repeats 12 of its 16 units exactly, and architecture search
 re-elaborates mostly unchanged blocks. The cache is bounded by use: the least recently
@@ -20,7 +19,7 @@ used templates are dropped first (`MAX_TEMPLATES`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from netdsl.language.decisions import Decision
@@ -189,26 +188,18 @@ def _result(value: Any, prefix: str, ext_index: dict[str, int]) -> tuple | None:
 
 
 def instantiate(template: Template, scope_path: str, variables: dict[str, Any],
-                nodes: list[tuple[str, dict]], edges: list[tuple[str, str, int]],
-                rows: list[tuple]) -> Any:
-    """Append the template's nodes (and their rows) under `scope_path`; return the call's
-    value."""
+                append: Callable[[str, Any, Any, str, tuple[str, ...]], None]) -> Any:
+    """Add the template's nodes under `scope_path` with `append` (`Context.append_node`);
+    return the call's value."""
     externals = [variables[name].node for name in template.externals]
     prefix = scope_path + "."
     for rel, layer, span, block_rel, ins in template.nodes:
-        name = prefix + rel
-        block = scope_path + block_rel
         if len(ins) == 1:  # most layers (the same as below, without a generator)
             x = ins[0]
             preds: tuple[str, ...] = (prefix + x if type(x) is str else externals[x],)
         else:
             preds = tuple(prefix + x if type(x) is str else externals[x] for x in ins)
-        nodes.append((name, {"layer": layer, "span": span, "block": block, "inputs": preds}))
-        rows.append((name, layer, span, block, preds))
-        if len(preds) == 1:
-            edges.append((preds[0], name, 0))
-        else:
-            edges.extend((p, name, position) for position, p in enumerate(preds))
+        append(prefix + rel, layer, span, scope_path + block_rel, preds)
     return _value(template.result, prefix, template.externals, variables)
 
 
