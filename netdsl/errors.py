@@ -38,6 +38,11 @@ def remember_source(path: str, text: str) -> None:
     _SOURCES[path] = text
 
 
+def remembered_source(path: str) -> str | None:
+    """The whole text remembered for a source file (`remember_source`), or None."""
+    return _SOURCES.get(path)
+
+
 def source_line(path: str, line: int) -> str | None:
     """The text of line `line` (1-based) of a remembered file, or None."""
     text = _SOURCES.get(path)

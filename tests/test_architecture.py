@@ -33,3 +33,24 @@ def test_analysis_never_imports_the_lowering_or_torch() -> None:
         text = path.read_text(encoding="utf-8")
         assert "import torch" not in text and "from torch" not in text, path.name
         assert not {m for m in netdsl_imports(path) if m.startswith("netdsl.lowering")}, path.name
+
+
+def private_imports(path: Path) -> set[str]:
+    """The underscored names a file imports from netdsl modules of another package."""
+    own = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts[:2])
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (isinstance(node, ast.ImportFrom) and node.module
+                and node.module.startswith("netdsl.") and not node.module.startswith(own)):
+            found.update(f"{node.module}.{a.name}" for a in node.names
+                         if a.name.startswith("_"))
+    return found
+
+
+@pytest.mark.parametrize("package", ["search", "draw", "report", "lowering", "oracle"])
+def test_capabilities_use_the_core_through_public_names(package: str) -> None:
+    """The packages built on the core (search, the drawing, ...) use its public names
+    only: the search's tracer and the drawing's capture watch an elaboration through
+    `Context`'s observer and call record, not by subclassing the elaborator."""
+    found = set().union(*(private_imports(p) for p in (PACKAGE / package).glob("*.py")))
+    assert found == set(), f"netdsl/{package} imports private names: {sorted(found)}"

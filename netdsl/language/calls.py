@@ -269,6 +269,23 @@ class Calls:
     def call_block(self, block: ast.BlockDef, e: ast.Node, name_span: Span,
                    args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
                    cur: Tensor | None, hint: str | tuple[str, ...] | None) -> Any:
+        """Call a block on `cur`: its body interpreted, or its memoised template replayed;
+        the context's observer, if any, is told (`CallObserver`)."""
+        observer = self.ctx.observer
+        if observer is None:
+            return self._call_block(block, e, name_span, args, kwargs, env, cur, hint)
+        observer.call_opened(cur)
+        try:
+            result = self._call_block(block, e, name_span, args, kwargs, env, cur, hint)
+        except BaseException:
+            observer.call_closed(None, True)
+            raise
+        observer.call_closed(result, False)
+        return result
+
+    def _call_block(self, block: ast.BlockDef, e: ast.Node, name_span: Span,
+                    args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
+                    cur: Tensor | None, hint: str | tuple[str, ...] | None) -> Any:
         ctx = self.ctx
         if len(ctx.frames) >= MAX_CALL_DEPTH:
             raise self.error(f"block calls are nested more than {MAX_CALL_DEPTH} deep "
@@ -278,6 +295,8 @@ class Calls:
         outer_scope = ctx.scope
         scope_path = outer_scope.fresh(block.name, hint if isinstance(hint, str) else None)
         ctx.scope_spans[scope_path] = name_span
+        if ctx.observer is not None:
+            ctx.observer.call_entered(block, given, scope_path)
         self.bind_block_args(block, name_span, given, inner, scope_path)
         if ctx.calls is not None:
             ctx.calls.labels[scope_path] = call_label(block, len(args), kwargs, inner.vars)
@@ -290,6 +309,7 @@ class Calls:
         template = memo.lookup(ctx.program.templates, key) if key is not None else None
         first_read = len(ctx.reached)  # before a replay: what it asks, the body reached
         if (template is not None and len(ctx.frames) + template.depth < MAX_CALL_DEPTH
+                and (ctx.observer is None or ctx.observer.may_replay(template))
                 and self.replay_reads(template, scope_path)):
             self.check_room(len(template.nodes), name_span)
             return memo.instantiate(template, scope_path, bound, ctx.append_node)

@@ -10,7 +10,7 @@ the scope of the current block call, the calls open now, and the decisions reach
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from netdsl.errors import Diagnostic, Span
 from netdsl.graph import new_graph
@@ -24,6 +24,9 @@ from netdsl.layers.base import Shape
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from netdsl.language.memo import Template
+    from netdsl.language.values import Tensor
 
 
 class Frame:
@@ -49,17 +52,40 @@ class CallRecord:
         self.failed_block: str | None = None
 
 
+class CallObserver(Protocol):
+    """Told of every block call of an elaboration, as it is made (`Context(observer=...)`;
+    search's traced elaboration, netdsl/search/trace.py, is one). A call is opened before
+    its arguments are evaluated, entered once they are (before its defaults are bound and
+    its body runs), and closed when it returns or fails; calls nest."""
+
+    def call_opened(self, cur: Tensor | None) -> None:
+        """A block call on `cur` starts (its arguments are not evaluated yet)."""
+
+    def call_entered(self, block: ast.BlockDef, given: dict[str, tuple[Any, Span]],
+                     scope_path: str) -> None:
+        """The call's arguments are known (`given`: parameter -> (value, span), defaults
+        not yet bound) and its nodes will be named under `scope_path`."""
+
+    def call_closed(self, result: Any, failed: bool) -> None:
+        """The innermost open call returned `result`, or failed (`result` is then None)."""
+
+    def may_replay(self, template: Template) -> bool:
+        """Whether a memoised template may stand in for the call's body (a replayed call
+        makes no nested calls)."""
+
+
 class Context:
     """The state of one elaboration (see the module docstring)."""
 
     __slots__ = ("program", "names", "network", "input_shapes", "source", "memoize", "calls",
                  "graph", "nodes", "rows", "edges", "frames", "deepest", "scope_spans", "scope",
-                 "globals", "decided", "reached", "heads", "layer_defaults", "warnings", "warned")
+                 "globals", "decided", "reached", "heads", "layer_defaults", "warnings", "warned",
+                 "observer")
 
     def __init__(self, program: Program, network: ast.BlockDef,
                  input_shapes: dict[str, Shape] | None = None,
                  source: DecisionSource | None = None, memoize: bool = True,
-                 record_calls: bool = False) -> None:
+                 record_calls: bool = False, observer: CallObserver | None = None) -> None:
         self.program = program
         self.names: Names = names_of(program)
         self.network = network
@@ -69,6 +95,7 @@ class Context:
         # a replayed template would skip its nested calls)
         self.memoize = memoize and not record_calls
         self.calls = CallRecord() if record_calls else None
+        self.observer = observer  # told of every block call (see `CallObserver`)
         # what elaboration builds: nodes and edges are added to `graph` in bulk at the end
         self.decided: dict[str, tuple[Decision, Any]] = {}  # decision name -> (it, value)
         self.reached: list[tuple[Decision, Any]] = []  # in the order reached
@@ -105,4 +132,4 @@ class Context:
             self.edges.extend((p, name, position) for position, p in enumerate(preds))
 
 
-__all__ = ["CallRecord", "Context", "Frame"]
+__all__ = ["CallObserver", "CallRecord", "Context", "Frame"]

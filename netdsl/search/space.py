@@ -232,9 +232,9 @@ class Space:
         path = self.spec.path
         text = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else None
         if text is None:
-            from netdsl.errors import _SOURCES
+            from netdsl.errors import remembered_source
 
-            text = _SOURCES.get(path, "")
+            text = remembered_source(path) or ""
         options = {"batch": self.batch, "dtype": self.dtype, "optimizer": self.optimizer,
                    "inputs": self.inputs, "params": self.params,
                    "constraints": [c.text for c in self.constraints]}

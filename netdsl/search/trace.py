@@ -42,9 +42,10 @@ from netdsl.language import syntax as ast
 from netdsl.language.choices import same_value
 from netdsl.language.context import Context
 from netdsl.language.decisions import Decision
-from netdsl.language.elaborate import _Elaborator, select_network
+from netdsl.language.elaborate import deep_enough, elaborate_context, select_network
 from netdsl.language.loader import Program
-from netdsl.language.values import MAX_CALL_DEPTH, Env, Tensor
+from netdsl.language.memo import Template
+from netdsl.language.values import Tensor
 
 
 def freeze(value: Any) -> Any:
@@ -99,75 +100,58 @@ class Run:
     layer_args: dict[int, tuple[str, list[Any], dict[str, Any]]] = field(default_factory=dict)
 
 
-class _Tracer(_Elaborator):
-    """The elaborator, noting block calls (key, entry, exit, result) as decisions are asked."""
+class _Tracer:
+    """What search watches of one elaboration: its decision source (the script) and its
+    call observer (`CallObserver`), noting each block call's key, entry, exit and result
+    as decisions are asked."""
 
-    def __init__(self, program: Program, definition: ast.BlockDef,
-                 inputs: Mapping[str, Any] | None, script: Script) -> None:
-        super().__init__(Context(program, definition, dict(inputs or {}), self, True))
+    def __init__(self, script: Script) -> None:
         self.script = script
         self.stack: list[_Frame] = []
         self.calls = 0
         self.exits: dict[str, tuple[int, Any]] = {}
         self.open_stacks: list[list[_Frame]] = []  # the open calls at each decision asked
 
-    def decide(self, decision: Decision) -> Any:  # the tracer is its own decision source
+    def decide(self, decision: Decision) -> Any:
         self.open_stacks.append([_Frame(f.ordinal, None, f.key, f.entry, f.scope)
                                  for f in self.stack])
         return self.script.decide(decision)
 
-    def replay_reads(self, template: Any, scope_path: str) -> bool:
+    def may_replay(self, template: Template) -> bool:
         # A memoised call whose body reached decisions is interpreted again, so that its
         # nested calls are frames too; calls without decisions replay as usual.
-        return not template.reads and super().replay_reads(template, scope_path)
+        return not template.reads
 
-    def call_block(self, block: ast.BlockDef, e: ast.Node, name_span: Any,
-                   args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
-                   cur: Tensor | None, hint: str | None) -> Any:
-        frame = _Frame(self.calls, cur)
+    def call_opened(self, cur: Tensor | None) -> None:
+        self.stack.append(_Frame(self.calls, cur))
         self.calls += 1
-        self.stack.append(frame)
-        try:
-            result = super().call_block(block, e, name_span, args, kwargs, env, cur, hint)
-        finally:
-            self.stack.pop()
-        self.exits[frame.scope] = (len(self.script.asked), freeze(result))
-        return result
 
-    def block_arguments(self, block: ast.BlockDef, args: Sequence[ast.Node],
-                        kwargs: Sequence[ast.Keyword], env: Env) -> dict[str, tuple[Any, Any]]:
-        given = super().block_arguments(block, args, kwargs, env)
+    def call_entered(self, block: ast.BlockDef, given: dict[str, tuple[Any, Any]],
+                     scope_path: str) -> None:
         frame = self.stack[-1]
         frame.key = (id(block), freeze({k: v for k, (v, _) in given.items()}), freeze(frame.cur))
         frame.entry = len(self.script.asked)
-        return given
+        frame.scope = scope_path
 
-    def bind_block_args(self, block: ast.BlockDef, name_span: Any, given: dict, inner: Env,
-                        scope_path: str) -> None:
-        self.stack[-1].scope = scope_path
-        super().bind_block_args(block, name_span, given, inner, scope_path)
+    def call_closed(self, result: Any, failed: bool) -> None:
+        frame = self.stack.pop()
+        if not failed:
+            self.exits[frame.scope] = (len(self.script.asked), freeze(result))
 
 
 def traced_run(program: Program, network: str | None, params: Mapping[str, Any],
                inputs: Mapping[str, Any] | None, prefix: Sequence[Any]) -> Run:
     """Elaborate with `prefix` replayed (then defaults), noting calls and decisions."""
-    import sys
-
     definition = select_network(program, network)
     script = Script(prefix)
-    tracer = _Tracer(program, definition, inputs, script)
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 40 * MAX_CALL_DEPTH + 2000))
+    tracer = _Tracer(script)
     graph, error = None, None
     try:
-        graph = tracer.network(dict(params))
+        with deep_enough(definition):
+            ctx = Context(program, definition, dict(inputs or {}), tracer, observer=tracer)
+            graph = elaborate_context(ctx, dict(params))
     except NetdslError as exc:
         error = exc
-    except RecursionError:
-        error = NetdslError("the network nests expressions too deeply to evaluate",
-                            definition.span)
-    finally:
-        sys.setrecursionlimit(limit)
     return Run(script.asked, tracer.exits, tracer.open_stacks, graph, error)
 
 
