@@ -12,6 +12,7 @@ folder, device or FIFO), at most MAX_SOURCE_BYTES (a --params file: 1 MiB), UTF-
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -57,6 +58,7 @@ class Program:
     names: object = None
 
 
+@functools.cache  # the package does not move while it runs; resolving costs ~40 us
 def stdlib_dir() -> Path:
     """The folder of the standard library's `.net` files, inside the package."""
     return Path(__file__).resolve().parent.parent / "stdlib"
@@ -122,6 +124,9 @@ class _Loader:
         self.modules: dict[str, ast.Module] = {}
         self.key_of: dict[str, str] = {}  # display path -> key
         self.visiting: list[str] = []
+        # (importer, import) -> the imported file's key: each import is resolved once per
+        # load (resolving a path reads the file system: ~40 us each, a dozen per ResNet)
+        self.import_keys: dict[tuple[str, str, bool], tuple[str, str]] = {}
         # the folders imports may read from: the root spec's tree, and the allowed ones
         self.top = Path.cwd() if root.startswith("<") else Path(root).parent
         self.allowed = [Path(p).resolve() for p in (self.top, *allowed)]
@@ -144,9 +149,17 @@ class _Loader:
         _raise_all(errors)
         return module
 
+    def import_key(self, imp: ast.Import, importer: str) -> tuple[str, str]:
+        """The file an import names and its key (the resolved path), once per load."""
+        asked = (importer, imp.target, imp.is_std)
+        found = self.import_keys.get(asked)
+        if found is None:
+            target = self.resolve(imp, importer)
+            found = self.import_keys[asked] = (target, _key(target))
+        return found
+
     def follow(self, imp: ast.Import, importer: str) -> None:
-        target = self.resolve(imp, importer)
-        key = _key(target)
+        target, key = self.import_key(imp, importer)
         if key in self.visiting:
             cycle = self.visiting[self.visiting.index(key):] + [key]
             raise NetdslError(f"import cycle: {' -> '.join(Path(c).name for c in cycle)}", imp.span)
@@ -213,7 +226,7 @@ class _Loader:
         order: list[ast.Module] = []
         seen.add(self.key_of[module.path])
         for imp in module.imports:
-            key = _key(self.resolve(imp, module.path))  # same key as when it was loaded
+            key = self.import_key(imp, module.path)[1]  # as when it was loaded
             if key not in seen:
                 order.extend(self._in_import_order(self.modules[key], seen))
         order.append(module)
@@ -224,7 +237,7 @@ class _Loader:
         """Blocks visible in `module`: its imports' namespaces, then its own definitions."""
         visible: dict[str, ast.BlockDef] = {}
         for imp in module.imports:
-            imported = done[self.modules[_key(self.resolve(imp, module.path))].path]
+            imported = done[self.modules[self.import_key(imp, module.path)[1]].path]
             for name, block in imported.items():
                 other = visible.get(name)
                 if other is not None and other is not block:
