@@ -18,6 +18,7 @@ import gc
 import hashlib
 import re
 import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -314,7 +315,7 @@ class Parser:
         self.pos += 1
         return ast.Body(self.span(first), tuple(statements))
 
-    def checked(self, parse):
+    def checked(self, parse: Callable[[], ast.Node]) -> ast.Node:
         """`parse()`, with the depth of what it made checked when it could be too deep."""
         first, before, outer = self.pos, self.ops, self.statement_start
         self.statement_start = first
