@@ -91,3 +91,81 @@ def test_the_memo_is_used_and_bounded_by_use(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(memo, "MAX_TEMPLATES", 3)
     spec.graph(width=80)  # many new templates: only the 3 last used stay
     assert len(spec.program.templates) == 3
+
+
+class Watcher:
+    """A `CallObserver` that writes down what it is told, and may forbid replays."""
+
+    def __init__(self, replay: bool) -> None:
+        self.replay = replay
+        self.events: list[tuple] = []
+
+    def call_opened(self, cur: Any) -> None:
+        self.events.append(("open", cur.shape if cur is not None else None))
+
+    def call_entered(self, block: Any, given: dict, scope_path: str) -> None:
+        self.events.append(("enter", block.name, {k: v for k, (v, _) in given.items()},
+                            scope_path))
+
+    def call_closed(self, result: Any, failed: bool) -> None:
+        self.events.append(("close", failed, getattr(result, "shape", None)))
+
+    def may_replay(self, template: Any) -> bool:
+        return self.replay
+
+
+WATCHED = """
+block unit(c) { conv(c, 3, padding = 1) -> relu }
+block pair(c) { unit(c) -> unit(c) }
+network n(bad = 1) {
+    input x: [3, 8, 8]
+    x -> conv(4, 1) -> pair(4) -> pair(4) -> unit(if bad == 1 { 5 } else { -2 })
+}
+"""
+
+
+def watched(replay: bool, bad: int = 1) -> tuple[Watcher, Any]:
+    from netdsl.errors import NetdslError
+    from netdsl.language.context import Context
+    from netdsl.language.elaborate import elaborate_context, select_network
+
+    program = netdsl.loads(WATCHED, "watched.net").program
+    watcher = Watcher(replay)
+    ctx = Context(program, select_network(program, None), observer=watcher)
+    try:
+        graph = elaborate_context(ctx, {"bad": bad})
+    except NetdslError:
+        graph = None
+    return watcher, graph
+
+
+def test_an_observer_is_told_each_call_in_order() -> None:
+    """Opened before its arguments, entered with their values and its scope, closed with
+    its result; a memoised call (the second `unit(4)` and `pair(4)`) is told too, as one
+    call without nested ones."""
+    watcher, graph = watched(replay=True)
+    assert graph is not None
+    ev = watcher.events
+    assert [e[0] for e in ev] == ["open", "enter", "open", "enter", "close", "open", "enter",
+                                  "close", "close", "open", "enter", "close",
+                                  "open", "enter", "close"]
+    assert ev[1] == ("enter", "pair", {"c": 4}, "pair0")
+    assert ev[3] == ("enter", "unit", {"c": 4}, "pair0.unit0")
+    assert ev[10] == ("enter", "pair", {"c": 4}, "pair1")  # replayed: no nested calls
+    assert ev[0] == ("open", (4, 8, 8)) and ev[-1] == ("close", False, (5, 8, 8))
+
+
+def test_an_observer_that_forbids_replays_sees_every_nested_call() -> None:
+    """`may_replay` false: the memo's template does not stand in, and the graph is the
+    same as with replays."""
+    watcher, graph = watched(replay=False)
+    replayed = watched(replay=True)[1]
+    assert sum(e[0] == "enter" for e in watcher.events) == 7  # 2 pairs x 3 + the last unit
+    assert signature(graph) == signature(replayed)
+
+
+def test_an_observer_is_told_of_a_failing_call() -> None:
+    watcher, graph = watched(replay=True, bad=2)
+    assert graph is None
+    assert watcher.events[-1] == ("close", True, None)
+    assert watcher.events[-2][:2] == ("enter", "unit")
