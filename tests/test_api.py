@@ -154,3 +154,15 @@ def test_rendering_and_lowering_do_not_import_upwards():
         assert not upward, f"{path.name} imports {upward}"
     lowering = set().union(*map(_runtime_imports, (ROOT / "netdsl" / "lowering").glob("*.py")))
     assert "netdsl.api" not in lowering and "netdsl" not in lowering
+
+
+def test_an_error_names_the_parameters_the_api_gave() -> None:
+    """Only the first of several errors carries the note (it would repeat on each)."""
+    spec = netdsl.loads("network n(c = 4) {\n    input x: [3, 8, 8]\n    a = x -> conv(c, 3)\n"
+                        "    b = x -> conv(c, 5)\n    a\n}\n", "n.net")
+    with pytest.raises(netdsl.NetdslError) as info:
+        spec.analyze(c=-1)
+    errors = getattr(info.value, "errors", [info.value])
+    assert len(errors) == 2
+    assert errors[0].notes[-1].message == "parameters given to this run: c = -1 (from the API)"
+    assert not any("parameters given" in n.message for n in errors[1].notes)

@@ -90,6 +90,26 @@ def test_bad_yaml_value_points_into_the_yaml_file(tmp_path):
     assert " 2 | classes: ten" in result.stderr
 
 
+
+def test_an_error_deep_in_a_library_names_the_parameters_given(tmp_path):
+    """`--set width=-3` fails at a conv of std/resnet.net, far from the value that caused
+    it: the error ends with a note of the parameters this run gave, and where from."""
+    result = run_cli("analyze", "specs/resnet50.net", "--set", "width=-3")
+    assert result.returncode == 1
+    assert result.stderr.startswith("std/resnet.net:12:10: error: conv(): argument "
+                                    "'channels' must be a positive integer, got -3")
+    assert result.stderr.rstrip().endswith(
+        "note: parameters given to this run: width = -3 (from --set)")
+    params = tmp_path / "p.yaml"
+    params.write_text("classes: 10\nwidth: 0\n")
+    result = run_cli("analyze", "specs/resnet50.net", "--params", str(params))
+    assert result.stderr.rstrip().endswith(f"note: parameters given to this run: classes = 10 "
+                                           f"(from {params}:1), width = 0 (from {params}:2)")
+    bad = tmp_path / "bad.net"  # nothing given, no note
+    bad.write_text("network n() {\n    input x: [3, 8, 8]\n    x -> conv(-3, 3)\n}\n")
+    plain = run_cli("analyze", str(bad))
+    assert plain.returncode == 1 and "parameters given" not in plain.stderr
+
 def test_version_and_help():
     assert run_cli("--version").stdout.startswith("netdsl ")
     assert "analyze" in run_cli("--help").stdout

@@ -122,6 +122,21 @@ def select_network(program: Program, name: str | None) -> ast.BlockDef:
 
 
 
+def with_overrides(error: NetdslError, overrides: Mapping[str, Any]) -> NetdslError:
+    """`error` with a note naming the network parameters given from outside the spec
+    (`--set`, `--params`, the API): the error is often located deep in a library block
+    (`width = -3` fails at a conv of std/resnet.net), far from the value that caused it."""
+    if not overrides:
+        return error
+    shown = []
+    for name, given in overrides.items():
+        value, origin = (given.value, given.origin) if isinstance(given, Override) else \
+            (given, "the API")
+        origin = "--set" if origin.startswith("--set") else origin
+        shown.append(f"{name} = {show_value(value)} (from {origin})")
+    return error.with_note("parameters given to this run: " + ", ".join(shown))
+
+
 class _Elaborator(Evaluator):
     """Elaborates one network: parameters, inputs, body, output, reachability (the state
     is the `Context`; this class adds the network level to the evaluator's rules)."""
@@ -156,10 +171,10 @@ class _Elaborator(Evaluator):
                     result, last = self.statement(statement, env, cur, result, last)
                     if isinstance(statement, ast.OutputDecl):
                         self.declare_output(statement, env, cur)
-                except (LimitError, UsageError):
-                    raise
+                except (LimitError, UsageError) as exc:
+                    raise (with_overrides(exc, overrides) if not errors else exc) from None
                 except NetdslError as exc:
-                    errors.append(exc)
+                    errors.append(with_overrides(exc, overrides) if not errors else exc)
                     failed.update(_bound(statement))
                     result, last = None, None
                     if len(errors) >= MAX_ERRORS:
