@@ -90,7 +90,6 @@ def test_bad_yaml_value_points_into_the_yaml_file(tmp_path):
     assert " 2 | classes: ten" in result.stderr
 
 
-
 def test_an_error_deep_in_a_library_names_the_parameters_given(tmp_path):
     """`--set width=-3` fails at a conv of std/resnet.net, far from the value that caused
     it: the error ends with a note of the parameters this run gave, and where from."""
@@ -109,6 +108,7 @@ def test_an_error_deep_in_a_library_names_the_parameters_given(tmp_path):
     bad.write_text("network n() {\n    input x: [3, 8, 8]\n    x -> conv(-3, 3)\n}\n")
     plain = run_cli("analyze", str(bad))
     assert plain.returncode == 1 and "parameters given" not in plain.stderr
+
 
 def test_version_and_help():
     assert run_cli("--version").stdout.startswith("netdsl ")

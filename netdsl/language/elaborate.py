@@ -124,17 +124,20 @@ def select_network(program: Program, name: str | None) -> ast.BlockDef:
 
 def with_overrides(error: NetdslError, overrides: Mapping[str, Any]) -> NetdslError:
     """`error` with a note naming the network parameters given from outside the spec
-    (`--set`, `--params`, the API): the error is often located deep in a library block
-    (`width = -3` fails at a conv of std/resnet.net), far from the value that caused it."""
+    (`--set`, `--params`, the API), on its first error only (it would repeat on each): an
+    error is often located deep in a library block (`width = -3` fails at a conv of
+    std/resnet.net), far from the value that caused it."""
     if not overrides:
         return error
+    first = error.errors[0] if isinstance(error, SeveralErrors) else error
     shown = []
     for name, given in overrides.items():
         value, origin = (given.value, given.origin) if isinstance(given, Override) else \
             (given, "the API")
         origin = "--set" if origin.startswith("--set") else origin
         shown.append(f"{name} = {show_value(value)} (from {origin})")
-    return error.with_note("parameters given to this run: " + ", ".join(shown))
+    first.with_note("parameters given to this run: " + ", ".join(shown))
+    return error
 
 
 class _Elaborator(Evaluator):
@@ -143,10 +146,19 @@ class _Elaborator(Evaluator):
 
     # ----------------------------------------------------------------- network
     def network(self, overrides: dict[str, Any]) -> nx.MultiDiGraph:
-        ctx = self.ctx
-        net = ctx.network
-        env = Env(ctx.globals)
+        net = self.ctx.network
+        env = Env(self.ctx.globals)
         self.bind_network_params(net, env, overrides)
+        try:
+            return self.network_body(net, env)
+        except NetdslError as exc:  # past the parameters' own checks, which name them
+            with_overrides(exc, overrides)
+            raise
+
+    def network_body(self, net: ast.BlockDef, env: Env) -> nx.MultiDiGraph:
+        """The network's statements, each independent failing one reported, then the
+        finished graph."""
+        ctx = self.ctx
         cur = None
         result = None
         last: ast.Node | None = None
@@ -171,10 +183,10 @@ class _Elaborator(Evaluator):
                     result, last = self.statement(statement, env, cur, result, last)
                     if isinstance(statement, ast.OutputDecl):
                         self.declare_output(statement, env, cur)
-                except (LimitError, UsageError) as exc:
-                    raise (with_overrides(exc, overrides) if not errors else exc) from None
+                except (LimitError, UsageError):
+                    raise
                 except NetdslError as exc:
-                    errors.append(with_overrides(exc, overrides) if not errors else exc)
+                    errors.append(exc)
                     failed.update(_bound(statement))
                     result, last = None, None
                     if len(errors) >= MAX_ERRORS:

@@ -10,11 +10,11 @@ its body read, in order); a later equal call records it as a `Template`, which m
 calls never need (a whole-network variant of ResNet-50 makes 49 calls, 13 of them met
 again). A later call with equal arguments reads the same things again under its own path
 (the evaluator's `replay_reads`) and, when every value agrees, re-instantiates the
-template under its own prefix without interpreting the body again. A new kind of read (a scoped default, say)
-is one more kind in `reads` and in the replay; a kind the replay does not know is never
-reused. ResNet-50 repeats 12 of its 16 units exactly, and architecture search
-re-elaborates mostly unchanged blocks. The cache is bounded by use: the least recently
-used templates are dropped first (`MAX_TEMPLATES`).
+template under its own prefix without interpreting the body again. A new kind of read (a
+scoped default, say) is one more kind in `reads` and in the replay; a kind the replay does
+not know is never reused. ResNet-50 repeats 12 of its 16 units exactly, and architecture
+search re-elaborates mostly unchanged blocks. The cache is bounded by use: the least
+recently used templates are dropped first (`MAX_TEMPLATES`).
 """
 
 from __future__ import annotations
