@@ -77,12 +77,13 @@ class Settings:
     process_runs: int  # subprocess repetitions per command
     scaling: tuple[int, ...]  # chain lengths
     scaling_budget_s: float  # time per scaling cell (at least one run, at most 5)
+    sustained: int = 1000  # width variants in a row, as a search loop makes them
 
 
 FULL = Settings(rounds=7, variants=10, process_runs=7,
                 scaling=(100, 1000, 5000, 10_000, 50_000), scaling_budget_s=6.0)
 QUICK = Settings(rounds=2, variants=3, process_runs=2, scaling=(100, 1000, 10_000),
-                 scaling_budget_s=1.0)
+                 scaling_budget_s=1.0, sustained=150)
 
 
 # --------------------------------------------------------------------------- timing
@@ -205,6 +206,50 @@ def _variant_round(spec: netdsl.Spec, kind: str, variants: Variants, n: int) -> 
     return (time.perf_counter() - start) / n
 
 
+@dataclass(frozen=True)
+class Sustained:
+    """A search's loop: never-seen width variants of one freshly loaded spec, one after
+    another, with the cyclic garbage collector running as in the user's process.
+
+    The rounds' variants come ten at a time between other work (and the from-scratch
+    runs clear the caches); a long search instead keeps every cache growing, and the
+    collector's full passes rescan all that the caches keep. This row includes them.
+    """
+
+    count: int
+    wall: float  # seconds per variant
+    cpu: float  # CPU seconds per variant
+    collector: float  # seconds per variant spent in garbage collections
+    collections: tuple[int, int, int]  # how many, by generation
+
+
+def sustained_run(path: Path, variants: Variants, count: int) -> Sustained:
+    """``count`` width variants in a row on a fresh ``netdsl.load(path)``."""
+    spec = netdsl.load(path)
+    chosen = [variants.next("width") for _ in range(count)]
+    runs, spent, started = [0, 0, 0], [0.0], [0.0]
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            runs[info["generation"]] += 1
+            spent[0] += time.perf_counter() - started[0]
+
+    def search() -> None:  # a search reads each candidate's totals and drops the report
+        for kwargs in chosen:
+            spec.analyze(**kwargs).totals.macs
+
+    gc.collect()
+    gc.callbacks.append(watch)
+    try:
+        wall, cpu, _ = _timed_cpu(search)
+    finally:
+        gc.callbacks.remove(watch)
+    return Sustained(count, wall / count, cpu / count, spent[0] / count,
+                     (runs[0], runs[1], runs[2]))
+
+
 def fresh_process_seconds(path: Path) -> float:
     """The first load + analyze in a fresh interpreter (netdsl imported beforehand)."""
     code = ("import time, netdsl, networkx\n"  # networkx: imported by the first graph
@@ -295,6 +340,7 @@ class InProcess:
     scratch_cpu: Timing  # the same in process CPU time
     fresh_process: Timing  # first load + analyze in a new interpreter
     variants: dict[str, Timing]  # seconds per analysis, by the parameter varied
+    sustained: Sustained
     cleared: list[str]
     params: int
     macs: int
@@ -334,12 +380,14 @@ def bench_rounds(settings: Settings, with_peers: bool) -> InProcess:
         for s, (_, runner) in zip(series, [r for r in runners for _ in THREADS]):
             _peer_once(s, runner, build, record=True)
             gc.collect()
+    print(f"  {settings.sustained:,d} variants in a row", file=sys.stderr, flush=True)
+    sustained = sustained_run(path, variants, settings.sustained)
     return InProcess(
         load=Timing.of(loads), first_analyze=Timing.of(firsts),
         scratch=Timing.of([a + b for a, b in zip(loads, firsts)]),
         scratch_cpu=Timing.of(cpus),
         fresh_process=Timing.of(fresh),
-        variants={k: Timing.of(v) for k, v in per_kind.items()},
+        variants={k: Timing.of(v) for k, v in per_kind.items()}, sustained=sustained,
         cleared=clear_caches(), params=report.totals.params, macs=report.totals.macs,
         peers=series)
 
@@ -589,6 +637,11 @@ def verdicts(inproc: InProcess, scaling: list[ScalingRow],
         rate = 1 / inproc.variants[kind].median
         out.append(Verdict(f"whole-network variants ({kind})", f"{rate:,.0f}/s",
                            f">= {VARIANTS_TARGET:,.0f}/s", rate >= VARIANTS_TARGET))
+    run = inproc.sustained
+    out.append(Verdict(f"whole-network variants, sustained ({run.count:,d} width variants in "
+                       f"a row; {_ms(run.collector)} ms each in the garbage collector)",
+                       f"{1 / run.wall:,.0f}/s", f">= {VARIANTS_TARGET:,.0f}/s",
+                       1 / run.wall >= VARIANTS_TARGET))
     rate = 1 / inproc.variants["classes"].median
     out.append(Verdict("classifier variants (classes; memoised stages)", f"{rate:,.0f}/s",
                        f">= {VARIANTS_TARGET:,.0f}/s", None))
@@ -657,6 +710,11 @@ def format_in_process(r: InProcess, settings: Settings) -> str:
         note = "whole network" if kind != "classes" else "classifier only; stages memoised"
         lines.append(f"  variants ({kind:7s}): {_ms(t.median)} ms = {1 / t.median:,.0f}/s "
                      f"(best round {1 / t.min:,.0f}/s; {settings.variants} per round; {note})")
+    run = r.sustained
+    lines.append(f"  sustained: {run.count:,d} width variants in a row on a fresh load: "
+                 f"{_ms(run.wall)} ms = {1 / run.wall:,.0f}/s (CPU {_ms(run.cpu)} ms; "
+                 f"{_ms(run.collector)} ms of it in the garbage collector, "
+                 f"{'/'.join(map(str, run.collections))} collections of generation 0/1/2)")
     return "\n".join(lines)
 
 
@@ -780,7 +838,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = QUICK if args.quick else FULL
     if args.scaling:
         settings = Settings(settings.rounds, settings.variants, settings.process_runs,
-                            args.scaling, settings.scaling_budget_s)
+                            args.scaling, settings.scaling_budget_s, settings.sustained)
     load_at_start = os.getloadavg()[0]
     print("interleaved rounds: netdsl in process and peers ...", file=sys.stderr, flush=True)
     inproc = bench_rounds(settings, not args.no_peers)
