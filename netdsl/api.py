@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netdsl.errors import TORCH_CPU_INSTALL
+from netdsl.graph import as_networkx, plain_graphs
 from netdsl.language.decisions import DecisionSource
 from netdsl.language.elaborate import elaborate
 from netdsl.language.loader import Program, load_file, load_text
@@ -78,7 +79,13 @@ class Spec:
         from netdsl.analysis.report import analyze_graph
 
         with collector_paused():
-            graph = self.graph(network, inputs, params, decisions=decisions, **kwargs)
+            # a plain graph (networkx's is made if `report.graph` is read): a search reads
+            # the totals of most candidates and never their graph; networkx's adjacency
+            # would be a few hundred more objects for the garbage collector per candidate
+            with plain_graphs():
+                graph = self.graph(network, inputs, params, decisions=decisions, **kwargs)
+            if graph.graph.get("named_outputs"):  # the heads' analysis reads networkx's graph
+                graph = as_networkx(graph)
             return analyze_graph(graph, batch=batch, dtype=dtype, optimizer=optimizer)
 
 

@@ -18,26 +18,32 @@ from netdsl.analysis.memory import OPTIMIZER_STATES, check_options
 from netdsl.analysis.receptive_field import check_alignment
 from netdsl.analysis.rows import LayerRow, Totals
 from netdsl.errors import Diagnostic
-from netdsl.layers.base import Counts, Field, Layer
+from netdsl.layers.base import Field, Layer
 
 if TYPE_CHECKING:
     import networkx as nx
 
-#: layer record -> (counts, view at inference, view in training, merges, input rank,
-#: pointwise receptive field). Records are immutable and shared (the layer cache,
+#: The constant facts of a layer record: its counts (params, buffers, MACs, other ops,
+#: output elements), whether its output is a view at inference and in training, whether
+#: it merges, its input rank, whether its receptive field is pointwise.
+Facts = tuple[int, int, int, int, int, bool, bool, bool, int, bool]
+
+#: layer record -> its facts. Records are immutable and shared (the layer cache,
 #: memoised block calls), so most of a candidate's records were met by an earlier one.
+#: A plain tuple of numbers: the garbage collector stops tracking it, where a tuple
+#: holding a `Counts` would be rescanned with every record a search keeps.
 #: (Named *_CACHE: the benchmark's from-scratch runs clear it with the others.)
-_FACTS_CACHE: dict[Layer, tuple[Counts, bool, bool, bool, int, bool]] = {}
+_FACTS_CACHE: dict[Layer, Facts] = {}
 _FACTS_LIMIT = 200_000
 
 
-def _facts(layer: Layer) -> tuple[Counts, bool, bool, bool, int, bool]:
+def _facts(layer: Layer) -> Facts:
     if len(_FACTS_CACHE) >= _FACTS_LIMIT:
         _FACTS_CACHE.clear()
     rank = len(layer.in_shapes[0]) - 1 if layer.in_shapes else -1
     # a kind that keeps the default `receptive_field` passes its input's field on as is
     pointwise = type(layer).receptive_field is Layer.receptive_field
-    facts = _FACTS_CACHE[layer] = (layer.counts(), aliases_input(layer, False),
+    facts = _FACTS_CACHE[layer] = (*layer.count_numbers(), aliases_input(layer, False),
                                    aliases_input(layer, True), layer.is_merge, rank, pointwise)
     return facts
 
@@ -71,9 +77,9 @@ def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
     transient = params = buffers = macs = other_ops = total_saved = all_outputs = 0
     for i, (node, data) in enumerate(node_table(graph).items()):
         layer, preds = data["layer"], data["inputs"]
-        facts = get_facts(layer) or _facts(layer)
-        counts = facts[0]
-        sizes[node] = size = counts.out_elements * scale
+        (n_params, n_buffers, n_macs, n_other_ops, out_elements, view, train_view, merges,
+         rank, pointwise) = get_facts(layer) or _facts(layer)
+        sizes[node] = size = out_elements * scale
         step[node] = storage_end[node] = i
         if not preds:  # a network input: given, not computed; needs no gradient
             storage[node] = train_base[node] = node
@@ -82,8 +88,8 @@ def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
             field = fields[node] = layer.field_of(())
         else:
             first = preds[0]
-            storage[node] = storage[first] if facts[1] else node
-            train_base[node] = train_base[first] if facts[2] else node
+            storage[node] = storage[first] if view else node
+            train_base[node] = train_base[first] if train_view else node
             if len(preds) == 1:  # most layers: the same as below, without the loops
                 storage_end[storage[first]] = i
                 flags: tuple[bool, ...] = (grad[first],)
@@ -94,23 +100,24 @@ def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
                 flags = tuple(map(grad.__getitem__, preds))
                 in_bytes = sum(map(sizes.__getitem__, preds))
             activation = size if storage[node] == node else 0
-            grad[node] = counts.params > 0 or True in flags
-            plan = layer.saved_plan(flags)
-            saved = (batch * (plan.sample_elements * itemsize + plan.sample_bytes)
-                     + plan.elements * itemsize + plan.bytes)
-            for k in plan.inputs:
+            grad[node] = n_params > 0 or True in flags
+            kept_inputs, kept_output, sample_elements, sample_bytes, elements, extra_bytes = (
+                layer.plan_numbers(flags))
+            saved = (batch * (sample_elements * itemsize + sample_bytes)
+                     + elements * itemsize + extra_bytes)
+            for k in kept_inputs:
                 base = train_base[preds[k]]
                 if base not in kept:  # each storage counted once, by its first saver
                     kept.add(base)
                     saved += sizes[base]
-            if plan.output:
+            if kept_output:
                 base = train_base[node]
                 if base not in kept:
                     kept.add(base)
                     saved += sizes[base]
             if size + in_bytes > transient:
                 transient = size + in_bytes
-            if facts[3]:
+            if merges:
                 ins = tuple(map(fields.__getitem__, preds))
                 warning = check_alignment(graph, node, preds, list(ins))
                 if warning is not None:
@@ -118,21 +125,21 @@ def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
                 field = layer.field_of(ins)
             else:
                 field = fields[first]
-                if len(field.size) != facts[4]:
+                if len(field.size) != rank:
                     # a reshape moved elements between axes: the field is global (see
                     # receptive_field.receptive_fields)
                     field = field.as_global()
-                elif not facts[5]:  # not pointwise: the field of the inputs' fields
+                elif not pointwise:  # not pointwise: the field of the inputs' fields
                     field = layer.field_of(tuple(map(fields.__getitem__, preds)))
             fields[node] = field
         if activation:
             allocated.append((node, activation))
         total_saved += saved
         all_outputs += activation
-        params += counts.params
-        buffers += counts.buffers
-        macs += counts.macs
-        other_ops += counts.other_ops
+        params += n_params
+        buffers += n_buffers
+        macs += n_macs
+        other_ops += n_other_ops
         activations.append(activation)
         saved_bytes.append(saved)
         field_list.append(field)

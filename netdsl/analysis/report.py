@@ -22,6 +22,7 @@ from netdsl.analysis.receptive_field import receptive_fields
 from netdsl.analysis.rollup import rollup
 from netdsl.analysis.rows import BlockRow, HeadRow, LayerRow, Totals, rf_dict
 from netdsl.errors import Diagnostic, UnknownLayerError, UsageError
+from netdsl.graph import PlainGraph
 from netdsl.report import table
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ class Report:
     totals: Totals
     layers: list[LayerRow]
     warnings: list[Diagnostic] = field(default_factory=list)
-    #: the analysed graph (for `draw`); not part of the report's data
+    #: the analysed graph (for `draw`); not part of the report's data. A `PlainGraph`
+    #: given here is read back as the networkx graph, made on first read.
     graph: nx.MultiDiGraph | None = field(default=None, repr=False, compare=False)
     #: The declared outputs (only for a spec with `output` statements).
     heads: list[HeadRow] = field(default_factory=list)
@@ -185,6 +187,22 @@ def _set_layers(report: Report, rows: list[LayerRow] | PendingRows) -> None:
 # property so that rows an analysis left pending (`PendingRows`) are made on first read.
 Report.layers = property(  # type: ignore[assignment]
     _get_layers, _set_layers, doc="The per-layer rows, in graph order (a list of `LayerRow`).")
+
+
+def _get_graph(report: Report) -> nx.MultiDiGraph | None:
+    graph = report.__dict__["_graph"]
+    if isinstance(graph, PlainGraph):
+        graph = report.__dict__["_graph"] = graph.to_networkx()
+    return graph
+
+
+def _set_graph(report: Report, graph: nx.MultiDiGraph | PlainGraph | None) -> None:
+    report.__dict__["_graph"] = graph
+
+
+# The same for `graph`: `Spec.analyze` keeps a `PlainGraph`, made networkx's when read.
+Report.graph = property(  # type: ignore[assignment]
+    _get_graph, _set_graph, doc="The analysed graph (a networkx MultiDiGraph), or None.")
 
 
 def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",

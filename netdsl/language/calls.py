@@ -185,7 +185,10 @@ class Calls:
             if callee is not None and callee.span is not None:
                 error.notes.insert(0, Note(f"the layer value {callee!r} was made here",
                                            callee.span))
-            raise error from None
+            try:
+                raise error from None
+            finally:  # this frame, in the error's traceback, must not hold the error: a
+                del error  # cycle would keep the failed elaboration for the collector
         parts = layer.parts() if hasattr(layer, "parts") else None
         if parts is not None:
             return self.add_parts(layer, parts, inputs, name_span, hint)
@@ -311,7 +314,7 @@ class Calls:
         if (template is not None and len(ctx.frames) + template.depth < MAX_CALL_DEPTH
                 and (ctx.observer is None or ctx.observer.may_replay(template))
                 and self.replay_reads(template, scope_path)):
-            self.check_room(len(template.nodes), name_span)
+            self.check_room(len(template.nodes) // memo.ROW_WIDTH, name_span)
             return memo.instantiate(template, scope_path, bound, ctx.append_node)
         start, entry_depth, deepest = len(ctx.rows), len(ctx.frames), ctx.deepest
         warned = len(ctx.warnings)

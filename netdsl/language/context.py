@@ -103,9 +103,11 @@ class Context:
         self.graph.graph.update(network=network.name, source=program.path,
                                 decisions=self.reached)
         self.nodes: list[tuple[str, dict[str, Any]]] = []
-        # the same nodes as immutable rows (name, layer, span, block path, inputs), for the
-        # memo: the data dicts become the graph's, which its users may change
-        self.rows: list[tuple] = []
+        # the same nodes as immutable rows for the memo (the data dicts become the graph's,
+        # which its users may change): ROW_WIDTH items per node, in one flat list (name,
+        # layer, span, block path, inputs), so that a memoised call keeps no tuple per
+        # node alive for the garbage collector to rescan (memo.Pending)
+        self.rows: list[Any] = []
         self.edges: list[tuple[str, str, int]] = []
         self.frames: list[Frame] = []  # the block calls open now, outermost first
         self.deepest = 0  # deepest block nesting reached (for memoised calls' depth)
@@ -125,7 +127,7 @@ class Context:
         """Add a node made by a layer call or a replayed template: its data, its row and
         its edges (added to the graph in bulk at the end)."""
         self.nodes.append((name, {"layer": layer, "span": span, "block": block, "inputs": preds}))
-        self.rows.append((name, layer, span, block, preds))
+        self.rows.extend((name, layer, span, block, preds))
         if len(preds) == 1:  # most layers
             self.edges.append((preds[0], name, 0))
         else:

@@ -192,7 +192,10 @@ class _Elaborator(Evaluator):
                     if len(errors) >= MAX_ERRORS:
                         break
         if errors:
-            raise errors[0] if len(errors) == 1 else SeveralErrors(errors)
+            try:
+                raise errors[0] if len(errors) == 1 else SeveralErrors(errors)
+            finally:  # not held by this frame, in their traceback: see `_call_layer`
+                del errors
         unknown = set(self.ctx.input_shapes) - set(self.ctx.graph.graph["inputs"])
         if unknown:
             raise UsageError(f"network '{net.name}' has no input '{sorted(unknown)[0]}'"

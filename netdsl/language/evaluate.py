@@ -7,7 +7,7 @@ are added, which is what lets blocks read `in.channels`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from netdsl.errors import Diagnostic, LimitError, NetdslError, Note, Span
@@ -66,14 +66,6 @@ class Evaluator(Calls):
         self.ctx = ctx
         self.names = ctx.names  # what each Name and Call refers to: self.names[node]
         self.targets = ctx.names.targets  # the same by id(node), for the hot paths
-        self.dispatch = {
-            ast.Literal: self._literal, ast.Name: self._name, ast.InputRef: self._input_ref,
-            ast.ListExpr: self._list, ast.Index: self._index, ast.Attr: self._attr,
-            ast.Call: self._call, ast.Unary: self._unary, ast.Binary: self._binary,
-            ast.Chain: self._chain, ast.If: self._if, ast.For: self._for,
-            ast.Repeat: self._repeat, ast.Body: self._body_value,
-            ast.Comprehension: self._comprehension,
-        }
 
     # ------------------------------------------------------------------ errors
     def error(self, message: str, span: Span | None, notes: Sequence[Note] = (),
@@ -127,7 +119,7 @@ class Evaluator(Calls):
         kind = type(st)
         if kind is ast.ExprStmt:  # the most common statement first
             expr = st.expr
-            return self.dispatch[type(expr)](expr, env, cur), st
+            return _DISPATCH[type(expr)](self, expr, env, cur), st
         if kind is ast.Assign:
             if st.name in ("in",) or st.name in BUILTINS:
                 raise self.error(f"'{st.name}' is reserved and cannot be assigned", st.span)
@@ -228,7 +220,7 @@ class Evaluator(Calls):
     # -------------------------------------------------------------- expressions
     def eval(self, e: ast.Node, env: Env, cur: Tensor | None) -> Any:
         """The value of an expression; calls of layers and blocks apply to `cur`."""
-        return self.dispatch[type(e)](e, env, cur)
+        return _DISPATCH[type(e)](self, e, env, cur)
 
     def _literal(self, e: ast.Literal, env: Env, cur: Tensor | None) -> Any:
         return e.value
@@ -442,7 +434,7 @@ class Evaluator(Calls):
             # `{ expr }` (an `if` branch): what `run_body` gives, without its bookkeeping (a
             # lone expression sets no `defaults` and its value is the body's)
             expr = statements[0].expr
-            return self.dispatch[type(expr)](expr, Env(env), cur)
+            return _DISPATCH[type(expr)](self, expr, Env(env), cur)
         return self.run_body(e, Env(env), cur)
 
     def _for(self, e: ast.For, env: Env, cur: Tensor | None) -> Any:
@@ -549,3 +541,17 @@ class Evaluator(Calls):
         return Tensor(name, layer.out_shape)
 
 
+
+
+#: The evaluator of each kind of expression, called as `_DISPATCH[type(e)](evaluator, e,
+#: env, cur)`. Plain functions, not a dict of bound methods on each evaluator: such a
+#: dict makes a reference cycle, which kept each elaboration's context, nodes and graph
+#: alive until the cyclic garbage collector found them (a thousand objects per ResNet-50).
+_DISPATCH: dict[type, Callable[..., Any]] = {
+    ast.Literal: Evaluator._literal, ast.Name: Evaluator._name,
+    ast.InputRef: Evaluator._input_ref, ast.ListExpr: Evaluator._list,
+    ast.Index: Evaluator._index, ast.Attr: Evaluator._attr, ast.Call: Evaluator._call,
+    ast.Unary: Evaluator._unary, ast.Binary: Evaluator._binary, ast.Chain: Evaluator._chain,
+    ast.If: Evaluator._if, ast.For: Evaluator._for, ast.Repeat: Evaluator._repeat,
+    ast.Body: Evaluator._body_value, ast.Comprehension: Evaluator._comprehension,
+}

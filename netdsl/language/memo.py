@@ -31,10 +31,12 @@ class Template:
 
     __slots__ = ("externals", "nodes", "result", "depth", "reads")
 
-    def __init__(self, externals: tuple[str, ...], nodes: list[tuple], result: tuple,
+    def __init__(self, externals: tuple[str, ...], nodes: list[Any], result: tuple,
                  depth: int, reads: tuple[tuple[str, str, Any, Any], ...] = ()) -> None:
         self.externals = externals  # names of the tensor-valued variables, in order
-        self.nodes = nodes  # (relative name, layer, span, relative block path, inputs)
+        # ROW_WIDTH items per node, flat (as `Pending.rows`): relative name, layer, span,
+        # relative block path, inputs
+        self.nodes = nodes
         # ("node", relative name, shape) | ("ext", index) | ("value", v) | ("list", parts)
         self.result = result
         self.depth = depth  # how deep the call's own block calls nested
@@ -47,18 +49,26 @@ class Template:
 class Pending:
     """A call met once: what `record` needs, kept until an equal call asks for it.
 
-    `rows` are the immutable rows of the nodes the call made (name, layer, span, block
-    path, inputs), so the template recorded later is the one recording it now would give.
+    `rows` are the immutable rows of the nodes the call made, ROW_WIDTH items each (name,
+    layer, span, block path, inputs) in one flat list, so the template recorded later is
+    the one recording it now would give. (Flat: most pending calls are never met again,
+    and a tuple per node would be one more object kept for the garbage collector to
+    rescan; a search keeps thousands of pending calls.) `tensors` are the call's
+    tensor-valued variables as (name, node) pairs, in order: all `record` reads of them.
     """
 
-    __slots__ = ("scope_path", "rows", "result", "variables", "depth", "reads")
+    __slots__ = ("scope_path", "rows", "result", "tensors", "depth", "reads")
 
-    def __init__(self, scope_path: str, rows: list[tuple], result: Any,
+    def __init__(self, scope_path: str, rows: list[Any], result: Any,
                  variables: dict[str, Any], depth: int,
                  reads: Sequence[tuple[str, Decision, Any]]) -> None:
         self.scope_path, self.rows, self.result = scope_path, rows, result
-        self.variables, self.depth, self.reads = variables, depth, reads
+        self.tensors = tuple((n, v.node) for n, v in variables.items() if type(v) is Tensor)
+        self.depth, self.reads = depth, reads
 
+
+#: Items per node in `Context.rows` and `Pending.rows`: name, layer, span, block path, inputs.
+ROW_WIDTH = 5
 
 #: Templates kept per loaded spec; the least recently used go first.
 MAX_TEMPLATES = 20_000
@@ -72,7 +82,7 @@ def lookup(templates: dict[tuple, Template | Pending], key: tuple) -> Template |
         return None
     if type(template) is Pending:
         template = record(template.scope_path, template.rows, template.result,
-                          template.variables, template.depth, template.reads)
+                          template.tensors, template.depth, template.reads)
         if template is None:  # the call cannot be replayed: it is interpreted again
             return None
     templates[key] = template
@@ -130,19 +140,21 @@ def _freeze(value: Any) -> Any:
     raise TypeError(kind)
 
 
-def record(scope_path: str, made: list[tuple], result: Any,
-           variables: dict[str, Any], depth: int,
+def record(scope_path: str, made: list[Any], result: Any,
+           tensors: tuple[tuple[str, str], ...], depth: int,
            reads: Sequence[tuple[str, Decision, Any]] = ()) -> Template | None:
-    """Describe the nodes a call made (their rows: name, layer, span, block path, inputs);
+    """Describe the nodes a call made (their flat rows: name, layer, span, block path,
+    inputs, ROW_WIDTH items each), given its tensor variables' (name, node) in order;
     None when the call reached outside its inputs."""
-    ext_names = tuple(n for n, v in variables.items() if type(v) is Tensor)
+    ext_names = tuple(name for name, _ in tensors)
     ext_index: dict[str, int] = {}
-    for i, name in enumerate(ext_names):
-        ext_index.setdefault(variables[name].node, i)
+    for i, (_, node) in enumerate(tensors):
+        ext_index.setdefault(node, i)
     prefix = scope_path + "."
     cut = len(prefix)
     nodes = []
-    for name, layer, span, block, preds in made:
+    items = iter(made)
+    for name, layer, span, block, preds in zip(*[items] * ROW_WIDTH):
         inputs = []
         for p in preds:
             if p.startswith(prefix):
@@ -151,7 +163,7 @@ def record(scope_path: str, made: list[tuple], result: Any,
                 inputs.append(ext_index[p])
             else:
                 return None
-        nodes.append((name[cut:], layer, span, block[len(scope_path):], tuple(inputs)))
+        nodes.extend((name[cut:], layer, span, block[len(scope_path):], tuple(inputs)))
     kept = _result(result, prefix, ext_index)
     if kept is None:
         return None
@@ -193,7 +205,8 @@ def instantiate(template: Template, scope_path: str, variables: dict[str, Any],
     return the call's value."""
     externals = [variables[name].node for name in template.externals]
     prefix = scope_path + "."
-    for rel, layer, span, block_rel, ins in template.nodes:
+    items = iter(template.nodes)
+    for rel, layer, span, block_rel, ins in zip(*[items] * ROW_WIDTH):
         if len(ins) == 1:  # most layers (the same as below, without a generator)
             x = ins[0]
             preds: tuple[str, ...] = (prefix + x if type(x) is str else externals[x],)

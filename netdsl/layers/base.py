@@ -138,6 +138,40 @@ class SavedPlan(NamedTuple):
     bytes: int  # not per sample, fixed item size
 
 
+#: `SavedPlan`'s numbers as a plain tuple, in its order (what the analyses read).
+PlanNumbers = tuple[tuple[int, ...], bool, int, int, int, int]
+
+#: Every distinct receptive field met, once: the analyses of a search meet the same
+#: fields in every candidate (a width does not change them), so the records' memos keep
+#: these instead of a new object per record. Bounded; cleared when full.
+_FIELD_CACHE: dict[Field, Field] = {}
+_FIELD_CACHE_LIMIT = 100_000
+
+
+def intern_field(field: Field) -> Field:
+    """The one kept `Field` equal to `field` (whole numbers only: 2 and Fraction(2) are
+    equal, and each is kept as it was computed)."""
+    if not all(type(x) is int for axis in field[:3] for x in axis):
+        return field
+    kept = _FIELD_CACHE.get(field)
+    if kept is None:
+        if len(_FIELD_CACHE) >= _FIELD_CACHE_LIMIT:
+            _FIELD_CACHE.clear()
+        kept = _FIELD_CACHE[field] = field
+    return kept
+
+
+def _remember(memo: dict[Any, Any] | None, key: Any, value: Any) -> dict[Any, Any]:
+    """`memo` (made when first needed) with `key` -> `value` added; cleared first when a
+    record met in many places has filled it (kept small)."""
+    if memo is None:
+        memo = {}
+    elif len(memo) > 64:
+        memo.clear()
+    memo[key] = value
+    return memo
+
+
 SAVE_INPUT = Saved("input", 0)
 SAVE_OUTPUT = Saved("output")
 
@@ -185,7 +219,12 @@ class Example:
 class Layer:
     """A resolved layer. Subclasses implement the rules of one layer family."""
 
-    __slots__ = ("op", "in_shapes", "out_shape", "_counts", "_saved", "_fields", "_plans")
+    # The per-record memos below hold plain tuples of numbers (and interned fields), and
+    # a second pattern's dict only when one is met: a search makes thousands of records,
+    # each kept by the layer cache, and the garbage collector rescans every tracked
+    # object they hold (a NamedTuple or a dict stays tracked; a tuple of numbers does not).
+    __slots__ = ("op", "in_shapes", "out_shape", "_counts", "_field_in", "_field_out",
+                 "_fields", "_plan_in", "_plan_out", "_plans")
 
     #: Whether the output shares its input's storage (a view): no new memory.
     is_view: ClassVar[bool] = False
@@ -203,59 +242,77 @@ class Layer:
         if self.params() > MAX_LAYER_PARAMETERS:
             raise LayerError(f"{self.params():,} parameters in one layer is past the limit of "
                              f"2**30 = {MAX_LAYER_PARAMETERS:,}")
-        self._counts: Counts | None = None
-        self._saved: tuple[Saved, ...] | None = None
-        self._fields: dict[tuple[Field, ...], Field] = {}
-        self._plans: dict[tuple[bool, ...], SavedPlan] = {}
+        self._counts: tuple[int, int, int, int, int] | None = None
+        # the first input fields met (one Field, or the tuple of a merge's) and its output
+        self._field_in: Any = None
+        self._field_out: Field | None = None
+        self._fields: dict[Any, Field] | None = None  # the later ones, when met
+        self._plan_in: tuple[bool, ...] | None = None  # the first gradient pattern met
+        self._plan_out: PlanNumbers | None = None
+        self._plans: dict[tuple[bool, ...], PlanNumbers] | None = None  # the later ones
 
     def field_of(self, fields: tuple[Field, ...]) -> Field:
         """`receptive_field(fields)`, remembered per input fields (records are shared and
         immutable, and re-analysed networks meet the same fields again)."""
-        out = self._fields.get(fields)
+        key = fields[0] if len(fields) == 1 else fields
+        if self._field_out is not None and (key is self._field_in or key == self._field_in):
+            return self._field_out
+        out = None if self._fields is None else self._fields.get(key)
         if out is None:
-            if len(self._fields) > 64:  # a record met in many places: keep the memo small
-                self._fields.clear()
-            out = self._fields[fields] = self.receptive_field(fields)
+            out = intern_field(self.receptive_field(fields))
+            if self._field_out is None:
+                self._field_in, self._field_out = key, out
+            else:
+                self._fields = _remember(self._fields, key, out)
         return out
 
     def saved_plan(self, requires_grad: tuple[bool, ...]) -> SavedPlan:
-        """`saved_for(requires_grad)` reduced to numbers, once per pattern: the inputs and
-        output kept, and the extra tensors' elements (activation dtype) and bytes (fixed
-        item size), per sample and not."""
-        plan = self._plans.get(requires_grad)
+        """`saved_for(requires_grad)` reduced to numbers: the inputs and output kept, and
+        the extra tensors' elements (activation dtype) and bytes (fixed item size), per
+        sample and not."""
+        return SavedPlan(*self.plan_numbers(requires_grad))
+
+    def plan_numbers(self, requires_grad: tuple[bool, ...]) -> PlanNumbers:
+        """`saved_plan` as a plain tuple, once per pattern (the analyses' hot path)."""
+        if requires_grad == self._plan_in:
+            return self._plan_out  # type: ignore[return-value]
+        plan = None if self._plans is None else self._plans.get(requires_grad)
         if plan is None:
-            inputs, output, sizes = [], False, [0, 0, 0, 0]
-            for item in self.saved_for(requires_grad):
-                if item.what == "input":
-                    inputs.append(item.index)
-                elif item.what == "output":
-                    output = True
-                else:
-                    slot = (0 if item.per_sample else 2) + (item.itemsize is not None)
-                    sizes[slot] += item.elements * (item.itemsize or 1)
-                plan = self._plans[requires_grad] = SavedPlan(tuple(inputs), output, *sizes)
-            if plan is None:
-                plan = self._plans[requires_grad] = SavedPlan((), False, 0, 0, 0, 0)
+            plan = self._plan(requires_grad)
+            if self._plan_in is None:
+                self._plan_in, self._plan_out = requires_grad, plan
+            else:
+                self._plans = _remember(self._plans, requires_grad, plan)
         return plan
 
-    def saved_tensors(self) -> tuple[Saved, ...]:
-        """`saved()`, computed once per (immutable, shared) record."""
-        if self._saved is None:
-            self._saved = self.saved()
-        return self._saved
+    def _plan(self, requires_grad: tuple[bool, ...]) -> PlanNumbers:
+        inputs, output, sizes = [], False, [0, 0, 0, 0]
+        for item in self.saved_for(requires_grad):
+            if item.what == "input":
+                inputs.append(item.index)
+            elif item.what == "output":
+                output = True
+            else:
+                slot = (0 if item.per_sample else 2) + (item.itemsize is not None)
+                sizes[slot] += item.elements * (item.itemsize or 1)
+        return (tuple(inputs), output, sizes[0], sizes[1], sizes[2], sizes[3])
 
     def saved_for(self, requires_grad: tuple[bool, ...]) -> tuple[Saved, ...]:
         """What autograd keeps given which inputs require gradients: nothing at all when
         neither an input nor a parameter does (e.g. a pool applied to the image)."""
-        if not self.counts().params and not any(requires_grad):
+        if not self.count_numbers()[0] and not any(requires_grad):
             return ()
-        return self.saved_tensors()
+        return self.saved()
 
     def counts(self) -> Counts:
-        """Params, buffers, MACs, other ops and output elements, computed once per record."""
+        """Params, buffers, MACs, other ops and output elements."""
+        return Counts(*self.count_numbers())
+
+    def count_numbers(self) -> tuple[int, int, int, int, int]:
+        """`counts()` as a plain tuple, computed once per record."""
         if self._counts is None:
-            self._counts = Counts(self.params(), self.buffers(), self.macs(), self.other_ops(),
-                                  numel(self.out_shape))
+            self._counts = (self.params(), self.buffers(), self.macs(), self.other_ops(),
+                            numel(self.out_shape))
         return self._counts
 
     # ---- to implement
