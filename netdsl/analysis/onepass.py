@@ -184,11 +184,10 @@ class PendingRows:
         """The row of the i-th node."""
         data, batch = self.data[i], self.batch
         layer = data["layer"]
-        c = layer.counts()
+        params, buffers, macs, other_ops, _ = layer.count_numbers()
         return LayerRow(self.names[i], layer.op, data["block"], data["inputs"], layer.out_shape,
-                        c.params, c.buffers, c.macs * batch, 2 * c.macs * batch,
-                        c.other_ops * batch, self.activation[i], self.saved[i], self.fields[i],
-                        data["span"])
+                        params, buffers, macs * batch, 2 * macs * batch, other_ops * batch,
+                        self.activation[i], self.saved[i], self.fields[i], data["span"])
 
     def build(self) -> list[LayerRow]:
         """Every row, in graph order."""

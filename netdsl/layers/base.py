@@ -151,7 +151,7 @@ _FIELD_CACHE_LIMIT = 100_000
 def intern_field(field: Field) -> Field:
     """The one kept `Field` equal to `field` (whole numbers only: 2 and Fraction(2) are
     equal, and each is kept as it was computed)."""
-    if not all(type(x) is int for axis in field[:3] for x in axis):
+    if set(map(type, field.size + field.stride + field.padding)) - {int}:
         return field
     kept = _FIELD_CACHE.get(field)
     if kept is None:
@@ -259,10 +259,10 @@ class Layer:
             return self._field_out
         out = None if self._fields is None else self._fields.get(key)
         if out is None:
-            out = intern_field(self.receptive_field(fields))
-            if self._field_out is None:
-                self._field_in, self._field_out = key, out
-            else:
+            out = self.receptive_field(fields)
+            if self._field_out is None:  # a new record's first: most are met nowhere else
+                self._field_in, self._field_out = key, intern_field(out)
+            else:  # a record met in many places (a chain's): its fields are not kept long
                 self._fields = _remember(self._fields, key, out)
         return out
 
