@@ -152,7 +152,7 @@ def record(scope_path: str, made: list[Any], result: Any,
         ext_index.setdefault(node, i)
     prefix = scope_path + "."
     cut = len(prefix)
-    nodes = []
+    nodes: list[Any] = []
     items = iter(made)
     for name, layer, span, block, preds in zip(*[items] * ROW_WIDTH):
         inputs = []
