@@ -153,3 +153,36 @@ def test_interned_fields_are_equal_and_keep_their_numbers() -> None:
     assert intern_field(halves) is halves  # fractions are not interned
     whole = Field((Fraction(2),), (1,), (0,))  # equal to (2,), and kept as it was made
     assert type(intern_field(whole).size[0]) is Fraction
+
+
+def test_a_search_keeps_few_tracked_objects_per_candidate() -> None:
+    # 87 was measured (specs/search/resnet_space.net); 499 when the space's analyses of
+    # known networks kept each candidate's report with its networkx graph.
+    import random
+
+    space = netdsl.load(ROOT / "specs" / "search" / "resnet_space.net").space()
+    rng = random.Random(1)
+    for _ in range(20):
+        space.sample(rng)
+    before = _tracked()
+    for _ in range(60):
+        space.sample(rng).report
+    per_candidate = (_tracked() - before) / 60
+    assert per_candidate < 150, per_candidate
+
+
+def test_a_duplicate_candidate_has_its_own_graph_and_the_same_report() -> None:
+    space = netdsl.load(ROOT / "specs" / "search" / "resnet_space.net").space()
+    first, again = space.evaluate({}), space.evaluate({})
+    assert first.hash == again.hash
+    assert again.report.graph is again.graph and first.report.graph is first.graph
+    assert again.report.to_dict() == first.report.to_dict()
+
+
+def test_with_graph_shares_the_analysis_and_keeps_rows_pending() -> None:
+    report = netdsl.load(ROOT / "specs" / "resnet18.net").analyze()
+    bare = report.with_graph(None)
+    assert bare.graph is None and report.graph is not None
+    assert "_layers" in bare.__dict__ and type(bare.__dict__["_layers"]).__name__ == "PendingRows"
+    assert bare.totals is report.totals
+    assert bare.to_dict() == report.to_dict()

@@ -155,25 +155,33 @@ def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
                     all_outputs, peak, total_saved, state + total_saved + transient,
                     input_bytes, input_bytes + param_bytes + all_outputs)
     table = node_table(graph)
-    rows = PendingRows(list(table), list(table.values()), batch, activations, saved_bytes,
-                       field_list)
+    data = table.values()
+    rows = PendingRows(list(table), [d["layer"] for d in data], [d["block"] for d in data],
+                       [d["inputs"] for d in data], [d["span"] for d in data], batch,
+                       activations, saved_bytes, field_list)
     return rows, totals, warnings
 
 
 class PendingRows:
     """A report's layer rows, made when first read (`Report.layers`).
 
-    The analysis keeps only the per-node columns it computed (activation and saved bytes,
-    receptive fields) next to the graph's node data; a search reads a candidate's totals
-    and rarely its rows, so most candidates never make them. Made rows are exactly those
-    the separate passes make (`report.analyze_reference`).
+    The analysis keeps only the columns rows are made of (the nodes' names, records,
+    blocks, inputs and spans; the activation and saved bytes and receptive fields it
+    computed); a search reads a candidate's totals and rarely its rows, so most
+    candidates never make them. Columns, not the graph's node dicts: a report kept
+    without its graph (a search's analyses of known networks) then keeps a few lists for
+    the garbage collector to rescan, not a dict per node. Made rows are exactly those the
+    separate passes make (`report.analyze_reference`).
     """
 
-    __slots__ = ("names", "data", "batch", "activation", "saved", "fields", "_index")
+    __slots__ = ("names", "records", "blocks", "inputs", "spans", "batch", "activation",
+                 "saved", "fields", "_index")
 
-    def __init__(self, names: list[str], data: list[dict[str, Any]], batch: int,
+    def __init__(self, names: list[str], records: list[Layer], blocks: list[str],
+                 inputs: list[tuple[str, ...]], spans: list[Any], batch: int,
                  activation: list[int], saved: list[int], fields: list[Field]) -> None:
-        self.names, self.data, self.batch = names, data, batch
+        self.names, self.records, self.blocks = names, records, blocks
+        self.inputs, self.spans, self.batch = inputs, spans, batch
         self.activation, self.saved, self.fields = activation, saved, fields
         self._index: dict[str, int] | None = None
 
@@ -182,12 +190,11 @@ class PendingRows:
 
     def make(self, i: int) -> LayerRow:
         """The row of the i-th node."""
-        data, batch = self.data[i], self.batch
-        layer = data["layer"]
+        layer, batch = self.records[i], self.batch
         params, buffers, macs, other_ops, _ = layer.count_numbers()
-        return LayerRow(self.names[i], layer.op, data["block"], data["inputs"], layer.out_shape,
+        return LayerRow(self.names[i], layer.op, self.blocks[i], self.inputs[i], layer.out_shape,
                         params, buffers, macs * batch, 2 * macs * batch, other_ops * batch,
-                        self.activation[i], self.saved[i], self.fields[i], data["span"])
+                        self.activation[i], self.saved[i], self.fields[i], self.spans[i])
 
     def build(self) -> list[LayerRow]:
         """Every row, in graph order."""

@@ -10,6 +10,7 @@ without an import cycle.
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -156,6 +157,13 @@ class Report:
 
     def _repr_html_(self) -> str:
         return table.report_html(self)
+
+    def with_graph(self, graph: nx.MultiDiGraph | PlainGraph | None) -> Report:
+        """The same report (its rows, totals and warnings shared, rows still pending if
+        they were) for another graph of the same network, or for none."""
+        twin = copy.copy(self)  # not `dataclasses.replace`: it would make pending rows
+        twin.graph = graph
+        return twin
 
     def draw(self, **options: Any) -> Any:
         """The analysed graph as a picture (`netdsl.draw.draw_report`: depth, color,

@@ -291,8 +291,8 @@ class Space:
         known = self._analyses.get(key)
         if known is not None:
             report, violations = known
-            return Candidate(self, values, graph, report, None, list(violations), digest,
-                             [d for d, _ in reached])
+            return Candidate(self, values, graph, report.with_graph(graph), None,
+                             list(violations), digest, [d for d, _ in reached])
         try:
             report = analyze_graph(graph, batch=self.batch, dtype=self.dtype,
                                    optimizer=self.optimizer)
@@ -301,7 +301,10 @@ class Space:
         violations = check(constraints, report)
         if len(self._analyses) >= ANALYSES_KEPT:
             del self._analyses[next(iter(self._analyses))]
-        self._analyses[key] = (report, tuple(violations))
+        # kept without its graph: the graph is the candidate's (a duplicate's report gets
+        # its own); kept, it would be a few hundred objects per analysis for the garbage
+        # collector to rescan as long as the space lives
+        self._analyses[key] = (report.with_graph(None), tuple(violations))
         return Candidate(self, values, graph, report, None, violations, digest,
                          [d for d, _ in reached])
 
