@@ -74,9 +74,19 @@ def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
     activations: list[int] = []
     saved_bytes: list[int] = []
     field_list: list[Field] = []
+    # the rows' other columns (see PendingRows)
+    records: list[Layer] = []
+    blocks: list[str] = []
+    inputs: list[tuple[str, ...]] = []
+    spans: list[Any] = []
     transient = params = buffers = macs = other_ops = total_saved = all_outputs = 0
-    for i, (node, data) in enumerate(node_table(graph).items()):
+    table = node_table(graph)
+    for i, (node, data) in enumerate(table.items()):
         layer, preds = data["layer"], data["inputs"]
+        records.append(layer)
+        blocks.append(data["block"])
+        inputs.append(preds)
+        spans.append(data["span"])
         (n_params, n_buffers, n_macs, n_other_ops, out_elements, view, train_view, merges,
          rank, pointwise) = get_facts(layer) or _facts(layer)
         sizes[node] = size = out_elements * scale
@@ -154,11 +164,8 @@ def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
     totals = Totals(params, buffers, macs, 2 * macs, other_ops * batch, param_bytes,
                     all_outputs, peak, total_saved, state + total_saved + transient,
                     input_bytes, input_bytes + param_bytes + all_outputs)
-    table = node_table(graph)
-    data = table.values()
-    rows = PendingRows(list(table), [d["layer"] for d in data], [d["block"] for d in data],
-                       [d["inputs"] for d in data], [d["span"] for d in data], batch,
-                       activations, saved_bytes, field_list)
+    rows = PendingRows(list(table), records, blocks, inputs, spans, batch, activations,
+                       saved_bytes, field_list)
     return rows, totals, warnings
 
 

@@ -541,8 +541,6 @@ class Evaluator(Calls):
         return Tensor(name, layer.out_shape)
 
 
-
-
 #: The evaluator of each kind of expression, called as `_DISPATCH[type(e)](evaluator, e,
 #: env, cur)`. Plain functions, not a dict of bound methods on each evaluator: such a
 #: dict makes a reference cycle, which kept each elaboration's context, nodes and graph
