@@ -179,7 +179,7 @@ class Calls:
             positional = [*before, *(self.argument(a, env) for a in args)]
         shapes = tuple(t.shape for t in inputs)
         try:
-            layer = create(spec, positional, keywords, shapes)
+            layer = self.make_layer(spec, positional, keywords, shapes, inputs)
         except LayerError as exc:
             error = self.layer_error(exc, spec, name_span, args, kwargs, shapes)
             if callee is not None and callee.span is not None:
@@ -193,6 +193,12 @@ class Calls:
         if parts is not None:
             return self.add_parts(layer, parts, inputs, name_span, hint)
         return self.add_node(layer, inputs, name_span, hint if isinstance(hint, str) else None)
+
+    def make_layer(self, spec: LayerSpec, positional: list[Any], keywords: dict[str, Any],
+                   shapes: tuple[Shape, ...], inputs: Sequence[Tensor]) -> Any:
+        """The layer record of a call on `inputs` (a replay's recording watches this:
+        netdsl/language/replay.py)."""
+        return create(spec, positional, keywords, shapes)
 
     def add_parts(self, layer: Any, parts: Sequence[Any], inputs: Sequence[Tensor],
                   span: Span, hint: str | tuple[str, ...] | None) -> list[Tensor]:

@@ -69,6 +69,10 @@ def elaborate(program: Program, network: str | None = None,
     source = Fixed(decisions) if isinstance(decisions, Mapping) else decisions
     with deep_enough(definition):  # name resolution recurses too: the context inside
         ctx = Context(program, definition, input_shapes, source, memoize)
+        if source is None and memoize:  # no search decisions: a replay may stand in
+            from netdsl.language.replay import elaborate_replayed  # (it builds on this module)
+
+            return elaborate_replayed(ctx, overrides or {})
         return elaborate_context(ctx, overrides)
 
 
@@ -149,6 +153,10 @@ class _Elaborator(Evaluator):
         net = self.ctx.network
         env = Env(self.ctx.globals)
         self.bind_network_params(net, env, overrides)
+        return self.network_rest(net, env, overrides)
+
+    def network_rest(self, net: ast.BlockDef, env: Env, overrides: dict[str, Any]) -> nx.MultiDiGraph:
+        """The network past its parameters (bound in `env`)."""
         try:
             return self.network_body(net, env)
         except NetdslError as exc:  # past the parameters' own checks, which name them
@@ -274,7 +282,7 @@ class _Elaborator(Evaluator):
             raise self.error(f"input '{decl.name}' is declared twice", decl.span)
         shape = self.ctx.input_shapes.get(decl.name)
         if shape is None:
-            value = self.eval(decl.shape, env, None)
+            value = self.structural_value(decl.shape, env, whole=True)
             if not isinstance(value, list) or not all(is_int(v) for v in value):
                 raise self.error(f"an input shape is a list of integers like [3, 224, 224], got "
                                  f"{show_value(value)}", decl.shape.span)

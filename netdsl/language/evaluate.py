@@ -62,6 +62,8 @@ class _IfEnv(Env):
 class Evaluator(Calls):
     """Interprets bodies and expressions; collects nodes and edges for the graph."""
 
+    dispatch: dict[type, Callable[..., Any]]  # the evaluator of each kind of expression (below)
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.names = ctx.names  # what each Name and Call refers to: self.names[node]
@@ -119,7 +121,7 @@ class Evaluator(Calls):
         kind = type(st)
         if kind is ast.ExprStmt:  # the most common statement first
             expr = st.expr
-            return _DISPATCH[type(expr)](self, expr, env, cur), st
+            return self.dispatch[type(expr)](self, expr, env, cur), st
         if kind is ast.Assign:
             if st.name in ("in",) or st.name in BUILTINS:
                 raise self.error(f"'{st.name}' is reserved and cannot be assigned", st.span)
@@ -220,7 +222,7 @@ class Evaluator(Calls):
     # -------------------------------------------------------------- expressions
     def eval(self, e: ast.Node, env: Env, cur: Tensor | None) -> Any:
         """The value of an expression; calls of layers and blocks apply to `cur`."""
-        return _DISPATCH[type(e)](self, e, env, cur)
+        return self.dispatch[type(e)](self, e, env, cur)
 
     def _literal(self, e: ast.Literal, env: Env, cur: Tensor | None) -> Any:
         return e.value
@@ -311,7 +313,7 @@ class Evaluator(Calls):
     def _comprehension(self, e: ast.Comprehension, env: Env, cur: Tensor | None) -> list:
         """`[item for var in items if condition]`: items evaluated in order, as list items
         (no current input: start a chain from a name, `[p -> relu for p in parts]`)."""
-        items = self.eval(e.items, env, None)
+        items = self.structural_value(e.items, env)
         if not isinstance(items, list):
             raise self.error(f"a comprehension iterates over a list or range(), got "
                              f"{value_type(items)} {show_value(items)}", e.items.span)
@@ -434,11 +436,11 @@ class Evaluator(Calls):
             # `{ expr }` (an `if` branch): what `run_body` gives, without its bookkeeping (a
             # lone expression sets no `defaults` and its value is the body's)
             expr = statements[0].expr
-            return _DISPATCH[type(expr)](self, expr, Env(env), cur)
+            return self.dispatch[type(expr)](self, expr, Env(env), cur)
         return self.run_body(e, Env(env), cur)
 
     def _for(self, e: ast.For, env: Env, cur: Tensor | None) -> Any:
-        items = self.eval(e.items, env, None)
+        items = self.structural_value(e.items, env)
         if not isinstance(items, list):
             raise self.error(f"'for' iterates over a list or range(), got {value_type(items)} "
                              f"{show_value(items)}", e.items.span)
@@ -448,7 +450,7 @@ class Evaluator(Calls):
         return cur
 
     def _repeat(self, e: ast.Repeat, env: Env, cur: Tensor | None) -> Any:
-        count = self.eval(e.count, env, None)
+        count = self.structural_value(e.count, env)
         if not is_int(count) or count < 0:
             raise self.error(f"repeat() takes a count of 0 or more, got {show_value(count)}",
                              e.count.span)
@@ -456,6 +458,12 @@ class Evaluator(Calls):
         for _ in range(count):
             cur = self.iteration(e.body, Env(env, {"in": cur}), cur, e.span)
         return cur
+
+    def structural_value(self, e: ast.Node, env: Env, whole: bool = False) -> Any:
+        """A value the elaboration's structure depends on: what a loop iterates over (its
+        length), `repeat`'s count, an input's shape (`whole`: every item). A replay's
+        recording guards it (netdsl/language/replay.py)."""
+        return self.eval(e, env, None)
 
     def iteration(self, body: ast.Body, env: Env, cur: Tensor | None, span: Span) -> Tensor:
         result = self.run_body(body, env, cur)
@@ -541,7 +549,7 @@ class Evaluator(Calls):
         return Tensor(name, layer.out_shape)
 
 
-#: The evaluator of each kind of expression, called as `_DISPATCH[type(e)](evaluator, e,
+#: The evaluator of each kind of expression, called as `self.dispatch[type(e)](self, e,
 #: env, cur)`. Plain functions, not a dict of bound methods on each evaluator: such a
 #: dict makes a reference cycle, which kept each elaboration's context, nodes and graph
 #: alive until the cyclic garbage collector found them (a thousand objects per ResNet-50).
@@ -553,3 +561,4 @@ _DISPATCH: dict[type, Callable[..., Any]] = {
     ast.If: Evaluator._if, ast.For: Evaluator._for, ast.Repeat: Evaluator._repeat,
     ast.Body: Evaluator._body_value, ast.Comprehension: Evaluator._comprehension,
 }
+Evaluator.dispatch = _DISPATCH  # a subclass that evaluates a kind otherwise has its own

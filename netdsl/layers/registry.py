@@ -116,14 +116,26 @@ def create(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
            in_shapes: tuple[Shape, ...]) -> Layer:
     """The resolved layer for a call (shared with identical earlier calls)."""
     try:
-        # keywords as one flat run (name, value, name, value, ...): names are strings
-        # and every value one item, so the run is unambiguous
-        key = (spec.name, _freeze(positional),
-               _freeze([x for item in sorted(keywords.items()) for x in item]) if keywords else (),
-               in_shapes)
-        layer = _LAYER_CACHE.get(key)
+        arguments = argument_key(positional, keywords)
     except TypeError:  # an unhashable argument value: build without sharing
         return _create(spec, positional, keywords, in_shapes)
+    return create_keyed(spec, arguments, positional, keywords, in_shapes)
+
+
+def argument_key(positional: Sequence[Any], keywords: dict[str, Any]) -> tuple:
+    """The part of a layer cache key that the arguments make (TypeError: unhashable)."""
+    # keywords as one flat run (name, value, name, value, ...): names are strings and
+    # every value one item, so the run is unambiguous
+    return (_freeze(positional),
+            _freeze([x for item in sorted(keywords.items()) for x in item]) if keywords else ())
+
+
+def create_keyed(spec: LayerSpec, arguments: tuple, positional: Sequence[Any],
+                 keywords: dict[str, Any], in_shapes: tuple[Shape, ...]) -> Layer:
+    """`create` with the arguments' key known (`argument_key`; a replay knows the key of
+    arguments it does not compute, netdsl/language/replay.py)."""
+    key = (spec.name, arguments, in_shapes)
+    layer = _LAYER_CACHE.get(key)
     if layer is None:
         layer = _create(spec, positional, keywords, in_shapes)
         if len(_LAYER_CACHE) >= _LAYER_CACHE_LIMIT:

@@ -1,0 +1,235 @@
+"""Guarded replays never change an answer: every replayed elaboration equals a fresh one.
+
+A network elaborated twice with the same fixed parameters is recorded
+(netdsl/language/replay.py); later elaborations with new numbers replay the recording
+when its guards hold. Each shipped spec with numeric parameters, and random networks whose
+numbers flow into layers, branches, loops, builtins and tensor attributes, are elaborated
+for sequences of values (some of which fail) and compared with a fresh, unmemoised
+elaboration of a freshly loaded spec: the same graph node for node, or the same error.
+"""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import netdsl
+from netdsl.errors import NetdslError
+from netdsl.language import replay
+from netdsl.language.elaborate import elaborate
+from netdsl.language.replay import Traced, TraceEscape
+from tests.test_memo import signature
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = sorted((ROOT / "specs").glob("*.net"))
+
+
+def outcome(program: Any, values: dict[str, Any], memoize: bool = True) -> Any:
+    """The graph's signature, or the error as the user reads it."""
+    try:
+        return signature(elaborate(program, None, values, memoize=memoize))
+    except NetdslError as exc:
+        return ("error", type(exc).__name__, exc.render() if hasattr(exc, "render") else str(exc))
+
+
+def entries(spec: Any) -> list[Any]:
+    replays = spec.program.replays
+    return [] if replays is None else list(replays.entries.values())
+
+
+def same_as_fresh(text: str, path: str, runs: list[dict[str, Any]]) -> Any:
+    """Elaborate `runs` in order on one loaded spec; each equals a fresh elaboration."""
+    spec = netdsl.loads(text, path)
+    for values in runs:
+        got = outcome(spec.program, values)
+        fresh = outcome(netdsl.loads(text, path).program, values, memoize=False)
+        assert got == fresh, values
+    return spec
+
+
+def numeric_params(spec: Any, network: str) -> dict[str, Any]:
+    """The network's parameters whose defaults are numbers."""
+    graph_params = {}
+    for param in spec.program.networks[network].params:
+        default = param.default
+        value = getattr(default, "value", None)
+        if type(value) in (int, float):
+            graph_params[param.name] = value
+    return graph_params
+
+
+def variations(defaults: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each numeric parameter moved alone, then all together (each run twice, so the
+    second is recorded and the later ones replay)."""
+    runs: list[dict[str, Any]] = [{}, {}]
+    for name, value in defaults.items():
+        for new in (value, value * 2, value + 1, value // 2 if type(value) is int else value / 2):
+            runs.append({name: new})
+    runs.append({name: v * 2 for name, v in defaults.items()})
+    runs.append({name: v + 1 for name, v in defaults.items()})
+    return runs
+
+
+@pytest.mark.parametrize("path", SPECS, ids=[p.stem for p in SPECS])
+def test_every_spec_replays_as_it_elaborates(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    spec = netdsl.loads(text, str(path))
+    if len(spec.networks) != 1:
+        pytest.skip("several networks: elaborate() needs a name (test_memo covers them)")
+    defaults = numeric_params(spec, spec.networks[0])
+    if not defaults:
+        pytest.skip("no numeric parameters: nothing to replay")
+    same_as_fresh(text, str(path), variations(defaults))
+
+
+def test_resnet50_width_variants_are_replayed() -> None:
+    """The case replays are for: after two elaborations, new widths replay (width 16
+    takes another path, the identity shortcut of the first unit, and is recorded too)."""
+    path = ROOT / "specs" / "resnet50.net"
+    text = path.read_text(encoding="utf-8")
+    runs = [{"width": w} for w in (20, 21, 22, 23, 16, 16, 16, 17, 64, 96)]
+    spec = same_as_fresh(text, str(path), runs)
+    (entry,) = entries(spec)
+    assert len(entry.recordings) == 2  # width 20's path and width 16's
+    assert entry.hits >= 6
+
+
+def test_a_replay_gives_the_report_a_fresh_analysis_gives() -> None:
+    spec = netdsl.load(ROOT / "specs" / "resnet50.net")
+    for width in (40, 41, 42):
+        replayed = spec.analyze(width=width)
+        fresh = netdsl.load(ROOT / "specs" / "resnet50.net").analyze(width=width)
+        assert replayed.to_dict() == fresh.to_dict()
+    assert entries(spec)[0].hits == 1
+
+
+def test_errors_after_a_recording_are_the_fresh_ones() -> None:
+    """A value the layers refuse fails the replay; the ordinary elaboration then gives
+    the located error, with its note on the parameters given."""
+    path = ROOT / "specs" / "resnet50.net"
+    text = path.read_text(encoding="utf-8")
+    same_as_fresh(text, str(path), [{"width": 20}, {"width": 21}, {"width": 0}, {"width": -3},
+                                    {"width": 22}, {"classes": 0}, {"width": 1.5}])
+    spec = netdsl.loads(text, str(path))
+    for width in (30, 31, 32):
+        spec.graph(width=width)
+    with pytest.raises(NetdslError) as caught:
+        spec.graph(width=-3)
+    assert "width = -3 (from the API)" in str(caught.value.render())
+
+
+@pytest.mark.parametrize("body", [
+    "    require params <= 10K\n    x -> conv(a, 3)\n",  # constraints read the report
+    "    k = choice([1, 3])\n    x -> conv(a, k)\n",  # a search decision
+], ids=["require", "decision"])
+def test_what_cannot_be_recorded_is_elaborated(body: str) -> None:
+    text = f"network n(a = 4) {{\n    input x: [3, 8, 8]\n{body}}}\n"
+    spec = same_as_fresh(text, "n.net", [{"a": a} for a in (4, 5, 6, 7)])
+    assert entries(spec) and all(not e.recordings for e in entries(spec))
+
+
+def test_a_warning_is_never_replayed_away() -> None:
+    """The RegNet trap's warning depends on two shapes being equal: recorded as a guard,
+    and a network that warns is not recorded at all."""
+    text = ("network n(a = 4) {\n    input x: [4, 8, 8]\n"
+            "    x -> conv(a, 1) -> if true { conv(in.channels, 1) } else { relu }\n}\n")
+    spec = same_as_fresh(text, "n.net", [{"a": a} for a in (4, 4, 5, 4, 6, 4)])
+    for a in (4, 5, 4):
+        graph = spec.graph(a=a)
+        assert bool(graph.graph.get("warnings")) == (a != 4)
+
+
+def test_a_traced_value_refuses_python() -> None:
+    """A use the recorder does not follow ends the recording, never passes for a number."""
+    value = Traced(3, 0)
+    for use in (lambda: value + 1, lambda: 1 + value, lambda: bool(value), lambda: int(value),
+                lambda: value == 3, lambda: hash(value), lambda: [0, 1, 2, 3][value],
+                lambda: str(value), lambda: f"{value}", lambda: value < 4, lambda: range(value)):
+        with pytest.raises(TraceEscape):
+            use()
+
+
+def test_replays_leave_no_cyclic_garbage() -> None:
+    """Recordings and replays make no reference cycles (a search's process would keep each
+    replayed graph until a collection; see tests/test_collector.py)."""
+    spec = netdsl.load(ROOT / "specs" / "resnet50.net")
+    macs = [spec.analyze(width=width).totals.macs for width in (20, 21, 22)]
+    gc.collect()
+    gc.disable()
+    try:
+        macs += [spec.analyze(width=width).totals.macs for width in range(30, 40)]
+        with pytest.raises(NetdslError):  # a replay that misses, then a located error
+            spec.analyze(width=0)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+    assert len(set(macs)) == len(macs)
+
+
+def test_recordings_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_STEPS, the least recently used networks' recordings go first."""
+    spec = netdsl.load(ROOT / "specs" / "resnet50.net")
+    unit_lists = ([1, 1, 1, 1], [1, 1, 1, 2], [1, 1, 2, 1], [2, 1, 1, 1])
+    for layers in unit_lists:
+        for width in (20, 21, 22):
+            spec.graph(width=width, layers=layers)
+        if layers == unit_lists[0]:  # room for two and a half such recordings
+            monkeypatch.setattr(replay, "MAX_STEPS", spec.program.replays.steps * 5 // 2)
+    kept = spec.program.replays
+    assert kept.steps <= replay.MAX_STEPS
+    assert kept.steps == sum(len(r.steps) for e in kept.entries.values() for r in e.recordings)
+    assert len(kept.entries) == 2 and all(e.recordings for e in kept.entries.values())
+    assert spec.graph(width=23, layers=unit_lists[3]) is not None  # still replayed
+    assert list(kept.entries.values())[-1].hits == 2
+
+
+# ---------------------------------------------------------------- random networks
+#: Statements over the parameters a, b, c (int) and p (float), each drawing on another
+#: way a number reaches the graph: channels, branches, loop counts, builtins, tensor
+#: attributes, strides (so spatial sizes), block arguments and defaults, booleans.
+STATEMENTS = [
+    "conv(a, 3, padding = 1)",
+    "conv(a * 2 - b, 1)",
+    "if a > b { conv(b, 3, padding = 1) } else { relu }",
+    "repeat(b % 3) { conv(in.channels, 3, padding = 1) -> relu }",
+    "for i in range(c) { conv(a + i, 1) }",
+    "add(conv(in.channels, 1), identity)",
+    "conv(max(1, in.channels // b), 1)",
+    "maxpool(2, stride = 1 + b % 2)",
+    "if in.height > 4 { maxpool(2) } else { identity }",
+    "unit(a)",
+    "unit(b + 1, k = 1 + 2 * (c % 2))",
+    "chunk(2)[0]",
+    "conv(abs(-a) + 1, 1, bias = a > b)",
+    "dropout(p)",
+    "for n in [a, b + 1] { conv(n, 1) }",
+    "conv(in.shape[0] + c, 1)",
+    "avgpool(kernel = [1 + c % 2, 1])",
+    "conv(if b == 0 { 2 } else { b }, 1)",
+]
+
+
+@st.composite
+def parametric_networks(draw: Any) -> str:
+    statements = draw(st.lists(st.sampled_from(STATEMENTS), min_size=1, max_size=6))
+    chain = " -> ".join(["x", *statements])
+    return ("block unit(ch, k = 3) {\n    conv(ch, k, padding = k // 2) -> batchnorm -> relu\n}\n"
+            "network n(a = 4, b = 2, c = 1, p = 0.5) {\n    input x: [4, 12, 12]\n"
+            f"    {chain}\n}}\n")
+
+
+values = st.fixed_dictionaries({"a": st.integers(-1, 8), "b": st.integers(0, 4),
+                                "c": st.integers(0, 3), "p": st.sampled_from([0.0, 0.25, 0.5])})
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(parametric_networks(), st.lists(values, min_size=3, max_size=10))
+def test_random_networks_replay_as_they_elaborate(text: str, runs: list[dict[str, Any]]) -> None:
+    # each value twice in a row at first: the second elaboration records, later ones replay
+    same_as_fresh(text, "random.net", [runs[0], runs[0], *runs])
