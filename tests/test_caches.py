@@ -6,17 +6,57 @@ tests/test_memo.py checks the memo itself on every spec and on random blocks."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 import netdsl
+from netdsl.analysis import onepass
 from netdsl.language.parser import _parse_with_lark, parse
-from netdsl.layers import registry
+from netdsl.layers import REGISTRY, Field, Layer, base, registry
 from tests.test_random_networks import networks
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _clear() -> None:
+    for cache in (registry._LAYER_CACHE, base._FIELD_CACHE, base._RULE_FIELD_CACHE,
+                  onepass._FACTS_CACHE):
+        cache.clear()
 
 
 def _fresh_report(text: str) -> dict:
-    registry._LAYER_CACHE.clear()
+    _clear()
     return netdsl.loads(text, "random.net").analyze(network="random").to_dict()
+
+
+def direct_fields(graph: Any) -> dict[str, Field]:
+    """Each node's receptive field computed by its kind's rule, no memo or cache."""
+    fields: dict[str, Field] = {}
+    for node, data in onepass.node_table(graph).items():
+        layer, ins = data["layer"], tuple(fields[p] for p in data["inputs"])
+        if ins and not layer.is_merge and len(ins[0].size) != len(layer.in_shape) - 1:
+            fields[node] = ins[0].as_global()  # a reshape (as the analyses do)
+        else:
+            fields[node] = layer.receptive_field(ins)
+    return fields
+
+
+def exactly(field: Field) -> tuple:
+    """A field with the type of each number (2 and Fraction(2) are equal, not alike)."""
+    numbers = field.size + field.stride + field.padding
+    return (*field, tuple(type(x).__name__ for x in numbers))
+
+
+def same_fields_as_the_rules(report: Any) -> None:
+    direct = direct_fields(report.graph)
+    for row in report.layers:
+        assert exactly(row.rf) == exactly(direct[row.name]), row.name
+        if row.rf.exact:  # what lets records with one rule share fields
+            numbers = row.rf.size + row.rf.stride + row.rf.padding
+            assert all(type(x) is int for x in numbers), row.name
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[
@@ -29,3 +69,32 @@ def test_cached_equals_fresh_on_random_networks(text: str) -> None:
     for _ in range(3):  # first sight, then memoised block calls and shared layer records
         assert spec.analyze(network="random").to_dict() == fresh
     assert _fresh_report(text) == fresh
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+@given(networks())
+def test_shared_fields_are_the_rules_fields_on_random_networks(text: str) -> None:
+    """Records with equal field rules share their fields (`Layer.field_rule`): every
+    field a report gives, shared or not, is the one its record's rule computes, number
+    types included; and every exact field is of whole numbers."""
+    spec = netdsl.loads(text, "random.net")
+    same_fields_as_the_rules(spec.analyze(network="random"))
+    same_fields_as_the_rules(spec.analyze(network="random"))
+
+
+def test_width_variants_share_the_fields_of_the_first() -> None:
+    spec = netdsl.load(ROOT / "specs" / "resnet50.net")
+    for width in (40, 41, 42, 16):
+        same_fields_as_the_rules(spec.analyze(width=width))
+    assert base._RULE_FIELD_CACHE
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_a_field_rule_sits_with_the_field_it_describes(name: str) -> None:
+    """A kind that says what its field depends on (`field_rule`) defines it in the class
+    that defines `receptive_field`: a subclass with its own field would need its own."""
+    kind = REGISTRY[name].kind
+    rule_owner = next(c for c in kind.__mro__ if "field_rule" in c.__dict__)
+    field_owner = next(c for c in kind.__mro__ if "receptive_field" in c.__dict__)
+    assert rule_owner is Layer or rule_owner is field_owner

@@ -146,12 +146,20 @@ PlanNumbers = tuple[tuple[int, ...], bool, int, int, int, int]
 #: these instead of a new object per record. Bounded; cleared when full.
 _FIELD_CACHE: dict[Field, Field] = {}
 _FIELD_CACHE_LIMIT = 100_000
+#: (a kind's field rule, input fields) -> output field, shared by the records with that
+#: rule (`Layer.field_rule`). Bounded like the field cache.
+_RULE_FIELD_CACHE: dict[tuple[Any, Any], Field] = {}
+
+
+def _whole_numbers(field: Field) -> bool:
+    """Whether a field's numbers are all of type int (2 and Fraction(2) are equal)."""
+    return not set(map(type, field.size + field.stride + field.padding)) - {int}
 
 
 def intern_field(field: Field) -> Field:
     """The one kept `Field` equal to `field` (whole numbers only: 2 and Fraction(2) are
     equal, and each is kept as it was computed)."""
-    if set(map(type, field.size + field.stride + field.padding)) - {int}:
+    if not _whole_numbers(field):
         return field
     kept = _FIELD_CACHE.get(field)
     if kept is None:
@@ -259,12 +267,37 @@ class Layer:
             return self._field_out
         out = None if self._fields is None else self._fields.get(key)
         if out is None:
-            out = self.receptive_field(fields)
+            out = self._new_field(key, fields)
             if self._field_out is None:  # a new record's first: most are met nowhere else
-                self._field_in, self._field_out = key, intern_field(out)
+                self._field_in, self._field_out = key, out
             else:  # a record met in many places (a chain's): its fields are not kept long
                 self._fields = _remember(self._fields, key, out)
         return out
+
+    def _new_field(self, key: Any, fields: tuple[Field, ...]) -> Field:
+        """A field this record has not met: the one a record with an equal rule gave for
+        the same input fields, or computed."""
+        rule = self.field_rule()
+        if rule is None or not all(f.exact for f in fields):
+            # only exact fields are shared: their numbers are all ints (a test holds every
+            # kind to it), and 2 and Fraction(2) would be equal keys of unlike answers
+            out = self.receptive_field(fields)
+            return intern_field(out) if self._field_out is None else out
+        shared = (rule, key)
+        out = _RULE_FIELD_CACHE.get(shared)
+        if out is None:
+            if len(_RULE_FIELD_CACHE) >= _FIELD_CACHE_LIMIT:
+                _RULE_FIELD_CACHE.clear()
+            out = _RULE_FIELD_CACHE[shared] = self.receptive_field(fields)
+        return out
+
+    def field_rule(self) -> Any:
+        """All that `receptive_field` reads of this record besides the input fields, as a
+        hashable value, where a kind says so (a window's effective kernel, stride and
+        padding); records with equal rules share their fields (`field_of`). A width
+        variant's new records meet the fields of the old ones: the width changes no
+        window. None (the default): not shared."""
+        return None
 
     def saved_plan(self, requires_grad: tuple[bool, ...]) -> SavedPlan:
         """`saved_for(requires_grad)` reduced to numbers: the inputs and output kept, and

@@ -52,9 +52,10 @@ class Conv(Layer):
     lowering pads explicitly first (`PaddedConv2d`) and autograd keeps that padded copy.
     """
 
-    __slots__ = ("channels", "kernel", "stride", "pads", "dilation", "groups", "bias")
+    __slots__ = ("channels", "kernel", "stride", "pads", "dilation", "groups", "bias", "_rule")
 
     def configure(self, args: dict[str, Any]) -> None:
+        self._rule: tuple[str, tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None = None
         c_in = self.in_shape[0]
         self.channels, self.kernel, self.stride = args["channels"], args["kernel"], args["stride"]
         self.dilation, self.groups, self.bias = args["dilation"], args["groups"], args["bias"]
@@ -93,8 +94,17 @@ class Conv(Layer):
             return (Saved("extra", elements=self.in_shape[0] * padded_size(self.in_shape, pads)),)
         return (SAVE_INPUT,)
 
+    def field_rule(self) -> tuple[str, tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """A sliding window's field rule: its effective kernel, stride and begin padding."""
+        rule = self._rule
+        if rule is None:
+            rule = self._rule = ("window", self.effective_kernel, self.stride,
+                                 tuple(p[0] for p in self.pads))
+        return rule
+
     def receptive_field(self, fields: Sequence[Field]) -> Field:
-        return fields[0].window(self.effective_kernel, self.stride, [p[0] for p in self.pads])
+        _, kernel, stride, pads = self.field_rule()
+        return fields[0].window(kernel, stride, pads)
 
     def explicit_pads(self) -> tuple[tuple[int, int], ...] | None:
         """None if PyTorch's symmetric padding (the begin padding on both sides) gives the

@@ -36,6 +36,10 @@ class Merge(Layer):
         if len(self.in_shapes) < 2:
             raise LayerError(f"{self.op}() needs at least two branches, got {len(self.in_shapes)}")
 
+    def field_rule(self) -> tuple[str]:
+        """A merge's field is the branches' fields' union: it reads nothing else."""
+        return ("merge",)
+
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         # Every branch's local field counts (a global branch keeps the field of the local
         # path that led to it); alignment is checked apart, on local branches only.

@@ -56,12 +56,13 @@ class Pool(Layer):
     autograd then keeps the padded copy instead of the input (see `plan`).
     """
 
-    __slots__ = ("kernel", "stride", "pads", "dilation", "ceil_mode", "count_include_pad")
+    __slots__ = ("kernel", "stride", "pads", "dilation", "ceil_mode", "count_include_pad", "_rule")
 
     #: Max pooling (else average).
     is_max: ClassVar[bool] = False
 
     def configure(self, args: dict[str, Any]) -> None:
+        self._rule: tuple[str, tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None = None
         self.kernel = args["kernel"]
         self.stride = args["stride"] if args["stride"] is not None else self.kernel
         self.dilation = args.get("dilation") or (1,) * len(self.kernel)
@@ -106,8 +107,17 @@ class Pool(Layer):
             saved.append(Saved("extra", elements=out, itemsize=INDEX_BYTES))
         return tuple(saved)
 
+    def field_rule(self) -> tuple[str, tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """A sliding window's field rule: its effective kernel, stride and begin padding."""
+        rule = self._rule
+        if rule is None:
+            rule = self._rule = ("window", self.effective_kernel, self.stride,
+                                 tuple(p[0] for p in self.pads))
+        return rule
+
     def receptive_field(self, fields: Sequence[Field]) -> Field:
-        return fields[0].window(self.effective_kernel, self.stride, [p[0] for p in self.pads])
+        _, kernel, stride, pads = self.field_rule()
+        return fields[0].window(kernel, stride, pads)
 
     def describe(self) -> str:
         return (f"k={format_axes(self.kernel)}, s={format_axes(self.stride)}, p={format_pads(self.pads)}"
