@@ -233,3 +233,16 @@ values = st.fixed_dictionaries({"a": st.integers(-1, 8), "b": st.integers(0, 4),
 def test_random_networks_replay_as_they_elaborate(text: str, runs: list[dict[str, Any]]) -> None:
     # each value twice in a row at first: the second elaboration records, later ones replay
     same_as_fresh(text, "random.net", [runs[0], runs[0], *runs])
+
+
+def test_a_replay_shares_the_records_an_elaboration_makes() -> None:
+    """A replay's layer steps key the layer cache as a call does (the constants' part of
+    the key made once): the records are the very ones the ordinary elaboration resolves."""
+    spec = netdsl.load(ROOT / "specs" / "resnet50.net")
+    for width in (20, 21, 50):
+        replayed = spec.graph(width=width, classes=7)
+    assert entries(spec)[0].hits == 1
+    fresh = elaborate(spec.program, None, {"width": 50, "classes": 7}, memoize=False)
+    for (name, data), (_, other) in zip(replayed.nodes(data=True), fresh.nodes(data=True)):
+        if data["inputs"]:  # (a network input's record is made per elaboration)
+            assert data["layer"] is other["layer"], name

@@ -54,7 +54,7 @@ from netdsl.language.values import (
 from netdsl.layers import LayerSpec, create
 from netdsl.layers.base import Shape
 from netdsl.layers.io import Input
-from netdsl.layers.registry import argument_key, create_keyed
+from netdsl.layers.registry import argument_key, create_keyed, freeze_value
 
 #: Recordings kept per network and fixed parameters (a guard that fails, `width` = 16
 #: making the first stage's shortcut the identity, say, may be met by another one).
@@ -234,7 +234,10 @@ class Recording:
 def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any],
                 preds: tuple[str, ...], parts: int | None) -> Step:
     """The replay step making one layer (kept in `made`)."""
-    if has_traced(positional) or has_traced(list(keywords.values())):
+    direct = _direct_arguments(positional, keywords)
+    if direct is not None:
+        arguments = direct
+    elif has_traced(positional) or has_traced(list(keywords.values())):
         read_positional = getter(positional)
         read_keywords = [(k, getter(v)) for k, v in keywords.items()]
 
@@ -273,6 +276,41 @@ def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
         else:
             made.append(layer)
     return step
+
+
+def _direct_arguments(positional: list[Any], keywords: dict[str, Any]
+                      ) -> Callable[[Regs], tuple[list[Any], dict[str, Any], tuple]] | None:
+    """The arguments and their cache key (`registry.argument_key`) for a layer step whose
+    traced arguments are all whole arguments (`conv(channels * 4, 1)`, not `kernel = [k,
+    1]`): the constants' part of the key is made once, a replay fills in the rest; None
+    when another shape of arguments asks for the general way (or nothing is traced)."""
+    values = [*positional, *keywords.values()]
+    if not any(type(v) is Traced for v in values) or any(
+            type(v) is not Traced and has_traced(v) for v in values):
+        return None
+    try:
+        frozen_positional, frozen_keywords = argument_key(concrete(positional),
+                                                          {k: concrete(v) for k, v in keywords.items()})
+    except TypeError:
+        return None
+    plain_positional, plain_keywords = concrete(positional), {k: concrete(v) for k, v in keywords.items()}
+    positional_slots = [(i, v.slot) for i, v in enumerate(positional) if type(v) is Traced]
+    order = sorted(keywords)  # the key's order: names and values, flat
+    keyword_slots = [(name, 2 * order.index(name) + 1, v.slot) for name, v in keywords.items()
+                     if type(v) is Traced]
+    fixed_positional, fixed_keywords = list(frozen_positional), list(frozen_keywords)
+
+    def arguments(regs: Regs) -> tuple[list[Any], dict[str, Any], tuple]:
+        args, key_args = plain_positional.copy(), fixed_positional.copy()
+        for i, slot in positional_slots:
+            args[i] = value = regs[slot]
+            key_args[i] = value if type(value) is int else freeze_value(value)
+        kwargs, key_kwargs = dict(plain_keywords), fixed_keywords.copy()
+        for name, at, slot in keyword_slots:
+            kwargs[name] = value = regs[slot]
+            key_kwargs[at] = value if type(value) is int else freeze_value(value)
+        return args, kwargs, (tuple(key_args), tuple(key_kwargs))
+    return arguments
 
 
 def _node_step(index: int | None, part: int | None, fixed: Any, op: str, name: str,

@@ -52,13 +52,16 @@ class Conv(Layer):
     lowering pads explicitly first (`PaddedConv2d`) and autograd keeps that padded copy.
     """
 
-    __slots__ = ("channels", "kernel", "stride", "pads", "dilation", "groups", "bias", "_rule")
+    __slots__ = ("channels", "kernel", "stride", "pads", "dilation", "groups", "bias",
+                 "effective_kernel", "_rule")
 
     def configure(self, args: dict[str, Any]) -> None:
         self._rule: tuple[str, tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None = None
         c_in = self.in_shape[0]
         self.channels, self.kernel, self.stride = args["channels"], args["kernel"], args["stride"]
         self.dilation, self.groups, self.bias = args["dilation"], args["groups"], args["bias"]
+        #: Kernel extent with dilation: d*(k-1)+1 per axis (read by most of the rules).
+        self.effective_kernel = tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
         if c_in % self.groups:
             raise LayerError(f"input channels {c_in} are not divisible by groups={self.groups}", "groups")
         if self.channels % self.groups:
@@ -66,11 +69,6 @@ class Conv(Layer):
                              "groups")
         self.pads = resolve_padding(args["padding"], self.in_shape[1:], self.effective_kernel,
                                     self.stride)
-
-    @property
-    def effective_kernel(self) -> tuple[int, ...]:
-        """Kernel extent with dilation: d*(k-1)+1 per axis."""
-        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
 
     def infer_shape(self) -> Shape:
         sizes = tuple(window_output(n, k, s, p) for n, k, s, p in

@@ -144,6 +144,11 @@ def create_keyed(spec: LayerSpec, arguments: tuple, positional: Sequence[Any],
     return layer
 
 
+def freeze_value(value: Any) -> Any:
+    """One argument value as `argument_key` has it."""
+    return _freeze((value,))[0]
+
+
 def _freeze(values: Any) -> tuple:
     """A hashable key for argument values that keeps `1`, `1.0` and `true` apart."""
     out = []
