@@ -68,7 +68,7 @@ MAX_STEPS = 20_000
 
 Regs = list[Any]
 Shapes = dict[str, Shape]
-Append = Callable[[str, Any, Span, str, tuple[str, ...]], None]
+Append = Callable[[tuple[str, dict[str, Any]]], None]  # a context's `nodes.append`
 Step = Callable[[Regs, Shapes, list[Any], Append], None]
 
 
@@ -140,6 +140,7 @@ class Recording:
         self.layers = 0  # layer steps (each writes its record into `made`)
         self.inputs: dict[str, str] = {}
         self.result: str | None = None
+        self.edges: list[tuple[str, str, int]] = []  # every node's, as the context has them
 
     # ------------------------------------------------------------ while recording
     def traced(self, value: Any, compute: Callable[..., Any], operands: Sequence[Any]) -> Traced:
@@ -210,6 +211,7 @@ class Recording:
         """A node named `name`: the `index`-th layer made (its `part`-th part), or the
         `fixed` layer (a network input)."""
         self.steps.append(_node_step(index, part, fixed, op, name, span, block, preds))
+        self.edges.extend((p, name, position) for position, p in enumerate(preds))
 
     # -------------------------------------------------------------------- replay
     def run(self, ctx: Context, values: list[Any]) -> Tensor:
@@ -218,7 +220,9 @@ class Recording:
         regs: Regs = values + [None] * (self.slots - len(values))
         shapes: Shapes = {}
         made: list[Any] = []  # the layers made (a list of parts for a layer that splits)
-        append = ctx.append_node
+        # the nodes go straight to the context (`Context.append_node` without the memo's
+        # rows: no block call of a replay is memoised), the edges all at once
+        append = ctx.nodes.append
         try:
             for step in self.steps:
                 step(regs, shapes, made, append)
@@ -226,6 +230,7 @@ class Recording:
             raise
         except Exception:  # a value the layers refuse, a division by zero: the ordinary
             raise Miss from None  # elaboration gives the located error
+        ctx.edges.extend(self.edges)
         ctx.graph.graph["inputs"].update(self.inputs)
         assert self.result is not None
         return Tensor(self.result, shapes[self.result])
@@ -261,13 +266,20 @@ def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
     single = preds[0] if len(preds) == 1 else None
     splits = hasattr(spec.kind, "parts")  # a layer that gives several tensors
 
+    # the last replay's argument key, input shapes and record: where both are the same
+    # again (a variant that changes only what comes later), the record is too
+    last: list[Any] = [None, None, None]
+
     def step(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
         args, kwargs, key = arguments(regs)
         in_shapes = (shapes[single],) if single is not None else tuple(shapes[p] for p in preds)
         if key is None:
             layer = create(spec, args, kwargs, in_shapes)
+        elif key == last[0] and in_shapes == last[1]:
+            layer = last[2]
         else:
             layer = create_keyed(spec, key, args, kwargs, in_shapes)
+            last[0], last[1], last[2] = key, in_shapes, layer
         if splits:
             made_parts = layer.parts() if hasattr(layer, "parts") else None
             if (None if made_parts is None else len(made_parts)) != parts:
@@ -319,7 +331,7 @@ def _node_step(index: int | None, part: int | None, fixed: Any, op: str, name: s
     if index is None:
         def step(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
             shapes[name] = fixed.out_shape
-            append(name, fixed, span, block, preds)
+            append((name, {"layer": fixed, "span": span, "block": block, "inputs": preds}))
         return step
     at = index
 
@@ -328,7 +340,7 @@ def _node_step(index: int | None, part: int | None, fixed: Any, op: str, name: s
         if layer.op != op:  # the node's name was made from it
             raise Miss
         shapes[name] = layer.out_shape
-        append(name, layer, span, block, preds)
+        append((name, {"layer": layer, "span": span, "block": block, "inputs": preds}))
     return made_step
 
 
