@@ -11,6 +11,8 @@ elaboration of a freshly loaded spec: the same graph node for node, or the same 
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +40,8 @@ def outcome(program: Any, values: dict[str, Any], memoize: bool = True) -> Any:
 
 
 def entries(spec: Any) -> list[Any]:
-    replays = spec.program.replays
-    return [] if replays is None else list(replays.entries.values())
+    replays = spec.program.replays  # None, then the first network's name, then Replays
+    return list(replays.entries.values()) if isinstance(replays, replay.Replays) else []
 
 
 def same_as_fresh(text: str, path: str, runs: list[dict[str, Any]]) -> Any:
@@ -246,3 +248,12 @@ def test_a_replay_shares_the_records_an_elaboration_makes() -> None:
     for (name, data), (_, other) in zip(replayed.nodes(data=True), fresh.nodes(data=True)):
         if data["inputs"]:  # (a network input's record is made per elaboration)
             assert data["layer"] is other["layer"], name
+
+
+def test_one_analysis_imports_no_replay() -> None:
+    """A process that analyses once (`netdsl analyze`) never imports the replays."""
+    code = ("import sys, netdsl; netdsl.load('specs/resnet50.net').analyze(); "
+            "print('netdsl.language.replay' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.strip() == "False"

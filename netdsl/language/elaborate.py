@@ -70,9 +70,12 @@ def elaborate(program: Program, network: str | None = None,
     with deep_enough(definition):  # name resolution recurses too: the context inside
         ctx = Context(program, definition, input_shapes, source, memoize)
         if source is None and memoize:  # no search decisions: a replay may stand in
-            from netdsl.language.replay import elaborate_replayed  # (it builds on this module)
+            if program.replays is None:  # the load's first elaboration: nothing to replay
+                program.replays = definition.name  # (nor to import, for one `analyze`)
+            else:
+                from netdsl.language.replay import elaborate_replayed  # builds on this module
 
-            return elaborate_replayed(ctx, overrides or {})
+                return elaborate_replayed(ctx, overrides or {})
         return elaborate_context(ctx, overrides)
 
 

@@ -54,7 +54,8 @@ class Program:
     namespaces: dict[str, dict[str, ast.BlockDef]] = field(default_factory=dict)
     #: Memoised block calls (see netdsl/language/memo.py), kept across analyses.
     templates: dict[tuple, object] = field(default_factory=dict)
-    #: Recorded elaborations of its networks (netdsl/language/replay.py), on first use.
+    #: Recorded elaborations of its networks (netdsl/language/replay.py): None before
+    #: the first elaboration, the network's name after it, then a `Replays`.
     replays: object = None
     #: What each name of the program refers to (netdsl/language/resolve.py), on first use.
     names: object = None

@@ -498,17 +498,22 @@ class Replays:
     """A loaded spec's entries (`Program.replays`), the least recently used first, and
     the steps their recordings hold."""
 
-    __slots__ = ("entries", "steps")
+    __slots__ = ("entries", "steps", "first")
 
-    def __init__(self) -> None:
+    def __init__(self, first: str | None = None) -> None:
         self.entries: dict[tuple, _Entry] = {}
         self.steps = 0
+        # the network the load's first elaboration was of (made before this, which the
+        # first entry of that network counts as seen once: most often it was the same)
+        self.first = first
 
     def entry(self, key: tuple) -> _Entry:
         """The entry of `key`, marked as just used."""
         entry = self.entries.pop(key, None)
         if entry is None:
             entry = _Entry()
+            if self.first is not None and key[0] == self.first:
+                entry.seen, self.first = 1, None
             while len(self.entries) >= MAX_KEYS:
                 self.evict()
         self.entries[key] = entry
@@ -542,9 +547,9 @@ def elaborate_replayed(ctx: Context, overrides: dict[str, Any]) -> Any:
         return elaborator.network_rest(net, env, overrides)
     key, params = found
     program = ctx.program
-    if program.replays is None:
-        program.replays = Replays()
-    replays: Replays = program.replays  # type: ignore[assignment]
+    if not isinstance(program.replays, Replays):  # the network of the first elaboration
+        program.replays = Replays(program.replays if isinstance(program.replays, str) else None)
+    replays: Replays = program.replays
     entry = replays.entry(key)
     values = [env.vars[name] for name in params]
     if not entry.refused:
