@@ -70,6 +70,10 @@ Regs = list[Any]
 Shapes = dict[str, Shape]
 Append = Callable[[tuple[str, dict[str, Any]]], None]  # a context's `nodes.append`
 Step = Callable[[Regs, Shapes, list[Any], Append], None]
+#: A layer step's arguments for the registers: positional, keywords, their cache key.
+Arguments = Callable[[Regs], tuple[list[Any], dict[str, Any], tuple | None]]
+#: What made a layer step: its kind, arguments, input nodes and parts (see `layer`).
+LayerCall = tuple[LayerSpec, list[Any], dict[str, Any], tuple[str, ...], int | None]
 
 
 class TraceEscape(BaseException):
@@ -141,6 +145,8 @@ class Recording:
         self.inputs: dict[str, str] = {}
         self.result: str | None = None
         self.edges: list[tuple[str, str, int]] = []  # every node's, as the context has them
+        # the last layer step: where in `steps`, its index in `made`, what made it
+        self.last_layer: tuple[int, int, LayerCall] | None = None
 
     # ------------------------------------------------------------ while recording
     def traced(self, value: Any, compute: Callable[..., Any], operands: Sequence[Any]) -> Traced:
@@ -148,7 +154,12 @@ class Recording:
         slot = self.slots
         self.slots += 1
         reads = [getter(v) for v in operands]
-        if len(reads) == 2:
+        if len(operands) == 2 and type(operands[0]) is Traced and not has_traced(operands[1]):
+            a, constant = operands[0].slot, operands[1]  # the commonest: `channels * 4`
+
+            def step(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
+                regs[slot] = compute(regs[a], constant)
+        elif len(reads) == 2:
             first, second = reads
 
             def step(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
@@ -203,14 +214,22 @@ class Recording:
         """A layer made on the nodes `preds`; its index in `made` on replay."""
         index = self.layers
         self.layers += 1
-        self.steps.append(_layer_step(spec, positional, keywords, preds, parts))
+        self.steps.append(_layer_step(spec, positional, keywords, preds, parts, None))
+        self.last_layer = (len(self.steps) - 1, index, (spec, positional, keywords, preds, parts))
         return index
 
     def node(self, index: int | None, part: int | None, fixed: Any, op: str, name: str,
              span: Span, block: str, preds: tuple[str, ...]) -> None:
         """A node named `name`: the `index`-th layer made (its `part`-th part), or the
         `fixed` layer (a network input)."""
-        self.steps.append(_node_step(index, part, fixed, op, name, span, block, preds))
+        last = self.last_layer
+        if part is None and last is not None and last[0] == len(self.steps) - 1 and last[1] == index:
+            # the node of the layer just made (most are): one step makes both
+            spec, positional, keywords, inputs, parts = last[2]
+            self.steps[-1] = _layer_step(spec, positional, keywords, inputs, parts,
+                                         (op, name, span, block, preds))
+        else:
+            self.steps.append(_node_step(index, part, fixed, op, name, span, block, preds))
         self.edges.extend((p, name, position) for position, p in enumerate(preds))
 
     # -------------------------------------------------------------------- replay
@@ -237,32 +256,11 @@ class Recording:
 
 
 def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any],
-                preds: tuple[str, ...], parts: int | None) -> Step:
-    """The replay step making one layer (kept in `made`)."""
-    direct = _direct_arguments(positional, keywords)
-    if direct is not None:
-        arguments = direct
-    elif has_traced(positional) or has_traced(list(keywords.values())):
-        read_positional = getter(positional)
-        read_keywords = [(k, getter(v)) for k, v in keywords.items()]
-
-        def arguments(regs: Regs) -> tuple[list[Any], dict[str, Any], tuple | None]:
-            args = read_positional(regs)
-            kwargs = {k: read(regs) for k, read in read_keywords}
-            try:
-                return args, kwargs, argument_key(args, kwargs)
-            except TypeError:
-                return args, kwargs, None
-    else:  # the same arguments on every replay: their key too
-        try:
-            fixed_key: tuple | None = argument_key(positional, keywords)
-        except TypeError:
-            fixed_key = None
-        fixed = (positional, keywords, fixed_key)
-
-        def arguments(regs: Regs) -> tuple[list[Any], dict[str, Any], tuple | None]:
-            return fixed
-
+                preds: tuple[str, ...], parts: int | None,
+                node: tuple[str, str, Span, str, tuple[str, ...]] | None) -> Step:
+    """The replay step making one layer (kept in `made`), and the node made of it if
+    `node` says which (its op, name, span, block path and inputs)."""
+    arguments = _direct_arguments(positional, keywords) or _arguments(positional, keywords)
     single = preds[0] if len(preds) == 1 else None
     splits = hasattr(spec.kind, "parts")  # a layer that gives several tensors
 
@@ -284,14 +282,46 @@ def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
             made_parts = layer.parts() if hasattr(layer, "parts") else None
             if (None if made_parts is None else len(made_parts)) != parts:
                 raise Miss
-            made.append(made_parts)
+            made.append(layer if made_parts is None else made_parts)
         else:
             made.append(layer)
-    return step
+    if node is None:
+        return step
+    op, name, span, block, node_preds = node
+
+    def step_and_node(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
+        step(regs, shapes, made, append)
+        layer = made[-1]
+        if layer.op != op:  # the node's name was made from it
+            raise Miss
+        shapes[name] = layer.out_shape
+        append((name, {"layer": layer, "span": span, "block": block, "inputs": node_preds}))
+    return step_and_node
 
 
-def _direct_arguments(positional: list[Any], keywords: dict[str, Any]
-                      ) -> Callable[[Regs], tuple[list[Any], dict[str, Any], tuple]] | None:
+def _arguments(positional: list[Any], keywords: dict[str, Any]) -> Arguments:
+    """The arguments of a layer step and their cache key (None: unhashable), in general."""
+    if has_traced(positional) or has_traced(list(keywords.values())):
+        read_positional = getter(positional)
+        read_keywords = [(k, getter(v)) for k, v in keywords.items()]
+
+        def arguments(regs: Regs) -> tuple[list[Any], dict[str, Any], tuple | None]:
+            args = read_positional(regs)
+            kwargs = {k: read(regs) for k, read in read_keywords}
+            try:
+                return args, kwargs, argument_key(args, kwargs)
+            except TypeError:
+                return args, kwargs, None
+        return arguments
+    try:  # the same arguments on every replay: their key too
+        fixed_key: tuple | None = argument_key(positional, keywords)
+    except TypeError:
+        fixed_key = None
+    fixed = (positional, keywords, fixed_key)
+    return lambda regs: fixed
+
+
+def _direct_arguments(positional: list[Any], keywords: dict[str, Any]) -> Arguments | None:
     """The arguments and their cache key (`registry.argument_key`) for a layer step whose
     traced arguments are all whole arguments (`conv(channels * 4, 1)`, not `kernel = [k,
     1]`): the constants' part of the key is made once, a replay fills in the rest; None
@@ -565,11 +595,11 @@ def elaborate_replayed(ctx: Context, overrides: dict[str, Any]) -> Any:
     entry.seen += 1
     if entry.seen >= 2 and not entry.refused and len(entry.recordings) < MAX_RECORDINGS:
         # recorded the second time: a network analysed once (a report) never pays for it
-        recording = record(ctx, overrides, params, values, graph)
-        if recording is None:
+        made = record(ctx, overrides, params, values, graph)
+        if made is None:
             entry.refused = True
         else:
-            replays.keep(entry, recording)
+            replays.keep(entry, made)
     return graph
 
 

@@ -284,12 +284,12 @@ class Layer:
             out = self.receptive_field(fields)
             return intern_field(out) if self._field_out is None else out
         shared = (rule, key)
-        out = _RULE_FIELD_CACHE.get(shared)
-        if out is None:
+        found = _RULE_FIELD_CACHE.get(shared)
+        if found is None:
             if len(_RULE_FIELD_CACHE) >= _FIELD_CACHE_LIMIT:
                 _RULE_FIELD_CACHE.clear()
-            out = _RULE_FIELD_CACHE[shared] = self.receptive_field(fields)
-        return out
+            found = _RULE_FIELD_CACHE[shared] = self.receptive_field(fields)
+        return found
 
     def field_rule(self) -> Any:
         """All that `receptive_field` reads of this record besides the input fields, as a
