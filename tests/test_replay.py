@@ -257,3 +257,24 @@ def test_one_analysis_imports_no_replay() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_replays_in_threads_give_each_its_own_network() -> None:
+    """An Optuna study with `n_jobs` calls one loaded spec from several threads: each
+    replay computes into its own registers, and a step's remembered record is read and
+    replaced whole."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = ROOT / "specs" / "resnet50.net"
+    widths = list(range(24, 56))
+    expected = {w: netdsl.load(path).analyze(width=w).totals for w in widths}
+    spec = netdsl.load(path)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads change hands as often as they can
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(lambda w: (w, spec.analyze(width=w).totals), widths * 3))
+    finally:
+        sys.setswitchinterval(switch)
+    assert all(totals == expected[w] for w, totals in got)
+    assert sum(e.hits for e in entries(spec)) > len(widths)

@@ -264,20 +264,22 @@ def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
     single = preds[0] if len(preds) == 1 else None
     splits = hasattr(spec.kind, "parts")  # a layer that gives several tensors
 
-    # the last replay's argument key, input shapes and record: where both are the same
-    # again (a variant that changes only what comes later), the record is too
-    last: list[Any] = [None, None, None]
+    # the last replay's argument key, input shapes and record, as one tuple (read and
+    # replaced whole: replays in two threads never mix two of them): where the key and
+    # the shapes are the same again (a variant that changes only what comes later), the
+    # record is too
+    last: list[Any] = [(None, None, None)]
 
     def step(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
         args, kwargs, key = arguments(regs)
         in_shapes = (shapes[single],) if single is not None else tuple(shapes[p] for p in preds)
         if key is None:
             layer = create(spec, args, kwargs, in_shapes)
-        elif key == last[0] and in_shapes == last[1]:
-            layer = last[2]
         else:
-            layer = create_keyed(spec, key, args, kwargs, in_shapes)
-            last[0], last[1], last[2] = key, in_shapes, layer
+            known_key, known_shapes, layer = last[0]
+            if key != known_key or in_shapes != known_shapes:
+                layer = create_keyed(spec, key, args, kwargs, in_shapes)
+                last[0] = (key, in_shapes, layer)
         if splits:
             made_parts = layer.parts() if hasattr(layer, "parts") else None
             if (None if made_parts is None else len(made_parts)) != parts:
