@@ -277,10 +277,11 @@ class Layer:
     def _new_field(self, key: Any, fields: tuple[Field, ...]) -> Field:
         """A field this record has not met: the one a record with an equal rule gave for
         the same input fields, or computed."""
-        rule = self.field_rule()
+        rule = None if self._fields is not None and len(self._fields) >= 8 else self.field_rule()
         if rule is None or not all(f.exact for f in fields):
             # only exact fields are shared: their numbers are all ints (a test holds every
-            # kind to it), and 2 and Fraction(2) would be equal keys of unlike answers
+            # kind to it), and 2 and Fraction(2) would be equal keys of unlike answers; nor
+            # those of a record met in many places (a chain's: its fields are its own)
             out = self.receptive_field(fields)
             return intern_field(out) if self._field_out is None else out
         shared = (rule, key)
