@@ -291,3 +291,14 @@ def test_replays_in_threads_give_each_its_own_network() -> None:
         sys.setswitchinterval(switch)
     assert all(totals == expected[w] for w, totals in got)
     assert sum(e.hits for e in entries(spec)) > len(widths)
+
+
+def test_a_loop_whose_every_value_takes_another_path_records_once() -> None:
+    """An input size is guarded whole: a loop over sizes misses every time, and another
+    recording is made only while replays hit as often as they miss."""
+    text = ("network n(size = 32, c = 8) {\n    input x: [3, size, size]\n"
+            "    x -> conv(c, 3, stride = 2, padding = 1) -> relu -> global_avgpool -> flatten\n"
+            "      -> linear(10)\n}\n")
+    spec = same_as_fresh(text, "n.net", [{"size": s} for s in (32, 32, 40, 48, 56, 64, 72)])
+    (entry,) = entries(spec)
+    assert len(entry.recordings) == 1 and entry.hits == 0 and entry.misses == 5

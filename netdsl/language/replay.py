@@ -595,8 +595,11 @@ def elaborate_replayed(ctx: Context, overrides: dict[str, Any]) -> Any:
             entry.refused = True  # its guards fail more often than not: stop trying
     graph = elaborator.network_rest(net, env, overrides)
     entry.seen += 1
-    if entry.seen >= 2 and not entry.refused and len(entry.recordings) < MAX_RECORDINGS:
-        # recorded the second time: a network analysed once (a report) never pays for it
+    if (entry.seen >= 2 and not entry.refused and len(entry.recordings) < MAX_RECORDINGS
+            and entry.hits >= entry.misses):
+        # recorded the second time: a network analysed once (a report) never pays for it;
+        # another path recorded only while replays hit as often as they miss (a loop over
+        # input sizes or depths would record every value and replay none)
         made = record(ctx, overrides, params, values, graph)
         if made is None:
             entry.refused = True
