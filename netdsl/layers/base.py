@@ -403,6 +403,37 @@ class Layer:
         return len(self.in_shapes[0]) - 1
 
 
+#: A sliding window's field rule: "window", its effective kernel, stride, begin padding.
+WindowRule = tuple[str, tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+
+
+class SlidingWindow(Layer):
+    """A layer that slides a window over its input (convolutions, pooling): its field is
+    the input's through the window of its `effective_kernel`, `stride` and the begin
+    padding of its `pads`, which a subclass sets when configured."""
+
+    __slots__ = ("_rule",)
+    effective_kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+
+    def __init__(self, op: str, args: dict[str, Any], in_shapes: tuple[Shape, ...]) -> None:
+        self._rule: WindowRule | None = None
+        super().__init__(op, args, in_shapes)
+
+    def field_rule(self) -> WindowRule:
+        """The window's effective kernel, stride and begin padding (made once)."""
+        rule = self._rule
+        if rule is None:
+            rule = self._rule = ("window", self.effective_kernel, self.stride,
+                                 tuple(p[0] for p in self.pads))
+        return rule
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        _, kernel, stride, pads = self.field_rule()
+        return fields[0].window(kernel, stride, pads)
+
+
 def numel(shape: Shape) -> int:
     """Number of elements of a shape (1 for a scalar)."""
     return math.prod(shape)

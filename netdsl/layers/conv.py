@@ -16,6 +16,7 @@ from netdsl.layers.base import (
     LayerError,
     Saved,
     Shape,
+    SlidingWindow,
     boolean,
     check_shape,
     non_negative,
@@ -48,7 +49,7 @@ _EXPLICIT_PADS_CACHE: dict[tuple, tuple[tuple[int, int], ...] | None] = {}
 _UNKNOWN = object()
 
 
-class Conv(Layer):
+class Conv(SlidingWindow):
     """Convolution (cross-correlation) over 1, 2 or 3 spatial axes.
 
     params: prod(kernel) * C_in/groups * C_out (+ C_out bias).
@@ -59,10 +60,9 @@ class Conv(Layer):
     """
 
     __slots__ = ("channels", "kernel", "stride", "pads", "dilation", "groups", "bias",
-                 "effective_kernel", "_rule")
+                 "effective_kernel")
 
     def configure(self, args: dict[str, Any]) -> None:
-        self._rule: tuple[str, tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None = None
         c_in = self.in_shape[0]
         self.channels, self.kernel, self.stride = args["channels"], args["kernel"], args["stride"]
         self.dilation, self.groups, self.bias = args["dilation"], args["groups"], args["bias"]
@@ -97,18 +97,6 @@ class Conv(Layer):
         if pads is not None:
             return (Saved("extra", elements=self.in_shape[0] * padded_size(self.in_shape, pads)),)
         return (SAVE_INPUT,)
-
-    def field_rule(self) -> tuple[str, tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-        """A sliding window's field rule: its effective kernel, stride and begin padding."""
-        rule = self._rule
-        if rule is None:
-            rule = self._rule = ("window", self.effective_kernel, self.stride,
-                                 tuple(p[0] for p in self.pads))
-        return rule
-
-    def receptive_field(self, fields: Sequence[Field]) -> Field:
-        _, kernel, stride, pads = self.field_rule()
-        return fields[0].window(kernel, stride, pads)
 
     def explicit_pads(self) -> tuple[tuple[int, int], ...] | None:
         """None if PyTorch's symmetric padding (the begin padding on both sides) gives the

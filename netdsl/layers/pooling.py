@@ -17,6 +17,7 @@ from netdsl.layers.base import (
     LayerError,
     Saved,
     Shape,
+    SlidingWindow,
     boolean,
     check_shape,
     choice,
@@ -44,7 +45,7 @@ SPATIAL = (1, 2, 3)
 INDEX_BYTES = 8  # max pooling keeps int64 argmax indices for backward
 
 
-class Pool(Layer):
+class Pool(SlidingWindow):
     """Max or average pooling over a sliding window.
 
     other_ops: prod(kernel) per output element (comparisons or additions). Max pooling
@@ -56,13 +57,12 @@ class Pool(Layer):
     autograd then keeps the padded copy instead of the input (see `plan`).
     """
 
-    __slots__ = ("kernel", "stride", "pads", "dilation", "ceil_mode", "count_include_pad", "_rule")
+    __slots__ = ("kernel", "stride", "pads", "dilation", "ceil_mode", "count_include_pad")
 
     #: Max pooling (else average).
     is_max: ClassVar[bool] = False
 
     def configure(self, args: dict[str, Any]) -> None:
-        self._rule: tuple[str, tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None = None
         self.kernel = args["kernel"]
         self.stride = args["stride"] if args["stride"] is not None else self.kernel
         self.dilation = args.get("dilation") or (1,) * len(self.kernel)
@@ -106,18 +106,6 @@ class Pool(Layer):
         if is_max:
             saved.append(Saved("extra", elements=out, itemsize=INDEX_BYTES))
         return tuple(saved)
-
-    def field_rule(self) -> tuple[str, tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-        """A sliding window's field rule: its effective kernel, stride and begin padding."""
-        rule = self._rule
-        if rule is None:
-            rule = self._rule = ("window", self.effective_kernel, self.stride,
-                                 tuple(p[0] for p in self.pads))
-        return rule
-
-    def receptive_field(self, fields: Sequence[Field]) -> Field:
-        _, kernel, stride, pads = self.field_rule()
-        return fields[0].window(kernel, stride, pads)
 
     def describe(self) -> str:
         return (f"k={format_axes(self.kernel)}, s={format_axes(self.stride)}, p={format_pads(self.pads)}"
