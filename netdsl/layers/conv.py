@@ -46,7 +46,6 @@ SPATIAL = (1, 2, 3)
 #: `Conv.explicit_pads` by the spatial facts it reads (the convolutions of a width
 #: variant differ from the old ones in channels only). Bounded; cleared when full.
 _EXPLICIT_PADS_CACHE: dict[tuple, tuple[tuple[int, int], ...] | None] = {}
-_UNKNOWN = object()
 
 
 class Conv(SlidingWindow):
@@ -103,14 +102,13 @@ class Conv(SlidingWindow):
         same windows; else the padding to apply first (unreached end padding dropped)."""
         sizes, k_eff, outs = self.in_shape[1:], self.effective_kernel, self.out_shape[1:]
         key = (self.pads, sizes, k_eff, self.stride, outs)  # spatial only: width-independent
-        found = _EXPLICIT_PADS_CACHE.get(key, _UNKNOWN)
-        if found is _UNKNOWN:
+        if key not in _EXPLICIT_PADS_CACHE:
             if len(_EXPLICIT_PADS_CACHE) >= 10_000:
                 _EXPLICIT_PADS_CACHE.clear()
-            found = _EXPLICIT_PADS_CACHE[key] = (
+            _EXPLICIT_PADS_CACHE[key] = (
                 None if symmetric_equivalent(self.pads, sizes, k_eff, self.stride, outs)
                 else trim_padding(self.pads, sizes, k_eff, self.stride, outs))
-        return found
+        return _EXPLICIT_PADS_CACHE[key]
 
     def torch_recipe(self) -> Recipe:
         rank, pads = self.spatial_rank, self.explicit_pads()

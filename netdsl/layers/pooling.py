@@ -57,7 +57,8 @@ class Pool(SlidingWindow):
     autograd then keeps the padded copy instead of the input (see `plan`).
     """
 
-    __slots__ = ("kernel", "stride", "pads", "dilation", "ceil_mode", "count_include_pad")
+    __slots__ = ("kernel", "stride", "pads", "dilation", "ceil_mode", "count_include_pad",
+                 "effective_kernel")
 
     #: Max pooling (else average).
     is_max: ClassVar[bool] = False
@@ -66,6 +67,8 @@ class Pool(SlidingWindow):
         self.kernel = args["kernel"]
         self.stride = args["stride"] if args["stride"] is not None else self.kernel
         self.dilation = args.get("dilation") or (1,) * len(self.kernel)
+        #: Window extent with dilation (read by most of the rules).
+        self.effective_kernel = tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
         self.ceil_mode = args["ceil_mode"]
         self.count_include_pad = args.get("count_include_pad", True) and args["padding"] != "same"
         self.pads = resolve_padding(args["padding"], self.in_shape[1:], self.effective_kernel,
@@ -74,11 +77,6 @@ class Pool(SlidingWindow):
             if max(begin, end) > k // 2:
                 raise LayerError(f"padding {max(begin, end)} is more than half the window {k}: "
                                  "a window could lie entirely in the padding", "padding")
-
-    @property
-    def effective_kernel(self) -> tuple[int, ...]:
-        """Window extent with dilation."""
-        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
 
     def infer_shape(self) -> Shape:
         sizes = tuple(window_output(n, k, s, p, self.ceil_mode) for n, k, s, p in
