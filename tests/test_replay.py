@@ -56,13 +56,12 @@ def same_as_fresh(text: str, path: str, runs: list[dict[str, Any]]) -> Any:
 
 def numeric_params(spec: Any, network: str) -> dict[str, Any]:
     """The network's parameters whose defaults are numbers."""
-    graph_params = {}
+    found = {}
     for param in spec.program.networks[network].params:
-        default = param.default
-        value = getattr(default, "value", None)
+        value = getattr(param.default, "value", None)  # a literal default's
         if type(value) in (int, float):
-            graph_params[param.name] = value
-    return graph_params
+            found[param.name] = value
+    return found
 
 
 def variations(defaults: dict[str, Any]) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ the same graph or the same located error as without replays.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -145,8 +146,26 @@ class Recording:
         self.inputs: dict[str, str] = {}
         self.result: str | None = None
         self.edges: list[tuple[str, str, int]] = []  # every node's, as the context has them
-        # the last layer step: where in `steps`, its index in `made`, what made it
-        self.last_layer: tuple[int, int, LayerCall] | None = None
+        # the last layer made, its step not written yet: the node named for it comes
+        # next (most layers make one), and one step then makes both
+        self.pending: LayerCall | None = None
+
+    def add(self, step: Step) -> None:
+        """Append a step (after the pending layer's)."""
+        self.flush()
+        self.steps.append(step)
+
+    def flush(self, node: tuple[str, str, Span, str, tuple[str, ...]] | None = None) -> None:
+        """Write the pending layer's step (making `node` too, if given)."""
+        if self.pending is not None:
+            spec, positional, keywords, preds, parts = self.pending
+            self.pending = None
+            self.steps.append(_layer_step(spec, positional, keywords, preds, parts, node))
+
+    def close(self, inputs: dict[str, str], result: str) -> None:
+        """The recording is complete: the network's inputs and its output node."""
+        self.flush()
+        self.inputs, self.result = inputs, result
 
     # ------------------------------------------------------------ while recording
     def traced(self, value: Any, compute: Callable[..., Any], operands: Sequence[Any]) -> Traced:
@@ -167,7 +186,7 @@ class Recording:
         else:
             def step(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
                 regs[slot] = compute(*[read(regs) for read in reads])
-        self.steps.append(step)
+        self.add(step)
         return Traced(value, slot)
 
     def attribute(self, tensor: Tensor, name: str, value: Any, item: int | None) -> Traced:
@@ -178,7 +197,7 @@ class Recording:
         def step(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
             got = tensor_attribute(Tensor(node, shapes[node]), name)
             regs[slot] = got if item is None else got[item]
-        self.steps.append(step)
+        self.add(step)
         return Traced(value, slot)
 
     def guard(self, value: Any) -> Any:
@@ -190,7 +209,7 @@ class Recording:
         def step(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
             if not same_value(read(regs), expected):
                 raise Miss
-        self.steps.append(step)
+        self.add(step)
         return expected
 
     def guard_type(self, value: Traced) -> None:
@@ -200,36 +219,32 @@ class Recording:
         def step(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
             if type(regs[slot]) is not kind:
                 raise Miss
-        self.steps.append(step)
+        self.add(step)
 
     def guard_same_shape(self, a: str, b: str, expected: bool) -> None:
         """Whether two nodes' shapes are equal (an `if` on a tensor depends on it)."""
         def step(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
             if (shapes[a] == shapes[b]) is not expected:
                 raise Miss
-        self.steps.append(step)
+        self.add(step)
 
     def layer(self, spec: LayerSpec, positional: list[Any], keywords: dict[str, Any],
               preds: tuple[str, ...], parts: int | None) -> int:
         """A layer made on the nodes `preds`; its index in `made` on replay."""
+        self.flush()
         index = self.layers
         self.layers += 1
-        self.steps.append(_layer_step(spec, positional, keywords, preds, parts, None))
-        self.last_layer = (len(self.steps) - 1, index, (spec, positional, keywords, preds, parts))
+        self.pending = (spec, positional, keywords, preds, parts)
         return index
 
     def node(self, index: int | None, part: int | None, fixed: Any, op: str, name: str,
              span: Span, block: str, preds: tuple[str, ...]) -> None:
         """A node named `name`: the `index`-th layer made (its `part`-th part), or the
         `fixed` layer (a network input)."""
-        last = self.last_layer
-        if part is None and last is not None and last[0] == len(self.steps) - 1 and last[1] == index:
-            # the node of the layer just made (most are): one step makes both
-            spec, positional, keywords, inputs, parts = last[2]
-            self.steps[-1] = _layer_step(spec, positional, keywords, inputs, parts,
-                                         (op, name, span, block, preds))
+        if part is None and index == self.layers - 1 and self.pending is not None:
+            self.flush((op, name, span, block, preds))  # the layer just made: one step
         else:
-            self.steps.append(_node_step(index, part, fixed, op, name, span, block, preds))
+            self.add(_node_step(index, part, fixed, op, name, span, block, preds))
         self.edges.extend((p, name, position) for position, p in enumerate(preds))
 
     # -------------------------------------------------------------------- replay
@@ -332,12 +347,11 @@ def _direct_arguments(positional: list[Any], keywords: dict[str, Any]) -> Argume
     if not any(type(v) is Traced for v in values) or any(
             type(v) is not Traced and has_traced(v) for v in values):
         return None
+    plain_positional, plain_keywords = concrete(positional), {k: concrete(v) for k, v in keywords.items()}
     try:
-        frozen_positional, frozen_keywords = argument_key(concrete(positional),
-                                                          {k: concrete(v) for k, v in keywords.items()})
+        frozen_positional, frozen_keywords = argument_key(plain_positional, plain_keywords)
     except TypeError:
         return None
-    plain_positional, plain_keywords = concrete(positional), {k: concrete(v) for k, v in keywords.items()}
     positional_slots = [(i, v.slot) for i, v in enumerate(positional) if type(v) is Traced]
     order = sorted(keywords)  # the key's order: names and values, flat
     keyword_slots = [(name, 2 * order.index(name) + 1, v.slot) for name, v in keywords.items()
@@ -420,7 +434,7 @@ class _Recorder(_Elaborator):
         if type(value) is not Traced:
             return -plain
         self.rec.guard_type(value)  # what negation allows depends on the type alone
-        return self.rec.traced(-plain, _negate, (value,))
+        return self.rec.traced(-plain, operator.neg, (value,))
 
     def truth(self, value: Any, span: Span) -> bool:
         return super().truth(self.rec.guard(value), span)
@@ -455,7 +469,7 @@ class _Recorder(_Elaborator):
             raise TraceEscape from None  # the ordinary elaboration says what is wrong
         if not has_traced(args):
             return value
-        return self.rec.traced(value, lambda *a: function(*a), args)
+        return self.rec.traced(value, function, args)
 
     def structural_value(self, e: ast.Node, env: Env, whole: bool = False) -> Any:
         value = self.eval(e, env, None)
@@ -504,10 +518,6 @@ _Recorder.dispatch = {kind: getattr(_Recorder, function.__name__)
                       for kind, function in _Elaborator.dispatch.items()}
 
 
-def _negate(value: Any) -> Any:
-    return -value
-
-
 # ---------------------------------------------------------------------------- the entry
 class _Entry:
     """What is known of one network with given fixed parameters: how often it was
@@ -518,7 +528,7 @@ class _Entry:
     def __init__(self) -> None:
         self.seen = 0
         self.recordings: list[Recording] = []
-        self.refused = False  # its elaboration cannot be recorded (or replays rarely hit)
+        self.refused = False  # its elaboration cannot be recorded, or replays rarely hit
         self.hits = self.misses = 0
 
     @property
@@ -592,7 +602,7 @@ def elaborate_replayed(ctx: Context, overrides: dict[str, Any]) -> Any:
                 return graph
             entry.misses += 1
         if entry.misses > 16 and entry.misses > 4 * entry.hits:
-            entry.refused = True  # its guards fail more often than not: stop trying
+            entry.refused = True  # its guards fail four times as often as not: stop trying
     graph = elaborator.network_rest(net, env, overrides)
     entry.seen += 1
     if (entry.seen >= 2 and not entry.refused and len(entry.recordings) < MAX_RECORDINGS
@@ -625,8 +635,7 @@ def _key(ctx: Context, env: Env) -> tuple[tuple, tuple[str, ...]] | None:
         return None
     try:
         key = (ctx.network.name, _freeze(fixed), _freeze(sorted(ctx.input_shapes.items())))
-        hash(key)
-    except TypeError:
+    except TypeError:  # a value the key cannot hold
         return None
     return key, tuple(params)
 
@@ -638,8 +647,7 @@ def replay(recording: Recording, ctx: Context, values: list[Any]) -> Any:
         result = recording.run(ctx, values)
         return _Elaborator(ctx).finish(ctx.network, result, None)
     except (Miss, NetdslError):
-        ctx.nodes.clear()
-        ctx.rows.clear()
+        ctx.nodes.clear()  # (a replay writes no memo rows)
         ctx.edges.clear()
         ctx.graph.graph["inputs"].clear()
         return None
@@ -661,8 +669,7 @@ def record(ctx: Context, overrides: dict[str, Any], params: tuple[str, ...],
             or attributes.get("named_outputs") or len(attributes["outputs"]) != 1):
         return None
     recording = recorder.rec
-    recording.inputs = dict(attributes["inputs"])
-    recording.result = attributes["outputs"][0]
+    recording.close(dict(attributes["inputs"]), attributes["outputs"][0])
     check = replay(recording, Context(ctx.program, ctx.network, ctx.input_shapes), values)
     return recording if check is not None and same_graph(check, expected) else None
 
