@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _clear() -> None:
     for cache in (registry._LAYER_CACHE, base._FIELD_CACHE, base._RULE_FIELD_CACHE,
-                  onepass._FACTS_CACHE):
+                  onepass._FACTS_CACHE, onepass._SIGNATURE_CACHE, onepass._STRUCTURE_CACHE):
         cache.clear()
 
 
@@ -98,3 +98,27 @@ def test_a_field_rule_sits_with_the_field_it_describes(name: str) -> None:
     rule_owner = next(c for c in kind.__mro__ if "field_rule" in c.__dict__)
     field_owner = next(c for c in kind.__mro__ if "receptive_field" in c.__dict__)
     assert rule_owner is Layer or rule_owner is field_owner
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_converted_defaults_are_the_converters_answers(name: str) -> None:
+    """`bind` takes each default converted once per rank (`LayerSpec.defaults_for`):
+    the converter's own answer, immutable, so records may share it."""
+    spec = REGISTRY[name]
+    for rank in spec.ranks:
+        for arg, value in zip(spec.signature.args, spec.defaults_for(rank)):
+            if arg.required:
+                assert value is ...
+                continue
+            assert value is not registry.UNCONVERTED  # every default is valid at every rank
+            fresh = arg.convert(arg.default, rank)
+            assert (type(value), value) == (type(fresh), fresh)
+            hash(value)  # immutable: a list would be shared between records
+
+
+def test_a_default_its_converter_refuses_is_refused_per_call() -> None:
+    probe = registry.LayerSpec("probe", Layer, base.Signature((base.Arg("k", base.positive, 0),)))
+    assert probe.defaults_for(2) == (registry.UNCONVERTED,)
+    assert registry.bind(probe, [3], {}, 2) == {"k": 3}
+    with pytest.raises(base.LayerError, match="probe\\(\\): argument 'k' must be a positive"):
+        registry.bind(probe, [], {}, 2)

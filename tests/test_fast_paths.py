@@ -83,3 +83,97 @@ def test_bad_options_are_the_same_errors() -> None:
         with pytest.raises(NetdslError) as fast:
             analyze_graph(graph, *options)
         assert str(fast.value) == str(plain.value)
+
+
+# ------------------------------------------------------------ kept structures
+# `analyze_nodes` keeps each graph's structure (where outputs live, gradients, who keeps
+# what for backward, the receptive fields and warnings) by node names, and reuses it for
+# the next graph with the same names when its inputs, places and record signatures fit.
+
+def _analyses_equal(graph) -> None:
+    for batch, dtype, optimizer in CONTEXTS:
+        same_report(analyze_graph(graph, batch, dtype, optimizer),
+                    analyze_reference(graph, batch, dtype, optimizer))
+
+
+def test_width_variants_reuse_one_structure(monkeypatch: pytest.MonkeyPatch) -> None:
+    from netdsl.analysis import onepass
+
+    built: list[int] = []
+    original = onepass._structure
+    monkeypatch.setattr(onepass, "_structure", lambda *a: built.append(1) or original(*a))
+    monkeypatch.setattr(onepass, "_STRUCTURE_CACHE", {})
+    spec = netdsl.load(ROOT / "specs" / "resnet50.net")
+    for width in (40, 41, 42, 64):
+        _analyses_equal(spec.graph(width=width))
+    assert len(built) == 1  # one structure: the first width's
+    _analyses_equal(spec.graph(width=16))  # another path (an identity shortcut)
+    assert len(built) == 2
+
+
+CONV = "network n() {{\n input x: [3, 16, 16]\n x -> conv(4, 3, {}) -> relu\n}}\n"
+
+
+@pytest.mark.parametrize(("first", "second", "builds", "refits"), [
+    ("stride = 1", "stride = 2", 3, 0),  # another window: another signature
+    ("stride = 2, padding = 0", "stride = 2, padding = same", 3, 2),  # the same window; a padded copy is saved
+    ("bias = false", "groups = 1", 1, 0),  # other counts only: one structure
+])
+def test_a_structure_that_does_not_fit_is_made_anew(
+        monkeypatch: pytest.MonkeyPatch, first: str, second: str, builds: int, refits: int) -> None:
+    from netdsl.analysis import onepass
+
+    built, numbers = [], []
+    original_structure, original_numbers = onepass._structure, onepass._numbers
+    monkeypatch.setattr(onepass, "_structure", lambda *a: built.append(1) or original_structure(*a))
+    monkeypatch.setattr(onepass, "_numbers", lambda *a: numbers.append(original_numbers(*a)) or numbers[-1])
+    monkeypatch.setattr(onepass, "_STRUCTURE_CACHE", {})
+    for args in (first, second, first):
+        _analyses_equal(netdsl.loads(CONV.format(args), "same_names.net").graph())
+    assert (len(built), numbers.count(None)) == (builds, refits)
+
+
+def test_the_same_names_wired_otherwise() -> None:
+    # nodes x, conv0, conv1, add0 either way; conv1 reads x, or conv0
+    wired = ["a = x -> conv(4, 1)\n b = x -> conv(4, 1)", "a = x -> conv(4, 1)\n b = a -> conv(4, 1)"]
+    texts = [f"network n() {{\n input x: [4, 8, 8]\n {w}\n add(a, b)\n}}\n" for w in wired]
+    graphs = [netdsl.loads(text, "wired.net").graph() for text in (*texts, texts[0])]
+    assert len({tuple(g.nodes) for g in graphs}) == 1
+    for graph in graphs:
+        _analyses_equal(graph)
+
+
+def test_warnings_keep_their_own_file_and_place() -> None:
+    body = "x -> add(conv(4, 3, stride = 2, padding = same), conv(4, 1, stride = 2))"
+    for indent, name in ((" ", "a.net"), ("      ", "b.net"), (" ", "c.net")):
+        text = f"network n() {{\n input x: [3, 16, 16]\n{indent}{body}\n}}\n"
+        report = netdsl.loads(text, name).analyze()
+        (warning,) = report.warnings
+        assert (warning.span.file, warning.span.column) == (name, len(indent) + 6)
+
+
+def test_a_changed_graph_is_analysed_anew() -> None:
+    spec = netdsl.load(ROOT / "specs" / "lenet5.net")
+    graph = spec.graph()
+    _analyses_equal(graph)
+    # another record in a node's place: a view (flatten) where a relu was, same shape
+    nodes = list(graph.nodes)
+    relu = next(n for n in nodes if graph.nodes[n]["layer"].op == "relu")
+    other = netdsl.loads("network m() {\n input x: [6, 28, 28]\n x -> dropout(0.5)\n}\n").graph()
+    graph.nodes[relu]["layer"] = next(d["layer"] for _, d in other.nodes(data=True)
+                                      if d["layer"].op == "dropout")
+    _analyses_equal(graph)
+
+
+def test_kept_structures_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from netdsl.analysis import onepass
+
+    monkeypatch.setattr(onepass, "_STRUCTURE_CACHE", {})
+    monkeypatch.setattr(onepass, "_STRUCTURE_LIMIT", 3)
+    monkeypatch.setattr(onepass, "_STRUCTURE_NODES_LIMIT", 4)
+    for n in range(1, 8):  # chains of 2 to 8 nodes
+        chain = " -> ".join(["x", *["relu"] * n])
+        netdsl.loads(f"network n{n}() {{\n input x: [3, 8, 8]\n {chain}\n}}\n").analyze()
+        assert len(onepass._STRUCTURE_CACHE) <= 3
+        assert sum(map(len, onepass._STRUCTURE_CACHE)) <= 4
+    assert onepass._STRUCTURE_CACHE

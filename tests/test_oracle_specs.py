@@ -205,6 +205,7 @@ def test_oracle_catches_a_wrong_rule(target: str, what: str,
         monkeypatch.setattr(cls, attr, lambda self, *a: wrong(original(self, *a)))
     monkeypatch.setattr("netdsl.layers.registry._LAYER_CACHE", {})  # fresh layer records
     monkeypatch.setattr("netdsl.layers.base._RULE_FIELD_CACHE", {})  # and shared fields
+    monkeypatch.setattr("netdsl.analysis.onepass._STRUCTURE_CACHE", {})  # and structures
     text = PROBE.replace("-> relu ->", "-> batchnorm -> relu ->")
     failed = {kind(c) for c in verify(netdsl.loads(text).graph()) if not c.ok}
     assert what in failed

@@ -1,12 +1,22 @@
-"""Every analysis of `analyze_graph` in one walk over the graph's nodes.
+"""Every analysis of `analyze_graph` in two walks over the graph's nodes: its structure,
+remembered, and its numbers.
 
 The same figures as composing `count`, `plan_memory` (with its liveness schedule) and
 `receptive_fields` and then building the rows (`report.analyze_reference` does exactly
-that, and a test compares the two on every spec and on random networks), but each node
-is visited once, with its layer record's constant facts (counts, whether its output is a
-view of its input, whether it merges) read from one cache entry. Architecture search
-analyses thousands of candidates; the separate passes each re-walked networkx's node
-views and re-asked every record the same questions.
+that, and a test compares the two on every spec and on random networks). Each node's
+layer record is asked its constant facts once (`_facts`: counts, whether its output is a
+view, whether it merges, its field rule), and the walk is split in two:
+
+- the *structure* (`Structure`): where each output lives, which inputs need gradients,
+  which node first keeps each saved storage, which storages live until when, the
+  receptive fields and their warnings. It depends on the nodes, their inputs and their
+  records' kinds and windows, not on their channels;
+- the *numbers* (`_numbers`): the bytes and counts, read from the structure.
+
+Architecture search analyses the same structure with new numbers thousands of times (a
+width variant changes every record's channels and no window), so structures are kept,
+by node names, and reused when a graph has the same nodes, inputs, places and record
+signatures; every such graph is checked against the kept one, never trusted.
 """
 
 from __future__ import annotations
@@ -23,28 +33,39 @@ from netdsl.layers.base import Field, Layer
 if TYPE_CHECKING:
     import networkx as nx
 
+#: What the structure of an analysis reads of a layer record: whether its output is a
+#: view at inference and in training, whether it merges, its input rank, whether its
+#: receptive field is pointwise, whether it has parameters, and what its field reads
+#: besides the input fields (`Layer.field_rule`; the record itself for a kind without
+#: a rule; None when pointwise). Interned: equal signatures are one object.
+Signature = tuple[bool, bool, bool, int, bool, bool, Any]
+
 #: The constant facts of a layer record: its counts (params, buffers, MACs, other ops,
-#: output elements), whether its output is a view at inference and in training, whether
-#: it merges, its input rank, whether its receptive field is pointwise.
-Facts = tuple[int, int, int, int, int, bool, bool, bool, int, bool]
+#: output elements) and its signature.
+Facts = tuple[int, int, int, int, int, Signature]
 
 #: layer record -> its facts. Records are immutable and shared (the layer cache,
 #: memoised block calls), so most of a candidate's records were met by an earlier one.
-#: A plain tuple of numbers: the garbage collector stops tracking it, where a tuple
-#: holding a `Counts` would be rescanned with every record a search keeps.
 #: (Named *_CACHE: the benchmark's from-scratch runs clear it with the others.)
 _FACTS_CACHE: dict[Layer, Facts] = {}
 _FACTS_LIMIT = 200_000
+_SIGNATURE_CACHE: dict[Signature, Signature] = {}
 
 
 def _facts(layer: Layer) -> Facts:
     if len(_FACTS_CACHE) >= _FACTS_LIMIT:
         _FACTS_CACHE.clear()
+        _SIGNATURE_CACHE.clear()
+    counts = layer.count_numbers()
     rank = len(layer.in_shapes[0]) - 1 if layer.in_shapes else -1
     # a kind that keeps the default `receptive_field` passes its input's field on as is
     pointwise = type(layer).receptive_field is Layer.receptive_field
-    facts = _FACTS_CACHE[layer] = (*layer.count_numbers(), aliases_input(layer, False),
-                                   aliases_input(layer, True), layer.is_merge, rank, pointwise)
+    rule = None if pointwise else layer.field_rule()
+    signature = (aliases_input(layer, False), aliases_input(layer, True), layer.is_merge,
+                 rank, pointwise, counts[0] > 0, layer if rule is None and not pointwise else rule)
+    if signature[6] is not layer:  # not interned with a record in it: it would stay alive
+        signature = _SIGNATURE_CACHE.setdefault(signature, signature)
+    facts = _FACTS_CACHE[layer] = (*counts, signature)
     return facts
 
 
@@ -54,119 +75,190 @@ def node_table(graph: nx.MultiDiGraph) -> Any:
     return table if isinstance(table, dict) else dict(graph.nodes(data=True))
 
 
+class Structure:
+    """What the analysis of a graph computes from its structure alone, by node position:
+    each computed node's inputs, the gradient pattern of its inputs and the inputs and
+    output it keeps for backward (its record's `plan_numbers` for that pattern), the
+    storages it is the first to keep; which nodes allocate and until which step their
+    storage lives; every receptive field and the alignment warnings. Kept with what it
+    was computed from (`fits`)."""
+
+    __slots__ = ("names", "inputs", "spans", "signatures", "outputs", "position", "computed",
+                 "allocations", "fields", "warnings")
+
+    def __init__(self, names: tuple[str, ...], inputs: list[tuple[str, ...]], spans: list[Any],
+                 signatures: list[Signature], outputs: tuple[str, ...]) -> None:
+        self.names, self.inputs, self.spans = names, inputs, spans
+        self.signatures, self.outputs = signatures, outputs
+        self.position = {name: i for i, name in enumerate(names)}
+        #: per computed node: (position, input positions, gradient pattern, kept inputs,
+        #: kept output, positions of the storages it keeps first)
+        self.computed: list[tuple[int, tuple[int, ...], tuple[bool, ...], tuple[int, ...],
+                                  bool, tuple[int, ...]]] = []
+        self.allocations: list[tuple[int, int]] = []  # (position, last step of its storage)
+        self.fields: list[Field] = []
+        self.warnings: list[Diagnostic] = []
+
+    def fits(self, inputs: list[tuple[str, ...]], spans: list[Any],
+             signatures: list[Signature], outputs: tuple[str, ...]) -> bool:
+        """Whether a graph with these node names (the key it was found by) has this
+        structure; its places matter only to the warnings. (Lists of the same objects
+        are compared item by item by identity.)"""
+        return (signatures == self.signatures and inputs == self.inputs
+                and outputs == self.outputs and (not self.warnings or spans == self.spans))
+
+
+#: node names -> the last structure analysed with them. Bounded: 64 structures, 100,000
+#: nodes in all (a 50,000-layer chain's is kept; a ResNet-50 structure takes ~0.1 KB per node).
+_STRUCTURE_CACHE: dict[tuple[str, ...], Structure] = {}
+_STRUCTURE_LIMIT = 64
+_STRUCTURE_NODES_LIMIT = 100_000
+
+
 def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
                   ) -> tuple[PendingRows, Totals, list[Diagnostic]]:
     """The rows (made when first read), totals and receptive-field warnings of
-    `analyze_graph`, in one pass."""
+    `analyze_graph`."""
     itemsize = check_options(batch, dtype, optimizer)
-    scale = batch * itemsize
-    get_facts = _FACTS_CACHE.get
-    step: dict[str, int] = {}
-    storage: dict[str, str] = {}  # where each output lives at inference
-    storage_end: dict[str, int] = {}  # last step using each storage (liveness)
-    train_base: dict[str, str] = {}  # where each output lives while training
-    grad: dict[str, bool] = {}
-    sizes: dict[str, int] = {}
-    fields: dict[str, Field] = {}
-    allocated: list[tuple[str, int]] = []
-    kept: set[str] = set()
-    warnings: list[Diagnostic] = []
-    activations: list[int] = []
-    saved_bytes: list[int] = []
-    field_list: list[Field] = []
-    # the rows' other columns (see PendingRows)
-    records: list[Layer] = []
-    blocks: list[str] = []
-    inputs: list[tuple[str, ...]] = []
-    spans: list[Any] = []
-    transient = params = buffers = macs = other_ops = total_saved = all_outputs = 0
     table = node_table(graph)
-    for i, (node, data) in enumerate(table.items()):
-        layer, preds = data["layer"], data["inputs"]
-        records.append(layer)
-        blocks.append(data["block"])
-        inputs.append(preds)
-        spans.append(data["span"])
-        (n_params, n_buffers, n_macs, n_other_ops, out_elements, view, train_view, merges,
-         rank, pointwise) = get_facts(layer) or _facts(layer)
-        sizes[node] = size = out_elements * scale
-        step[node] = storage_end[node] = i
-        if not preds:  # a network input: given, not computed; needs no gradient
-            storage[node] = train_base[node] = node
-            grad[node] = False
-            activation = saved = 0
-            field = fields[node] = layer.field_of(())
-        else:
-            first = preds[0]
-            storage[node] = storage[first] if view else node
-            train_base[node] = train_base[first] if train_view else node
-            if len(preds) == 1:  # most layers: the same as below, without the loops
-                storage_end[storage[first]] = i
-                flags: tuple[bool, ...] = (grad[first],)
-                in_bytes = sizes[first]
-            else:
-                for p in preds:
-                    storage_end[storage[p]] = i
-                flags = tuple(map(grad.__getitem__, preds))
-                in_bytes = sum(map(sizes.__getitem__, preds))
-            activation = size if storage[node] == node else 0
-            grad[node] = n_params > 0 or True in flags
-            kept_inputs, kept_output, sample_elements, sample_bytes, elements, extra_bytes = (
-                layer.plan_numbers(flags))
-            saved = (batch * (sample_elements * itemsize + sample_bytes)
-                     + elements * itemsize + extra_bytes)
-            for k in kept_inputs:
-                base = train_base[preds[k]]
-                if base not in kept:  # each storage counted once, by its first saver
-                    kept.add(base)
-                    saved += sizes[base]
-            if kept_output:
-                base = train_base[node]
-                if base not in kept:
-                    kept.add(base)
-                    saved += sizes[base]
-            if size + in_bytes > transient:
-                transient = size + in_bytes
-            if merges:
-                ins = tuple(map(fields.__getitem__, preds))
-                warning = check_alignment(graph, node, preds, list(ins))
-                if warning is not None:
-                    warnings.append(warning)
-                field = layer.field_of(ins)
-            else:
-                field = fields[first]
-                if len(field.size) != rank:
-                    # a reshape moved elements between axes: the field is global (see
-                    # receptive_field.receptive_fields)
-                    field = field.as_global()
-                elif not pointwise:  # not pointwise: the field of the inputs' fields
-                    field = layer.field_of(tuple(map(fields.__getitem__, preds)))
-            fields[node] = field
-        if activation:
-            allocated.append((node, activation))
-        total_saved += saved
-        all_outputs += activation
-        params += n_params
-        buffers += n_buffers
-        macs += n_macs
-        other_ops += n_other_ops
-        activations.append(activation)
-        saved_bytes.append(saved)
-        field_list.append(field)
-    end = len(step)
-    for out in graph.graph["outputs"]:
-        storage_end[storage[out]] = end
-    peak = _peak(allocated, step, storage_end, end)
+    datas = list(table.values())
+    records = [data["layer"] for data in datas]
+    inputs = [data["inputs"] for data in datas]
+    spans = [data["span"] for data in datas]
+    get_facts = _FACTS_CACHE.get
+    facts = [get_facts(layer) or _facts(layer) for layer in records]
+    signatures = [f[5] for f in facts]
+    names = tuple(table)
+    outputs = tuple(graph.graph["outputs"])
+    structure = _STRUCTURE_CACHE.get(names)
+    if structure is None or not structure.fits(inputs, spans, signatures, outputs):
+        structure = _structure(graph, names, records, inputs, spans, signatures, outputs)
+    numbers = _numbers(structure, records, facts, batch, itemsize)
+    if numbers is None:  # a record keeps other tensors than the structure's: anew
+        structure = _structure(graph, names, records, inputs, spans, signatures, outputs)
+        numbers = _numbers(structure, records, facts, batch, itemsize)
+        assert numbers is not None
+    sizes, activations, saved_bytes, transient, peak = numbers
+    params, buffers, macs, other_ops = map(sum, list(zip(*facts))[:4]) if facts else (0,) * 4
     param_bytes = params * itemsize
+    total_saved = sum(saved_bytes)
     state = param_bytes * (2 + OPTIMIZER_STATES[optimizer])
-    input_bytes = sum(sizes[v] for v in graph.graph["inputs"].values())
+    position = structure.position
+    input_bytes = sum(sizes[position[v]] for v in graph.graph["inputs"].values())
+    all_outputs = sum(activations)
     macs *= batch
     totals = Totals(params, buffers, macs, 2 * macs, other_ops * batch, param_bytes,
                     all_outputs, peak, total_saved, state + total_saved + transient,
                     input_bytes, input_bytes + param_bytes + all_outputs)
-    rows = PendingRows(list(table), records, blocks, inputs, spans, batch, activations,
-                       saved_bytes, field_list)
-    return rows, totals, warnings
+    rows = PendingRows(list(names), records, [data["block"] for data in datas], inputs, spans,
+                       batch, activations, saved_bytes, structure.fields)
+    return rows, totals, list(structure.warnings)
+
+
+def _structure(graph: nx.MultiDiGraph, names: tuple[str, ...], records: list[Layer],
+               inputs: list[tuple[str, ...]], spans: list[Any], signatures: list[Signature],
+               outputs: tuple[str, ...]) -> Structure:
+    """The structure of an analysis (see `Structure`), kept for the next graph with these
+    node names. Raises where branches with different strides merge."""
+    structure = Structure(names, inputs, spans, signatures, outputs)
+    position, fields, computed = structure.position, structure.fields, structure.computed
+    count = len(names)
+    storage = list(range(count))  # where each output lives at inference
+    train_base = list(range(count))  # where each output lives while training
+    storage_end = list(range(count))  # last step using each storage (liveness)
+    grad = [False] * count  # network inputs need no gradient
+    kept: set[int] = set()
+    for i, (layer, preds, signature) in enumerate(zip(records, inputs, signatures)):
+        if not preds:  # a network input: given, not computed
+            fields.append(layer.field_of(()))
+            continue
+        view, train_view, merges, rank, pointwise, has_params, _ = signature
+        at = tuple(map(position.__getitem__, preds))
+        first = at[0]
+        if view:
+            storage[i] = storage[first]
+        if train_view:
+            train_base[i] = train_base[first]
+        for p in at:
+            storage_end[storage[p]] = i
+        flags = tuple(map(grad.__getitem__, at))
+        grad[i] = has_params or True in flags
+        kept_inputs, kept_output = layer.plan_numbers(flags)[:2]
+        firsts = []  # each storage counted once, by its first saver
+        for base in [train_base[at[k]] for k in kept_inputs] + ([train_base[i]] if kept_output else []):
+            if base not in kept:
+                kept.add(base)
+                firsts.append(base)
+        computed.append((i, at, flags, kept_inputs, kept_output, tuple(firsts)))
+        fields.append(_field(graph, structure, layer, i, at, signature))
+    for out in outputs:
+        storage_end[storage[position[out]]] = count
+    structure.allocations = [(i, storage_end[i]) for i, *_ in computed if storage[i] == i]
+    if count <= _STRUCTURE_NODES_LIMIT:
+        if (len(_STRUCTURE_CACHE) >= _STRUCTURE_LIMIT
+                or sum(map(len, _STRUCTURE_CACHE)) + count > _STRUCTURE_NODES_LIMIT):
+            _STRUCTURE_CACHE.clear()
+        _STRUCTURE_CACHE[names] = structure
+    return structure
+
+
+def _field(graph: nx.MultiDiGraph, structure: Structure, layer: Layer, i: int,
+           at: tuple[int, ...], signature: Signature) -> Field:
+    """The receptive field of the i-th node (its inputs at positions `at`); a merge's
+    alignment warning goes to the structure's."""
+    _, _, merges, rank, pointwise, _, _ = signature
+    fields = structure.fields
+    if merges:
+        ins = [fields[p] for p in at]
+        warning = check_alignment(graph, structure.names[i], structure.inputs[i], ins)
+        if warning is not None:
+            structure.warnings.append(warning)
+        return layer.field_of(tuple(ins))
+    field = fields[at[0]]
+    if len(field.size) != rank:
+        # a reshape moved elements between axes: the field is global (see
+        # receptive_field.receptive_fields)
+        return field.as_global()
+    if pointwise:
+        return field
+    return layer.field_of(tuple(fields[p] for p in at))
+
+
+def _numbers(structure: Structure, records: list[Layer], facts: list[Facts], batch: int,
+             itemsize: int) -> tuple[list[int], list[int], list[int], int, int] | None:
+    """Each node's output, activation and saved bytes, the largest input-plus-output pair
+    (the backward transient) and the inference peak; None when a record keeps other
+    tensors for backward than the structure says."""
+    scale = batch * itemsize
+    sizes = [f[4] * scale for f in facts]
+    saved_bytes = [0] * len(records)
+    transient = 0
+    for i, at, flags, kept_inputs, kept_output, firsts in structure.computed:
+        (now_inputs, now_output, sample_elements, sample_bytes, elements,
+         extra_bytes) = records[i].plan_numbers(flags)
+        if now_output is not kept_output or now_inputs != kept_inputs:
+            return None
+        saved = (batch * (sample_elements * itemsize + sample_bytes)
+                 + elements * itemsize + extra_bytes)
+        for base in firsts:
+            saved += sizes[base]
+        saved_bytes[i] = saved
+        pair = sizes[i] + (sizes[at[0]] if len(at) == 1 else sum(map(sizes.__getitem__, at)))
+        if pair > transient:
+            transient = pair
+    activations = [0] * len(records)
+    end = len(records)
+    delta = [0] * (end + 2)
+    for i, last in structure.allocations:
+        activations[i] = size = sizes[i]
+        delta[i] += size
+        delta[last + 1] -= size
+    live = peak = 0
+    for change in delta[:end]:
+        live += change
+        if live > peak:
+            peak = live
+    return sizes, activations, saved_bytes, transient, peak
 
 
 class PendingRows:
@@ -213,18 +305,3 @@ class PendingRows:
             self._index = {n: i for i, n in enumerate(self.names)}
         i = self._index.get(name)
         return None if i is None else self.make(i)
-
-
-def _peak(allocated: list[tuple[str, int]], step: dict[str, int],
-          storage_end: dict[str, int], end: int) -> int:
-    """The largest total of live allocations over the steps (`Schedule.peak`)."""
-    delta = [0] * (end + 2)
-    for node, size in allocated:
-        delta[step[node]] += size
-        delta[storage_end[node] + 1] -= size
-    live = peak = 0
-    for change in delta[:end]:
-        live += change
-        if live > peak:
-            peak = live
-    return peak

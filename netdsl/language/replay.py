@@ -55,7 +55,7 @@ from netdsl.language.values import (
 from netdsl.layers import LayerSpec, create
 from netdsl.layers.base import Shape
 from netdsl.layers.io import Input
-from netdsl.layers.registry import argument_key, create_keyed, freeze_value
+from netdsl.layers.registry import argument_key, cached, create_keyed, freeze_value
 
 #: Recordings kept per network and fixed parameters (a guard that fails, `width` = 16
 #: making the first stage's shortcut the identity, say, may be met by another one).
@@ -71,8 +71,9 @@ Regs = list[Any]
 Shapes = dict[str, Shape]
 Append = Callable[[tuple[str, dict[str, Any]]], None]  # a context's `nodes.append`
 Step = Callable[[Regs, Shapes, list[Any], Append], None]
-#: A layer step's arguments for the registers: positional, keywords, their cache key.
-Arguments = Callable[[Regs], tuple[list[Any], dict[str, Any], tuple | None]]
+#: A layer step's argument key for the registers (None: unhashable), and its arguments.
+KeyOf = Callable[[Regs], "tuple | None"]
+ArgumentsOf = Callable[[Regs], tuple[list[Any], dict[str, Any]]]
 #: What made a layer step: its kind, arguments, input nodes and parts (see `layer`).
 LayerCall = tuple[LayerSpec, list[Any], dict[str, Any], tuple[str, ...], int | None]
 
@@ -275,7 +276,7 @@ def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
                 node: tuple[str, str, Span, str, tuple[str, ...]] | None) -> Step:
     """The replay step making one layer (kept in `made`), and the node made of it if
     `node` says which (its op, name, span, block path and inputs)."""
-    arguments = _direct_arguments(positional, keywords) or _arguments(positional, keywords)
+    key_of, arguments = _direct_arguments(positional, keywords) or _arguments(positional, keywords)
     single = preds[0] if len(preds) == 1 else None
     splits = hasattr(spec.kind, "parts")  # a layer that gives several tensors
 
@@ -286,14 +287,16 @@ def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
     last: list[Any] = [(None, None, None)]
 
     def step(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
-        args, kwargs, key = arguments(regs)
+        key = key_of(regs)
         in_shapes = (shapes[single],) if single is not None else tuple(shapes[p] for p in preds)
         if key is None:
-            layer = create(spec, args, kwargs, in_shapes)
+            layer = create(spec, *arguments(regs), in_shapes)
         else:
             known_key, known_shapes, layer = last[0]
             if key != known_key or in_shapes != known_shapes:
-                layer = create_keyed(spec, key, args, kwargs, in_shapes)
+                # the arguments themselves are made only for a record not made before
+                layer = cached(spec, key, in_shapes) or create_keyed(
+                    spec, key, *arguments(regs), in_shapes)
                 last[0] = (key, in_shapes, layer)
         if splits:
             made_parts = layer.parts() if hasattr(layer, "parts") else None
@@ -305,44 +308,61 @@ def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
     if node is None:
         return step
     op, name, span, block, node_preds = node
+    if op != spec.name or splits:  # (a record's op is its layer name: checked once here)
+        return _checked_node_step(step, op, name, span, block, node_preds)
 
+    def step_and_node(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
+        step(regs, shapes, made, append)
+        layer = made[-1]
+        shapes[name] = layer.out_shape
+        append((name, {"layer": layer, "span": span, "block": block, "inputs": node_preds}))
+    return step_and_node
+
+
+def _checked_node_step(step: Step, op: str, name: str, span: Span, block: str,
+                       preds: tuple[str, ...]) -> Step:
+    """`step`, then the node made of the layer it made, checked to be of `op`."""
     def step_and_node(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
         step(regs, shapes, made, append)
         layer = made[-1]
         if layer.op != op:  # the node's name was made from it
             raise Miss
         shapes[name] = layer.out_shape
-        append((name, {"layer": layer, "span": span, "block": block, "inputs": node_preds}))
+        append((name, {"layer": layer, "span": span, "block": block, "inputs": preds}))
     return step_and_node
 
 
-def _arguments(positional: list[Any], keywords: dict[str, Any]) -> Arguments:
-    """The arguments of a layer step and their cache key (None: unhashable), in general."""
+def _arguments(positional: list[Any], keywords: dict[str, Any]) -> tuple[KeyOf, ArgumentsOf]:
+    """The cache key (`registry.argument_key`) and the arguments of a layer step, in
+    general."""
     if has_traced(positional) or has_traced(list(keywords.values())):
         read_positional = getter(positional)
         read_keywords = [(k, getter(v)) for k, v in keywords.items()]
 
-        def arguments(regs: Regs) -> tuple[list[Any], dict[str, Any], tuple | None]:
-            args = read_positional(regs)
-            kwargs = {k: read(regs) for k, read in read_keywords}
+        def arguments(regs: Regs) -> tuple[list[Any], dict[str, Any]]:
+            return read_positional(regs), {k: read(regs) for k, read in read_keywords}
+
+        def key_of(regs: Regs) -> tuple | None:
             try:
-                return args, kwargs, argument_key(args, kwargs)
+                return argument_key(*arguments(regs))
             except TypeError:
-                return args, kwargs, None
-        return arguments
+                return None
+        return key_of, arguments
     try:  # the same arguments on every replay: their key too
         fixed_key: tuple | None = argument_key(positional, keywords)
     except TypeError:
         fixed_key = None
-    fixed = (positional, keywords, fixed_key)
-    return lambda regs: fixed
+    fixed = (positional, keywords)
+    return (lambda regs: fixed_key), (lambda regs: fixed)
 
 
-def _direct_arguments(positional: list[Any], keywords: dict[str, Any]) -> Arguments | None:
-    """The arguments and their cache key (`registry.argument_key`) for a layer step whose
-    traced arguments are all whole arguments (`conv(channels * 4, 1)`, not `kernel = [k,
-    1]`): the constants' part of the key is made once, a replay fills in the rest; None
-    when another shape of arguments asks for the general way (or nothing is traced)."""
+def _direct_arguments(positional: list[Any], keywords: dict[str, Any]
+                      ) -> tuple[KeyOf, ArgumentsOf] | None:
+    """The cache key (`registry.argument_key`) and the arguments of a layer step whose
+    traced arguments are all whole arguments (`conv(channels * 4, 1)`, not `kernel =
+    [k, 1]`): the constants' part of the key is made once, a replay fills in the rest;
+    None when another shape of arguments asks for the general way (or nothing is
+    traced)."""
     values = [*positional, *keywords.values()]
     if not any(type(v) is Traced for v in values) or any(
             type(v) is not Traced and has_traced(v) for v in values):
@@ -358,17 +378,28 @@ def _direct_arguments(positional: list[Any], keywords: dict[str, Any]) -> Argume
                      if type(v) is Traced]
     fixed_positional, fixed_keywords = list(frozen_positional), list(frozen_keywords)
 
-    def arguments(regs: Regs) -> tuple[list[Any], dict[str, Any], tuple]:
-        args, key_args = plain_positional.copy(), fixed_positional.copy()
+    def key_of(regs: Regs) -> tuple:
+        key_args = fixed_positional.copy()
         for i, slot in positional_slots:
-            args[i] = value = regs[slot]
+            value = regs[slot]
             key_args[i] = value if type(value) is int else freeze_value(value)
-        kwargs, key_kwargs = dict(plain_keywords), fixed_keywords.copy()
-        for name, at, slot in keyword_slots:
-            kwargs[name] = value = regs[slot]
+        if not keyword_slots:
+            return (tuple(key_args), frozen_keywords)
+        key_kwargs = fixed_keywords.copy()
+        for _, at, slot in keyword_slots:
+            value = regs[slot]
             key_kwargs[at] = value if type(value) is int else freeze_value(value)
-        return args, kwargs, (tuple(key_args), tuple(key_kwargs))
-    return arguments
+        return (tuple(key_args), tuple(key_kwargs))
+
+    def arguments(regs: Regs) -> tuple[list[Any], dict[str, Any]]:
+        args = plain_positional.copy()
+        for i, slot in positional_slots:
+            args[i] = regs[slot]
+        kwargs = dict(plain_keywords)
+        for name, _, slot in keyword_slots:
+            kwargs[name] = regs[slot]
+        return args, kwargs
+    return key_of, arguments
 
 
 def _node_step(index: int | None, part: int | None, fixed: Any, op: str, name: str,

@@ -16,6 +16,10 @@ class Input(Layer):
     def __init__(self, shape: Shape) -> None:
         super().__init__("input", {}, (shape,))
 
+    def field_rule(self) -> tuple[str, int]:
+        """A network input's field is the unit field of its rank: nothing else is read."""
+        return ("unit", self.spatial_rank)
+
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         return Field.unit(self.spatial_rank)
 

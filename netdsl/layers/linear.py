@@ -51,6 +51,10 @@ class Linear(Layer):
     def saved(self) -> tuple[Saved, ...]:
         return (SAVE_INPUT,)
 
+    def field_rule(self) -> tuple:
+        """Every output sees the whole input: nothing else is read."""
+        return ("global",)
+
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         return fields[0].as_global()
 
@@ -102,6 +106,10 @@ class Reshape(Layer):
 
     def infer_shape(self) -> Shape:
         return check_shape(self.shape)
+
+    def field_rule(self) -> tuple:
+        """Whether elements keep their places (the same spatial sizes) or move between axes."""
+        return ("identity",) if self.shape[1:] == self.in_shape[1:] else ("global",)
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         # Same spatial sizes: each element keeps its place. Otherwise elements move

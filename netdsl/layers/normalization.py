@@ -201,6 +201,10 @@ class LayerNorm(Layer):
         stat = Saved("extra", elements=positions, itemsize=STAT_BYTES)
         return (SAVE_INPUT, stat, stat)
 
+    def field_rule(self) -> tuple:
+        """Over a flat input every feature; else each position's channels only."""
+        return ("global",) if self.spatial_rank == 0 else ("identity",)
+
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         # over [C, ...]: each position's channels only; over a flat [F]: every feature
         return fields[0].as_global() if self.spatial_rank == 0 else fields[0]
@@ -245,6 +249,10 @@ class GroupNorm(Layer):
         stat = Saved("extra", elements=self.groups, itemsize=STAT_BYTES)
         return (SAVE_INPUT, stat, stat)
 
+    def field_rule(self) -> tuple:
+        """Every output sees its group at all positions: nothing else is read."""
+        return ("global",)
+
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         return fields[0].as_global()  # every output sees its group at all positions
 
@@ -287,6 +295,10 @@ class InstanceNorm(Layer):
         stat = Saved("extra", elements=c, itemsize=STAT_BYTES)
         repeated = (Saved("extra", elements=c),) if self.affine else ()
         return (SAVE_INPUT, stat, stat, *repeated)
+
+    def field_rule(self) -> tuple:
+        """Every output sees its channel at all positions: nothing else is read."""
+        return ("global",)
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         return fields[0].as_global()  # every output sees its channel at all positions

@@ -189,6 +189,10 @@ class GlobalPool(Layer):
     def saved(self) -> tuple[Saved, ...]:
         return (SAVE_INPUT, SAVE_OUTPUT) if self.is_max else ()
 
+    def field_rule(self) -> tuple:
+        """Every output sees the whole input: nothing else is read."""
+        return ("global",)
+
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         return fields[0].as_global()
 
@@ -340,6 +344,10 @@ class SpatialPyramidPool(Layer):
 
     def torch_recipe(self) -> Recipe:
         return recipe("SpatialPyramidPool", self.levels, self.mode, self.spatial_rank)
+
+    def field_rule(self) -> tuple:
+        """Its coarsest level sees the whole input: nothing else is read."""
+        return ("global",)
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         return fields[0].as_global()

@@ -148,11 +148,15 @@ class Pad(Layer):
     def saved(self) -> tuple[Saved, ...]:
         return () if self.mode == "zeros" else (SAVE_INPUT,)
 
-    def receptive_field(self, fields: Sequence[Field]) -> Field:
-        f = fields[0].window([1] * self.spatial_rank, [1] * self.spatial_rank,
-                             [b for b, _ in self.pads])
+    def field_rule(self) -> tuple:
+        """The begin padding, and whether the field stays exact (zeros, or no padding)."""
         padded = any(b or e for b, e in self.pads)
-        return f._replace(exact=f.exact and (self.mode == "zeros" or not padded))
+        return ("pad", tuple(b for b, _ in self.pads), self.mode == "zeros" or not padded)
+
+    def receptive_field(self, fields: Sequence[Field]) -> Field:
+        _, begins, stays_exact = self.field_rule()
+        f = fields[0].window([1] * self.spatial_rank, [1] * self.spatial_rank, begins)
+        return f._replace(exact=f.exact and stays_exact)
 
     def describe(self) -> str:
         return "p=" + ",".join(f"{b}/{e}" for b, e in self.pads) + f", {self.mode}"

@@ -49,6 +49,38 @@ class LayerSpec:
     ranks: tuple[int, ...] = (0, 1, 2, 3)
     doc: str = ""
     rules: Rules = field(default_factory=Rules)
+    #: each argument's position by name (`bind`'s keyword checks)
+    positions: dict[str, int] = field(init=False, repr=False, compare=False)
+    #: spatial rank -> each argument's default converted for it (`defaults_for`)
+    converted_defaults: dict[int, tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        positions = {a.name: i for i, a in enumerate(self.signature.args)}
+        object.__setattr__(self, "positions", positions)
+        object.__setattr__(self, "converted_defaults", {})
+
+    def defaults_for(self, rank: int) -> tuple[Any, ...]:
+        """Each argument's default converted for a spatial rank (converters are pure and
+        their values immutable): `...` for a required argument, `UNCONVERTED` for a
+        default its converter refuses at this rank (converted, and refused, per call)."""
+        converted = self.converted_defaults.get(rank)
+        if converted is None:
+            converted = self.converted_defaults[rank] = tuple(
+                _converted_default(arg, rank) for arg in self.signature.args)
+        return converted
+
+
+#: `LayerSpec.defaults_for`'s mark of a default to convert per call.
+UNCONVERTED = object()
+
+
+def _converted_default(arg: Arg, rank: int) -> Any:
+    if arg.required:
+        return ...
+    try:
+        return arg.convert(arg.default, rank)
+    except LayerError:
+        return UNCONVERTED
 
 
 REGISTRY: dict[str, LayerSpec] = {}
@@ -70,29 +102,35 @@ def register(name: str, kind: type[Layer], args: Sequence[Arg] = (), *, doc: str
 def bind(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
          rank: int) -> dict[str, Any]:
     """Match call arguments to the signature and convert them; errors name the argument."""
-    args = spec.signature.args
-    if len(positional) > len(args):
+    args, given = spec.signature.args, len(positional)
+    if given > len(args):
         raise LayerError(f"{spec.name}() takes at most {len(args)} positional argument(s), "
-                         f"got {len(positional)}", arg=f"#{len(args)}")
-    values: dict[str, Any] = dict(zip((a.name for a in args), positional))
-    names = {a.name for a in args} if keywords else ()
-    for key, value in keywords.items():
-        if key not in names:
+                         f"got {given}", arg=f"#{len(args)}")
+    for key in keywords:
+        at = spec.positions.get(key)
+        if at is None:
             raise LayerError(f"{spec.name}() has no argument '{key}'", arg=key,
                              options=tuple(spec.signature.names()))
-        if key in values:
+        if at < given:
             raise LayerError(f"{spec.name}() got argument '{key}' twice", arg=key)
-        values[key] = value
-    bound = dict(spec.fixed)
-    for arg in args:
+    bound = dict(spec.fixed) if spec.fixed else {}
+    defaults = spec.defaults_for(rank)
+    # converted here, not in a helper: this runs for every argument of every new layer
+    for i, arg in enumerate(args):
         name = arg.name
-        if name in values:
-            value = values[name]
-        elif arg.required:
-            raise LayerError(f"{spec.name}() is missing its argument '{name}'")
+        if i < given:
+            value = positional[i]
+        elif name in keywords:
+            value = keywords[name]
         else:
+            value = defaults[i]
+            if value is ...:
+                raise LayerError(f"{spec.name}() is missing its argument '{name}'")
+            if value is not UNCONVERTED:
+                bound[name] = value
+                continue
             value = arg.default
-        try:  # converted here, not in a helper: this runs for every argument of every new layer
+        try:
             bound[name] = arg.convert(value, rank)
         except LayerError as exc:
             raise _argument_error(spec, arg, exc) from None
@@ -142,6 +180,11 @@ def create_keyed(spec: LayerSpec, arguments: tuple, positional: Sequence[Any],
             _LAYER_CACHE.clear()
         _LAYER_CACHE[key] = layer
     return layer
+
+
+def cached(spec: LayerSpec, arguments: tuple, in_shapes: tuple[Shape, ...]) -> Layer | None:
+    """The record an identical earlier call made (`arguments`: `argument_key`'s), if kept."""
+    return _LAYER_CACHE.get((spec.name, arguments, in_shapes))
 
 
 def freeze_value(value: Any) -> Any:
