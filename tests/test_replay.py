@@ -113,6 +113,20 @@ def test_resnet50_width_variants_are_replayed() -> None:
     assert entry.hits >= 6
 
 
+def test_a_replay_skips_the_reachability_walk_only_where_every_node_reaches() -> None:
+    """The first replay's finish finds whether every node reaches the output; later ones
+    skip that walk only then (a split's unused part is dropped on every replay)."""
+    path = ROOT / "specs" / "resnet50.net"
+    spec = same_as_fresh(path.read_text(encoding="utf-8"), str(path),
+                         [{"width": w} for w in (20, 21, 22, 23)])
+    assert all(r.reaches for r in entries(spec)[0].recordings)
+    text = ("network n(width = 8) {\n input x: [4, 8, 8]\n"
+            " a, b = x -> conv(width * 2, 1) -> chunk(2)\n a -> conv(width, 1)\n}\n")
+    spec = same_as_fresh(text, "unused.net", [{"width": w} for w in (8, 9, 10, 11, 12)])
+    (entry,) = entries(spec)
+    assert entry.hits >= 2 and not any(r.reaches for r in entry.recordings)
+
+
 def test_a_replay_gives_the_report_a_fresh_analysis_gives() -> None:
     spec = netdsl.load(ROOT / "specs" / "resnet50.net")
     for width in (40, 41, 42):

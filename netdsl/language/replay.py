@@ -35,7 +35,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from netdsl.errors import NetdslError, Span
-from netdsl.graph import PlainGraph, plain_graphs
+from netdsl.graph import PlainGraph, fill_graph, plain_graphs
+from netdsl.heads import DEFAULT_NAME, Head, set_outputs
 from netdsl.language import syntax as ast
 from netdsl.language.choices import same_value
 from netdsl.language.context import Context
@@ -150,6 +151,10 @@ class Recording:
         # the last layer made, its step not written yet: the node named for it comes
         # next (most layers make one), and one step then makes both
         self.pending: LayerCall | None = None
+        # every node reaches the output (a split's unused part would be dropped): found
+        # by the first replay's full finish; the same nodes every replay, so later ones
+        # skip the walk
+        self.reaches = False
 
     def add(self, step: Step) -> None:
         """Append a step (after the pending layer's)."""
@@ -279,6 +284,9 @@ def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
     key_of, arguments = _direct_arguments(positional, keywords) or _arguments(positional, keywords)
     single = preds[0] if len(preds) == 1 else None
     splits = hasattr(spec.kind, "parts")  # a layer that gives several tensors
+    if node is not None and node[0] == spec.name and not splits:
+        # most steps: one layer, one node (a record's op is its layer name)
+        return _node_layer_step(spec, key_of, arguments, preds, node)
 
     # the last replay's argument key, input shapes and record, as one tuple (read and
     # replaced whole: replays in two threads never mix two of them): where the key and
@@ -307,16 +315,32 @@ def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
             made.append(layer)
     if node is None:
         return step
-    op, name, span, block, node_preds = node
-    if op != spec.name or splits:  # (a record's op is its layer name: checked once here)
-        return _checked_node_step(step, op, name, span, block, node_preds)
+    return _checked_node_step(step, *node)
 
-    def step_and_node(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
-        step(regs, shapes, made, append)
-        layer = made[-1]
+
+def _node_layer_step(spec: LayerSpec, key_of: KeyOf, arguments: ArgumentsOf,
+                     preds: tuple[str, ...], node: tuple[str, str, Span, str, tuple[str, ...]]
+                     ) -> Step:
+    """`_layer_step` for a layer of one tensor and its node, in one closure (most steps;
+    a replay runs a few hundred)."""
+    _, name, span, block, node_preds = node
+    single = preds[0] if len(preds) == 1 else None
+    last: list[Any] = [(None, None, None)]  # as `_layer_step`'s
+
+    def step(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
+        key = key_of(regs)
+        in_shapes = (shapes[single],) if single is not None else tuple(shapes[p] for p in preds)
+        known_key, known_shapes, layer = last[0]
+        if key is None:
+            layer = create(spec, *arguments(regs), in_shapes)
+        elif key != known_key or in_shapes != known_shapes:
+            layer = cached(spec, key, in_shapes) or create_keyed(
+                spec, key, *arguments(regs), in_shapes)
+            last[0] = (key, in_shapes, layer)
+        made.append(layer)
         shapes[name] = layer.out_shape
         append((name, {"layer": layer, "span": span, "block": block, "inputs": node_preds}))
-    return step_and_node
+    return step
 
 
 def _checked_node_step(step: Step, op: str, name: str, span: Span, block: str,
@@ -676,7 +700,13 @@ def replay(recording: Recording, ctx: Context, values: list[Any]) -> Any:
     `ctx` as it was) when the values take another path."""
     try:
         result = recording.run(ctx, values)
-        return _Elaborator(ctx).finish(ctx.network, result, None)
+        if recording.reaches:
+            set_outputs(ctx.graph, [Head(DEFAULT_NAME, result.node)], named=False)
+            return fill_graph(ctx.graph, ctx.nodes, ctx.edges)
+        count = len(ctx.nodes)
+        graph = _Elaborator(ctx).finish(ctx.network, result, None)
+        recording.reaches = len(graph.nodes) == count
+        return graph
     except (Miss, NetdslError):
         ctx.nodes.clear()  # (a replay writes no memo rows)
         ctx.edges.clear()
