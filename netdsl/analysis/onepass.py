@@ -173,24 +173,44 @@ def _structure(graph: nx.MultiDiGraph, names: tuple[str, ...], records: list[Lay
             fields.append(layer.field_of(()))
             continue
         view, train_view, merges, rank, pointwise, has_params, _ = signature
-        at = tuple(map(position.__getitem__, preds))
-        first = at[0]
+        if len(preds) == 1:  # most layers: the same as below, without the loops
+            first = position[preds[0]]
+            at: tuple[int, ...] = (first,)
+            storage_end[storage[first]] = i
+            flags: tuple[bool, ...] = (grad[first],)
+        else:
+            at = tuple(map(position.__getitem__, preds))
+            first = at[0]
+            for p in at:
+                storage_end[storage[p]] = i
+            flags = tuple(map(grad.__getitem__, at))
         if view:
             storage[i] = storage[first]
         if train_view:
             train_base[i] = train_base[first]
-        for p in at:
-            storage_end[storage[p]] = i
-        flags = tuple(map(grad.__getitem__, at))
         grad[i] = has_params or True in flags
         kept_inputs, kept_output = layer.plan_numbers(flags)[:2]
-        firsts = []  # each storage counted once, by its first saver
-        for base in [train_base[at[k]] for k in kept_inputs] + ([train_base[i]] if kept_output else []):
+        firsts: tuple[int, ...] = ()  # each storage counted once, by its first saver
+        for k in kept_inputs:
+            base = train_base[at[k]]
             if base not in kept:
                 kept.add(base)
-                firsts.append(base)
-        computed.append((i, at, flags, kept_inputs, kept_output, tuple(firsts)))
-        fields.append(_field(graph, structure, layer, i, at, signature))
+                firsts += (base,)
+        if kept_output and train_base[i] not in kept:
+            kept.add(train_base[i])
+            firsts += (train_base[i],)
+        computed.append((i, at, flags, kept_inputs, kept_output, firsts))
+        if merges:
+            fields.append(_merged_field(graph, structure, layer, i, at))
+            continue
+        field = fields[first]
+        if len(field.size) != rank:
+            # a reshape moved elements between axes: the field is global (see
+            # receptive_field.receptive_fields)
+            field = field.as_global()
+        elif not pointwise:  # the field of the inputs' fields
+            field = layer.field_of((field,) if len(at) == 1 else tuple(fields[p] for p in at))
+        fields.append(field)
     for out in outputs:
         storage_end[storage[position[out]]] = count
     structure.allocations = [(i, storage_end[i]) for i, *_ in computed if storage[i] == i]
@@ -202,26 +222,15 @@ def _structure(graph: nx.MultiDiGraph, names: tuple[str, ...], records: list[Lay
     return structure
 
 
-def _field(graph: nx.MultiDiGraph, structure: Structure, layer: Layer, i: int,
-           at: tuple[int, ...], signature: Signature) -> Field:
-    """The receptive field of the i-th node (its inputs at positions `at`); a merge's
-    alignment warning goes to the structure's."""
-    _, _, merges, rank, pointwise, _, _ = signature
-    fields = structure.fields
-    if merges:
-        ins = [fields[p] for p in at]
-        warning = check_alignment(graph, structure.names[i], structure.inputs[i], ins)
-        if warning is not None:
-            structure.warnings.append(warning)
-        return layer.field_of(tuple(ins))
-    field = fields[at[0]]
-    if len(field.size) != rank:
-        # a reshape moved elements between axes: the field is global (see
-        # receptive_field.receptive_fields)
-        return field.as_global()
-    if pointwise:
-        return field
-    return layer.field_of(tuple(fields[p] for p in at))
+def _merged_field(graph: nx.MultiDiGraph, structure: Structure, layer: Layer, i: int,
+                  at: tuple[int, ...]) -> Field:
+    """The receptive field of the i-th node, a merge of the nodes at `at`; its alignment
+    warning goes to the structure's."""
+    ins = [structure.fields[p] for p in at]
+    warning = check_alignment(graph, structure.names[i], structure.inputs[i], ins)
+    if warning is not None:
+        structure.warnings.append(warning)
+    return layer.field_of(tuple(ins))
 
 
 def _numbers(structure: Structure, records: list[Layer], facts: list[Facts], batch: int,
