@@ -247,10 +247,13 @@ class Layer:
         self.configure(args)
         # every kind's output is checked here, where it is made, against the size limits
         self.out_shape = check_shape(self.infer_shape())
-        if self.params() > MAX_LAYER_PARAMETERS:
-            raise LayerError(f"{self.params():,} parameters in one layer is past the limit of "
+        params = self.params()
+        if params > MAX_LAYER_PARAMETERS:
+            raise LayerError(f"{params:,} parameters in one layer is past the limit of "
                              f"2**30 = {MAX_LAYER_PARAMETERS:,}")
-        self._counts: tuple[int, int, int, int, int] | None = None
+        # counted once, here: every record an analysis meets is counted
+        self._counts = (params, self.buffers(), self.macs(), self.other_ops(),
+                        numel(self.out_shape))
         # the first input fields met (one Field, or the tuple of a merge's) and its output
         self._field_in: Any = None
         self._field_out: Field | None = None
@@ -343,10 +346,7 @@ class Layer:
         return Counts(*self.count_numbers())
 
     def count_numbers(self) -> tuple[int, int, int, int, int]:
-        """`counts()` as a plain tuple, computed once per record."""
-        if self._counts is None:
-            self._counts = (self.params(), self.buffers(), self.macs(), self.other_ops(),
-                            numel(self.out_shape))
+        """`counts()` as a plain tuple (counted when the record was made)."""
         return self._counts
 
     # ---- to implement
@@ -482,10 +482,24 @@ def non_negative(value: Any, rank: int) -> int:
     return value
 
 
+#: (element converter, integer, rank) -> its `per_axis` tuple, made once: records share
+#: it (a search makes thousands of records, each a few tuples for the garbage collector
+#: to scan) and most kernels and strides are one of a few integers. Bounded.
+_AXES_CACHE: dict[tuple[Converter, int, int], tuple] = {}
+
+
 def per_axis(element: Converter) -> Converter:
     """Converter: one value for every spatial axis, or a list with one per axis."""
 
     def convert(value: Any, rank: int) -> tuple:
+        if type(value) is int:
+            key = (element, value, rank)
+            found = _AXES_CACHE.get(key)
+            if found is None:
+                if len(_AXES_CACHE) >= 1024:
+                    _AXES_CACHE.clear()
+                found = _AXES_CACHE[key] = (element(value, rank),) * rank
+            return found
         if isinstance(value, (list, tuple)):
             if len(value) != rank:
                 raise LayerError(f"expected {rank} value(s), one per spatial axis, got {len(value)}")
@@ -547,8 +561,19 @@ def int_list(value: Any, rank: int) -> tuple[int, ...]:
     return tuple(positive(v, rank) for v in value)
 
 
+#: (integer padding, rank) -> its pairs (`padding`), shared as `per_axis`'s tuples.
+_PADDING_CACHE: dict[tuple[int, int], tuple[tuple[int, int], ...]] = {}
+
+
 def padding(value: Any, rank: int) -> str | tuple[tuple[int, int], ...]:
     """Converter: "same", "valid", an integer, one per axis, or [begin, end] pairs per axis."""
+    if type(value) is int and 0 <= value <= MAX_TENSOR_ELEMENTS:
+        found = _PADDING_CACHE.get((value, rank))
+        if found is None:
+            if len(_PADDING_CACHE) >= 1024:
+                _PADDING_CACHE.clear()
+            found = _PADDING_CACHE[(value, rank)] = ((value, value),) * rank
+        return found
     if value in ("same", "valid"):
         return "valid" if value == "valid" else "same"
     if isinstance(value, str):
