@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _clear() -> None:
     for cache in (registry._LAYER_CACHE, base._FIELD_CACHE, base._RULE_FIELD_CACHE,
-                  onepass._FACTS_CACHE, onepass._SIGNATURE_CACHE, onepass._STRUCTURE_CACHE):
+                  onepass._FACTS_CACHE, onepass._SIGNATURE_CACHE, onepass._STRUCTURE_CACHE,
+                  onepass._NAMES_SEEN_CACHE):
         cache.clear()
 
 

@@ -103,21 +103,24 @@ def test_width_variants_reuse_one_structure(monkeypatch: pytest.MonkeyPatch) -> 
     original = onepass._structure
     monkeypatch.setattr(onepass, "_structure", lambda *a: built.append(1) or original(*a))
     monkeypatch.setattr(onepass, "_STRUCTURE_CACHE", {})
+    monkeypatch.setattr(onepass, "_NAMES_SEEN_CACHE", set())
     spec = netdsl.load(ROOT / "specs" / "resnet50.net")
     for width in (40, 41, 42, 64):
         _analyses_equal(spec.graph(width=width))
-    assert len(built) == 1  # one structure: the first width's
-    _analyses_equal(spec.graph(width=16))  # another path (an identity shortcut)
+    # one structure: the first width's, kept from its second analysis on (names met once
+    # are not kept)
     assert len(built) == 2
+    _analyses_equal(spec.graph(width=16))  # another path (an identity shortcut)
+    assert len(built) == 4
 
 
 CONV = "network n() {{\n input x: [3, 16, 16]\n x -> conv(4, 3, {}) -> relu\n}}\n"
 
 
 @pytest.mark.parametrize(("first", "second", "builds", "refits"), [
-    ("stride = 1", "stride = 2", 3, 0),  # another window: another signature
-    ("stride = 2, padding = 0", "stride = 2, padding = same", 3, 2),  # the same window; a padded copy is saved
-    ("bias = false", "groups = 1", 1, 0),  # other counts only: one structure
+    ("stride = 1", "stride = 2", 4, 0),  # another window: another signature
+    ("stride = 2, padding = 0", "stride = 2, padding = same", 4, 2),  # the same window; a padded copy is saved
+    ("bias = false", "groups = 1", 2, 0),  # other counts only: one structure
 ])
 def test_a_structure_that_does_not_fit_is_made_anew(
         monkeypatch: pytest.MonkeyPatch, first: str, second: str, builds: int, refits: int) -> None:
@@ -128,6 +131,8 @@ def test_a_structure_that_does_not_fit_is_made_anew(
     monkeypatch.setattr(onepass, "_structure", lambda *a: built.append(1) or original_structure(*a))
     monkeypatch.setattr(onepass, "_numbers", lambda *a: numbers.append(original_numbers(*a)) or numbers[-1])
     monkeypatch.setattr(onepass, "_STRUCTURE_CACHE", {})
+    monkeypatch.setattr(onepass, "_NAMES_SEEN_CACHE", set())
+    # (the first graph's structure is made twice: names met once are not kept)
     for args in (first, second, first):
         _analyses_equal(netdsl.loads(CONV.format(args), "same_names.net").graph())
     assert (len(built), numbers.count(None)) == (builds, refits)
@@ -169,11 +174,16 @@ def test_kept_structures_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     from netdsl.analysis import onepass
 
     monkeypatch.setattr(onepass, "_STRUCTURE_CACHE", {})
+    monkeypatch.setattr(onepass, "_NAMES_SEEN_CACHE", set())
+    netdsl.loads("network once() {\n input x: [3, 8, 8]\n x -> relu\n}\n").analyze()
+    assert not onepass._STRUCTURE_CACHE  # names met once are not kept
     monkeypatch.setattr(onepass, "_STRUCTURE_LIMIT", 3)
     monkeypatch.setattr(onepass, "_STRUCTURE_NODES_LIMIT", 4)
-    for n in range(1, 8):  # chains of 2 to 8 nodes
+    for n in range(1, 8):  # chains of 2 to 8 nodes, each analysed twice
         chain = " -> ".join(["x", *["relu"] * n])
-        netdsl.loads(f"network n{n}() {{\n input x: [3, 8, 8]\n {chain}\n}}\n").analyze()
+        spec = netdsl.loads(f"network n{n}() {{\n input x: [3, 8, 8]\n {chain}\n}}\n")
+        spec.analyze()
+        spec.analyze()
         assert len(onepass._STRUCTURE_CACHE) <= 3
         assert sum(map(len, onepass._STRUCTURE_CACHE)) <= 4
     assert onepass._STRUCTURE_CACHE

@@ -112,6 +112,8 @@ class Structure:
 #: nodes in all (a 50,000-layer chain's is kept; a ResNet-50 structure takes ~0.1 KB per node).
 _STRUCTURE_CACHE: dict[tuple[str, ...], Structure] = {}
 _STRUCTURE_LIMIT = 64
+#: the hashes of node names met once (`_keep`)
+_NAMES_SEEN_CACHE: set[int] = set()
 _STRUCTURE_NODES_LIMIT = 100_000
 
 
@@ -189,7 +191,8 @@ def _structure(graph: nx.MultiDiGraph, names: tuple[str, ...], records: list[Lay
         if train_view:
             train_base[i] = train_base[first]
         grad[i] = has_params or True in flags
-        kept_inputs, kept_output = layer.plan_numbers(flags)[:2]
+        plan = layer.plan_numbers(flags)
+        kept_inputs, kept_output = plan[0], plan[1]
         firsts: tuple[int, ...] = ()  # each storage counted once, by its first saver
         for k in kept_inputs:
             base = train_base[at[k]]
@@ -214,12 +217,26 @@ def _structure(graph: nx.MultiDiGraph, names: tuple[str, ...], records: list[Lay
     for out in outputs:
         storage_end[storage[position[out]]] = count
     structure.allocations = [(i, storage_end[i]) for i, *_ in computed if storage[i] == i]
-    if count <= _STRUCTURE_NODES_LIMIT:
+    _keep(names, structure)
+    return structure
+
+
+def _keep(names: tuple[str, ...], structure: Structure) -> None:
+    """Keep a structure for the next graph with its node names, from the second graph
+    with them on: most names are met once (a layers variant's, a report's), and a kept
+    structure is garbage for the collector to scan until the cache is cleared."""
+    if names not in _STRUCTURE_CACHE:
+        seen = hash(names)
+        if seen not in _NAMES_SEEN_CACHE:
+            if len(_NAMES_SEEN_CACHE) >= 4096:
+                _NAMES_SEEN_CACHE.clear()
+            _NAMES_SEEN_CACHE.add(seen)
+            return
+    if len(names) <= _STRUCTURE_NODES_LIMIT:
         if (len(_STRUCTURE_CACHE) >= _STRUCTURE_LIMIT
-                or sum(map(len, _STRUCTURE_CACHE)) + count > _STRUCTURE_NODES_LIMIT):
+                or sum(map(len, _STRUCTURE_CACHE)) + len(names) > _STRUCTURE_NODES_LIMIT):
             _STRUCTURE_CACHE.clear()
         _STRUCTURE_CACHE[names] = structure
-    return structure
 
 
 def _merged_field(graph: nx.MultiDiGraph, structure: Structure, layer: Layer, i: int,
