@@ -15,8 +15,9 @@ view, whether it merges, its field rule), and the walk is split in two:
 
 Architecture search analyses the same structure with new numbers thousands of times (a
 width variant changes every record's channels and no window), so structures are kept,
-by node names, and reused when a graph has the same nodes, inputs, places and record
-signatures; every such graph is checked against the kept one, never trusted.
+by node names (from the second graph with them on), and reused when a graph has the
+same nodes, inputs, outputs, record signatures and tensors kept for backward; every such
+graph is checked against the kept structure, never trusted.
 """
 
 from __future__ import annotations

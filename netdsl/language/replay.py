@@ -288,24 +288,14 @@ def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
         # most steps: one layer, one node (a record's op is its layer name)
         return _node_layer_step(spec, key_of, arguments, preds, node)
 
-    # the last replay's argument key, input shapes and record, as one tuple (read and
-    # replaced whole: replays in two threads never mix two of them): where the key and
-    # the shapes are the same again (a variant that changes only what comes later), the
-    # record is too
-    last: list[Any] = [(None, None, None)]
-
     def step(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
         key = key_of(regs)
         in_shapes = (shapes[single],) if single is not None else tuple(shapes[p] for p in preds)
         if key is None:
             layer = create(spec, *arguments(regs), in_shapes)
-        else:
-            known_key, known_shapes, layer = last[0]
-            if key != known_key or in_shapes != known_shapes:
-                # the arguments themselves are made only for a record not made before
-                layer = cached(spec, key, in_shapes) or create_keyed(
-                    spec, key, *arguments(regs), in_shapes)
-                last[0] = (key, in_shapes, layer)
+        else:  # the arguments themselves are made only for a record not made before
+            layer = cached(spec, key, in_shapes) or create_keyed(
+                spec, key, *arguments(regs), in_shapes)
         if splits:
             made_parts = layer.parts() if hasattr(layer, "parts") else None
             if (None if made_parts is None else len(made_parts)) != parts:
@@ -325,18 +315,15 @@ def _node_layer_step(spec: LayerSpec, key_of: KeyOf, arguments: ArgumentsOf,
     a replay runs a few hundred)."""
     _, name, span, block, node_preds = node
     single = preds[0] if len(preds) == 1 else None
-    last: list[Any] = [(None, None, None)]  # as `_layer_step`'s
 
     def step(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
         key = key_of(regs)
         in_shapes = (shapes[single],) if single is not None else tuple(shapes[p] for p in preds)
-        known_key, known_shapes, layer = last[0]
         if key is None:
             layer = create(spec, *arguments(regs), in_shapes)
-        elif key != known_key or in_shapes != known_shapes:
+        else:
             layer = cached(spec, key, in_shapes) or create_keyed(
                 spec, key, *arguments(regs), in_shapes)
-            last[0] = (key, in_shapes, layer)
         made.append(layer)
         shapes[name] = layer.out_shape
         append((name, {"layer": layer, "span": span, "block": block, "inputs": node_preds}))
