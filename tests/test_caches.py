@@ -123,3 +123,41 @@ def test_a_default_its_converter_refuses_is_refused_per_call() -> None:
     assert registry.bind(probe, [3], {}, 2) == {"k": 3}
     with pytest.raises(base.LayerError, match="probe\\(\\): argument 'k' must be a positive"):
         registry.bind(probe, [], {}, 2)
+
+
+BAD_VALUES = [-1, 0, 1.5, True, "x", [1, 2, 3, 4, 5], None]
+
+
+def _bound_or_error(bind: Any, spec: Any, positional: list, keywords: dict, rank: int) -> Any:
+    try:
+        return bind(spec, positional, keywords, rank)
+    except base.LayerError as exc:
+        return ("error", str(exc), exc.arg)
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_bind_is_binding_in_signature_order(name: str) -> None:
+    """`bind` starts from the converted defaults and converts what is given; it binds
+    every call as `bind_in_order` does (argument by argument in signature order), and
+    refuses every bad one with the error that order reports first."""
+    spec = REGISTRY[name]
+    args = spec.signature.args
+    calls: list[tuple[list, dict, int]] = []
+    for example in spec.examples:
+        rank = len(example.inputs[0]) - 1
+        calls.append(([], dict(example.args), rank))
+        calls.append(([], {}, rank))  # the required arguments missing
+        for arg in args:
+            for bad in BAD_VALUES:  # each argument given a value it may refuse
+                calls.append(([], {**example.args, arg.name: bad}, rank))
+        required = [a.name for a in args if a.required]
+        if required and all(r in example.args for r in required):
+            positional = [example.args[a.name] for a in args[:len(required)]
+                          if a.name in example.args]
+            rest = {k: v for k, v in example.args.items() if k not in
+                    {a.name for a in args[:len(positional)]}}
+            calls.append((positional, rest, rank))
+    for positional, keywords, rank in calls:
+        fast = _bound_or_error(registry.bind, spec, positional, keywords, rank)
+        ordered = _bound_or_error(registry.bind_in_order, spec, positional, keywords, rank)
+        assert fast == ordered, (positional, keywords)

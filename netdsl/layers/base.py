@@ -354,7 +354,8 @@ class Layer:
         """Store the (converted) arguments, validating them against the inputs."""
 
     def infer_shape(self) -> Shape:
-        """The output shape (batch excluded)."""
+        """The output shape (batch excluded; checked against the size limits where the
+        record is made, `__init__`)."""
         return self.in_shapes[0]
 
     # ---- counting rules (defaults: nothing)

@@ -18,7 +18,6 @@ from netdsl.layers.base import (
     Shape,
     SlidingWindow,
     boolean,
-    check_shape,
     non_negative,
     numel,
     padding,
@@ -78,7 +77,7 @@ class Conv(SlidingWindow):
     def infer_shape(self) -> Shape:
         sizes = tuple(window_output(n, k, s, p) for n, k, s, p in
                       zip(self.in_shape[1:], self.effective_kernel, self.stride, self.pads))
-        return check_shape((self.channels, *sizes))
+        return (self.channels, *sizes)
 
     def params(self) -> int:
         weights = math.prod(self.kernel) * (self.in_shape[0] // self.groups) * self.channels
@@ -173,7 +172,7 @@ class ConvTranspose(Layer):
         sizes = tuple((n - 1) * s - p[0] - p[1] + d * (k - 1) + op + 1 for n, k, s, p, d, op in
                       zip(self.in_shape[1:], self.kernel, self.stride, self.pads, self.dilation,
                           self.output_padding))
-        return check_shape((self.channels, *sizes))
+        return (self.channels, *sizes)
 
     def params(self) -> int:
         weights = math.prod(self.kernel) * self.in_shape[0] * (self.channels // self.groups)

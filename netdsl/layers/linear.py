@@ -15,7 +15,6 @@ from netdsl.layers.base import (
     Saved,
     Shape,
     boolean,
-    check_shape,
     integer,
     numel,
     positive,
@@ -37,7 +36,7 @@ class Linear(Layer):
         self.features, self.bias = args["features"], args["bias"]
 
     def infer_shape(self) -> Shape:
-        return check_shape((self.features,))
+        return (self.features,)
 
     def params(self) -> int:
         return self.in_shape[0] * self.features + (self.features if self.bias else 0)
@@ -105,7 +104,7 @@ class Reshape(Layer):
         self.shape = tuple(shape)
 
     def infer_shape(self) -> Shape:
-        return check_shape(self.shape)
+        return self.shape
 
     def field_rule(self) -> tuple:
         """Whether elements keep their places (the same spatial sizes) or move between axes."""

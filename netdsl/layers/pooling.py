@@ -19,7 +19,6 @@ from netdsl.layers.base import (
     Shape,
     SlidingWindow,
     boolean,
-    check_shape,
     choice,
     int_list,
     numel,
@@ -81,7 +80,7 @@ class Pool(SlidingWindow):
     def infer_shape(self) -> Shape:
         sizes = tuple(window_output(n, k, s, p, self.ceil_mode) for n, k, s, p in
                       zip(self.in_shape[1:], self.effective_kernel, self.stride, self.pads))
-        return check_shape((self.in_shape[0], *sizes))
+        return (self.in_shape[0], *sizes)
 
     def other_ops(self) -> int:
         return numel(self.out_shape) * math.prod(self.kernel)
@@ -226,7 +225,7 @@ class AdaptivePool(Layer):
         self.size = args["size"]
 
     def infer_shape(self) -> Shape:
-        return check_shape((self.in_shape[0], *self.size))
+        return (self.in_shape[0], *self.size)
 
     def windows(self, axis: int) -> list[int]:
         """Window lengths along a spatial axis."""
@@ -301,7 +300,7 @@ class ChannelMaxPool(Layer):
                              "channels", "kernel")
 
     def infer_shape(self) -> Shape:
-        return check_shape(((self.in_shape[0] - self.kernel) // self.stride + 1, *self.in_shape[1:]))
+        return ((self.in_shape[0] - self.kernel) // self.stride + 1, *self.in_shape[1:])
 
     def other_ops(self) -> int:
         return numel(self.out_shape) * self.kernel
@@ -330,8 +329,7 @@ class SpatialPyramidPool(Layer):
         self.levels, self.mode = args["levels"], args["mode"]
 
     def infer_shape(self) -> Shape:
-        return check_shape((self.in_shape[0] * sum(lv ** self.spatial_rank
-                                                   for lv in self.levels),))
+        return (self.in_shape[0] * sum(lv ** self.spatial_rank for lv in self.levels),)
 
     def other_ops(self) -> int:
         return numel(self.in_shape) * len(self.levels)

@@ -16,7 +16,6 @@ from netdsl.layers.base import (
     LayerError,
     Saved,
     Shape,
-    check_shape,
     choice,
     int_list,
     padding,
@@ -76,7 +75,7 @@ class PixelShuffle(Layer):
     def infer_shape(self) -> Shape:
         c, *sizes = self.in_shape
         r = self.factor
-        return check_shape((c // (r * r), *(n * r for n in sizes)))
+        return (c // (r * r), *(n * r for n in sizes))
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         f, r = fields[0], self.factor
@@ -106,7 +105,7 @@ class PixelUnshuffle(Layer):
     def infer_shape(self) -> Shape:
         c, *sizes = self.in_shape
         r = self.factor
-        return check_shape((c * r * r, *(n // r for n in sizes)))
+        return (c * r * r, *(n // r for n in sizes))
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         rank = self.spatial_rank
@@ -143,7 +142,7 @@ class Pad(Layer):
 
     def infer_shape(self) -> Shape:
         sizes = (n + b + e for n, (b, e) in zip(self.in_shape[1:], self.pads))
-        return check_shape((self.in_shape[0], *sizes))
+        return (self.in_shape[0], *sizes)
 
     def saved(self) -> tuple[Saved, ...]:
         return () if self.mode == "zeros" else (SAVE_INPUT,)

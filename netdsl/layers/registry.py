@@ -53,11 +53,29 @@ class LayerSpec:
     positions: dict[str, int] = field(init=False, repr=False, compare=False)
     #: spatial rank -> each argument's default converted for it (`defaults_for`)
     converted_defaults: dict[int, tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+    #: spatial rank -> the preset values and converted defaults, by name (`bind`)
+    bound_defaults: dict[int, dict[str, Any]] = field(init=False, repr=False, compare=False)
+    #: how many values a bound call has (preset and arguments)
+    bound_size: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         positions = {a.name: i for i, a in enumerate(self.signature.args)}
         object.__setattr__(self, "positions", positions)
         object.__setattr__(self, "converted_defaults", {})
+        object.__setattr__(self, "bound_defaults", {})
+        object.__setattr__(self, "bound_size", len(self.fixed.keys() | positions.keys()))
+
+    def defaults_bound(self, rank: int) -> dict[str, Any]:
+        """The preset values and the defaults converted for a rank (those a converter
+        refuses left out), by name: what `bind` starts from."""
+        bound = self.bound_defaults.get(rank)
+        if bound is None:
+            bound = dict(self.fixed)
+            for arg, value in zip(self.signature.args, self.defaults_for(rank)):
+                if value is not ... and value is not UNCONVERTED:
+                    bound[arg.name] = value
+            self.bound_defaults[rank] = bound
+        return bound
 
     def defaults_for(self, rank: int) -> tuple[Any, ...]:
         """Each argument's default converted for a spatial rank (converters are pure and
@@ -113,12 +131,31 @@ def bind(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
                              options=tuple(spec.signature.names()))
         if at < given:
             raise LayerError(f"{spec.name}() got argument '{key}' twice", arg=key)
+    # the defaults as converted once, the given values converted here (this runs for every
+    # new layer record); a value refused, a required argument missing or a default to
+    # convert per call: bound in signature order, for the error that order reports
+    bound = spec.defaults_bound(rank).copy()
+    try:
+        for arg, value in zip(args, positional):
+            bound[arg.name] = arg.convert(value, rank)
+        for key, value in keywords.items():
+            bound[key] = args[spec.positions[key]].convert(value, rank)
+    except LayerError:
+        return bind_in_order(spec, positional, keywords, rank)
+    if len(bound) != spec.bound_size:
+        return bind_in_order(spec, positional, keywords, rank)
+    return bound
+
+
+def bind_in_order(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
+                  rank: int) -> dict[str, Any]:
+    """`bind` argument by argument in signature order: the first argument refused or
+    missing is the one reported."""
     bound = dict(spec.fixed) if spec.fixed else {}
     defaults = spec.defaults_for(rank)
-    # converted here, not in a helper: this runs for every argument of every new layer
-    for i, arg in enumerate(args):
+    for i, arg in enumerate(spec.signature.args):
         name = arg.name
-        if i < given:
+        if i < len(positional):
             value = positional[i]
         elif name in keywords:
             value = keywords[name]

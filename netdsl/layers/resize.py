@@ -13,7 +13,6 @@ from netdsl.layers.base import (
     Layer,
     LayerError,
     Shape,
-    check_shape,
     choice,
     numel,
     optional,
@@ -54,7 +53,7 @@ class Upsample(Layer):
         self.size = size or tuple(n * s for n, s in zip(self.in_shape[1:], scale))
 
     def infer_shape(self) -> Shape:
-        return check_shape((self.in_shape[0], *self.size))
+        return (self.in_shape[0], *self.size)
 
     def scales(self) -> tuple[Fraction, ...]:
         """Output size over input size, per axis."""
