@@ -30,15 +30,37 @@ class PlainGraph:
 
     It has what the analyses read of an IR graph, and alike: `graph` (the graph
     attributes) and `nodes` (node -> data, in insertion order: networkx's own node
-    table); `edges` are the keyed edges.
+    table); `edges` are the keyed edges. A replayed elaboration gives its nodes as
+    `columns` instead (names, layers, spans, block paths, inputs, in order: all but the
+    layers the same lists on every replay), and the node table is made from them only
+    when read; the analysis reads the columns.
     """
 
-    __slots__ = ("graph", "_node", "edges")
+    __slots__ = ("graph", "_table", "edges", "columns")
 
     def __init__(self) -> None:
         self.graph: dict[str, Any] = {"network": "", "source": "", "inputs": {}, "outputs": []}
-        self._node: dict[str, dict[str, Any]] = {}
+        self._table: dict[str, dict[str, Any]] | None = {}
         self.edges: list[tuple[str, str, int]] = []
+        self.columns: Columns | None = None
+
+    def set_columns(self, columns: Columns) -> None:
+        """The nodes, as columns (see the class); replaces any node table."""
+        self.columns, self._table = columns, None
+
+    @property
+    def _node(self) -> dict[str, dict[str, Any]]:
+        """Node -> data (networkx's name for its node table), made from the columns
+        when first read."""
+        table = self._table
+        if table is None:
+            assert self.columns is not None
+            names, layers, spans, blocks, inputs = self.columns
+            table = self._table = {
+                name: {"layer": layer, "span": span, "block": block, "inputs": preds}
+                for name, layer, span, block, preds in zip(names, layers, spans, blocks, inputs)}
+            self.columns = None  # the table may be changed now: the columns would be stale
+        return table
 
     @property
     def nodes(self) -> dict[str, dict[str, Any]]:
@@ -51,6 +73,10 @@ class PlainGraph:
         graph = _networkx_graph()
         graph.graph.update(self.graph)
         return fill_graph(graph, list(self._node.items()), self.edges)
+
+
+#: A graph's nodes as columns: names, layer records, spans, block paths, inputs.
+Columns = tuple[list[str], list[Any], list[Any], list[str], list[tuple[str, ...]]]
 
 
 @contextmanager

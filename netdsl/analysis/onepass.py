@@ -123,15 +123,21 @@ def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
     """The rows (made when first read), totals and receptive-field warnings of
     `analyze_graph`."""
     itemsize = check_options(batch, dtype, optimizer)
-    table = node_table(graph)
-    datas = list(table.values())
-    records = [data["layer"] for data in datas]
-    inputs = [data["inputs"] for data in datas]
-    spans = [data["span"] for data in datas]
+    columns = getattr(graph, "columns", None)  # a replay's plain graph (graph.PlainGraph)
+    if columns is not None:
+        listed, records, spans, blocks, inputs = columns
+    else:
+        table = node_table(graph)
+        datas = list(table.values())
+        listed = list(table)
+        records = [data["layer"] for data in datas]
+        inputs = [data["inputs"] for data in datas]
+        spans = [data["span"] for data in datas]
+        blocks = [data["block"] for data in datas]
     get_facts = _FACTS_CACHE.get
     facts = [get_facts(layer) or _facts(layer) for layer in records]
     signatures = [f[5] for f in facts]
-    names = tuple(table)
+    names = tuple(listed)
     outputs = tuple(graph.graph["outputs"])
     structure = _STRUCTURE_CACHE.get(names)
     if structure is None or not structure.fits(inputs, spans, signatures, outputs):
@@ -153,8 +159,8 @@ def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
     totals = Totals(params, buffers, macs, 2 * macs, other_ops * batch, param_bytes,
                     all_outputs, peak, total_saved, state + total_saved + transient,
                     input_bytes, input_bytes + param_bytes + all_outputs)
-    rows = PendingRows(list(names), records, [data["block"] for data in datas], inputs, spans,
-                       batch, activations, saved_bytes, structure.fields)
+    rows = PendingRows(listed, records, blocks, inputs, spans, batch, activations, saved_bytes,
+                       structure.fields, position)
     return rows, totals, list(structure.warnings)
 
 
@@ -305,11 +311,23 @@ class PendingRows:
 
     def __init__(self, names: list[str], records: list[Layer], blocks: list[str],
                  inputs: list[tuple[str, ...]], spans: list[Any], batch: int,
-                 activation: list[int], saved: list[int], fields: list[Field]) -> None:
+                 activation: list[int], saved: list[int], fields: list[Field],
+                 index: dict[str, int] | None = None) -> None:
+        # (the columns are read, never changed: a replay's names, blocks, inputs and spans
+        # are the same lists for every report of its recording)
         self.names, self.records, self.blocks = names, records, blocks
         self.inputs, self.spans, self.batch = inputs, spans, batch
         self.activation, self.saved, self.fields = activation, saved, fields
-        self._index: dict[str, int] | None = None
+        self._index = index  # name -> position, made when first needed
+
+    def record(self, name: str) -> Layer:
+        """The layer record of the node called `name` (KeyError when there is none)."""
+        return self.records[self._positions()[name]]
+
+    def _positions(self) -> dict[str, int]:
+        if self._index is None:
+            self._index = {n: i for i, n in enumerate(self.names)}
+        return self._index
 
     def __len__(self) -> int:
         return len(self.names)
@@ -328,7 +346,5 @@ class PendingRows:
 
     def row(self, name: str) -> LayerRow | None:
         """The row of the node called `name` (None when there is none)."""
-        if self._index is None:
-            self._index = {n: i for i, n in enumerate(self.names)}
-        i = self._index.get(name)
+        i = self._positions().get(name)
         return None if i is None else self.make(i)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from netdsl.analysis.counts import count
 from netdsl.analysis.memory import dtype_size, plan_memory
-from netdsl.analysis.onepass import PendingRows, analyze_nodes, node_table
+from netdsl.analysis.onepass import PendingRows, analyze_nodes
 from netdsl.analysis.receptive_field import receptive_fields
 from netdsl.analysis.rollup import rollup
 from netdsl.analysis.rows import BlockRow, HeadRow, LayerRow, Totals, rf_dict
@@ -268,10 +268,9 @@ def _one_pass(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str) ->
     check_batch(batch)
     rows, totals, warnings = analyze_nodes(graph, batch, dtype, optimizer)
     warnings = [*graph.graph.get("warnings", ()), *warnings]  # the elaborator's first
-    nodes = node_table(graph)
     return Report(graph.graph["network"], graph.graph["source"], batch, dtype, optimizer,
-                  {k: nodes[v]["layer"].out_shape for k, v in graph.graph["inputs"].items()},
-                  {o: nodes[o]["layer"].out_shape for o in graph.graph["outputs"]},
+                  {k: rows.record(v).out_shape for k, v in graph.graph["inputs"].items()},
+                  {o: rows.record(o).out_shape for o in graph.graph["outputs"]},
                   totals, rows, warnings, graph)
 
 

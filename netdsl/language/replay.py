@@ -70,7 +70,7 @@ MAX_STEPS = 20_000
 
 Regs = list[Any]
 Shapes = dict[str, Shape]
-Append = Callable[[tuple[str, dict[str, Any]]], None]  # a context's `nodes.append`
+Append = Callable[[Any], None]  # adds a node's layer record (the nodes are in order)
 Step = Callable[[Regs, Shapes, list[Any], Append], None]
 #: A layer step's argument key for the registers (None: unhashable), and its arguments.
 KeyOf = Callable[[Regs], "tuple | None"]
@@ -148,6 +148,12 @@ class Recording:
         self.inputs: dict[str, str] = {}
         self.result: str | None = None
         self.edges: list[tuple[str, str, int]] = []  # every node's, as the context has them
+        # the nodes' names, spans, block paths and inputs, in order (`graph.Columns`; a
+        # replay gives their records)
+        self.names: list[str] = []
+        self.spans: list[Span] = []
+        self.blocks: list[str] = []
+        self.node_inputs: list[tuple[str, ...]] = []
         # the last layer made, its step not written yet: the node named for it comes
         # next (most layers make one), and one step then makes both
         self.pending: LayerCall | None = None
@@ -252,17 +258,21 @@ class Recording:
         else:
             self.add(_node_step(index, part, fixed, op, name, span, block, preds))
         self.edges.extend((p, name, position) for position, p in enumerate(preds))
+        self.names.append(name)
+        self.spans.append(span)
+        self.blocks.append(block)
+        self.node_inputs.append(preds)
 
     # -------------------------------------------------------------------- replay
-    def run(self, ctx: Context, values: list[Any]) -> Tensor:
-        """Add the recorded nodes to `ctx` for the parameter `values`; the result tensor.
-        Raises `Miss` when the values take another path (`ctx` then holds a part)."""
+    def run(self, ctx: Context, values: list[Any]) -> tuple[Tensor, list[Any]]:
+        """The result tensor of the recorded nodes for the parameter `values`, and the
+        nodes' layer records (in the order of `names`); the edges and inputs are added to
+        `ctx`. Raises `Miss` when the values take another path."""
         regs: Regs = values + [None] * (self.slots - len(values))
         shapes: Shapes = {}
         made: list[Any] = []  # the layers made (a list of parts for a layer that splits)
-        # the nodes go straight to the context (`Context.append_node` without the memo's
-        # rows: no block call of a replay is memoised), the edges all at once
-        append = ctx.nodes.append
+        layers: list[Any] = []
+        append = layers.append
         try:
             for step in self.steps:
                 step(regs, shapes, made, append)
@@ -273,7 +283,16 @@ class Recording:
         ctx.edges.extend(self.edges)
         ctx.graph.graph["inputs"].update(self.inputs)
         assert self.result is not None
-        return Tensor(self.result, shapes[self.result])
+        return Tensor(self.result, shapes[self.result]), layers
+
+    def add_nodes(self, ctx: Context, layers: list[Any]) -> None:
+        """The nodes of a run, with its `layers`, added to `ctx` as elaboration adds them
+        (`Context.append_node` without the memo's rows: no block call of a replay is
+        memoised)."""
+        ctx.nodes.extend(
+            (name, {"layer": layer, "span": span, "block": block, "inputs": preds})
+            for name, layer, span, block, preds
+            in zip(self.names, layers, self.spans, self.blocks, self.node_inputs))
 
 
 def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any],
@@ -326,7 +345,7 @@ def _node_layer_step(spec: LayerSpec, key_of: KeyOf, arguments: ArgumentsOf,
                 spec, key, *arguments(regs), in_shapes)
         made.append(layer)
         shapes[name] = layer.out_shape
-        append((name, {"layer": layer, "span": span, "block": block, "inputs": node_preds}))
+        append(layer)
     return step
 
 
@@ -339,7 +358,7 @@ def _checked_node_step(step: Step, op: str, name: str, span: Span, block: str,
         if layer.op != op:  # the node's name was made from it
             raise Miss
         shapes[name] = layer.out_shape
-        append((name, {"layer": layer, "span": span, "block": block, "inputs": preds}))
+        append(layer)
     return step_and_node
 
 
@@ -419,7 +438,7 @@ def _node_step(index: int | None, part: int | None, fixed: Any, op: str, name: s
     if index is None:
         def step(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
             shapes[name] = fixed.out_shape
-            append((name, {"layer": fixed, "span": span, "block": block, "inputs": preds}))
+            append(fixed)
         return step
     at = index
 
@@ -428,7 +447,7 @@ def _node_step(index: int | None, part: int | None, fixed: Any, op: str, name: s
         if layer.op != op:  # the node's name was made from it
             raise Miss
         shapes[name] = layer.out_shape
-        append((name, {"layer": layer, "span": span, "block": block, "inputs": preds}))
+        append(layer)
     return made_step
 
 
@@ -686,10 +705,18 @@ def replay(recording: Recording, ctx: Context, values: list[Any]) -> Any:
     """The graph `recording` gives for `values` in the fresh context `ctx`; None (and
     `ctx` as it was) when the values take another path."""
     try:
-        result = recording.run(ctx, values)
-        if recording.reaches:
+        result, layers = recording.run(ctx, values)
+        if recording.reaches:  # every node reaches the output (see `Recording`)
             set_outputs(ctx.graph, [Head(DEFAULT_NAME, result.node)], named=False)
-            return fill_graph(ctx.graph, ctx.nodes, ctx.edges)
+            graph = ctx.graph
+            if isinstance(graph, PlainGraph):  # the nodes as columns, no table made
+                graph.set_columns((recording.names, layers, recording.spans, recording.blocks,
+                                   recording.node_inputs))
+                graph.edges.extend(ctx.edges)
+                return graph
+            recording.add_nodes(ctx, layers)
+            return fill_graph(graph, ctx.nodes, ctx.edges)
+        recording.add_nodes(ctx, layers)
         count = len(ctx.nodes)
         graph = _Elaborator(ctx).finish(ctx.network, result, None)
         recording.reaches = len(graph.nodes) == count
