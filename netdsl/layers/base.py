@@ -435,6 +435,22 @@ class SlidingWindow(Layer):
         return fields[0].window(kernel, stride, pads)
 
 
+#: The field rules of the kinds whose field is their input's, as it is or made global
+#: (every output sees the whole input): `plain_rule_field` gives the field of either.
+IDENTITY_FIELD = ("identity",)
+GLOBAL_FIELD = ("global",)
+
+
+def plain_rule_field(rule: tuple[str], field: Field) -> Field:
+    """The field of a kind whose rule is `IDENTITY_FIELD` or `GLOBAL_FIELD`, for the
+    input field `field` (such a kind's `receptive_field` is this of its rule)."""
+    if rule == GLOBAL_FIELD:
+        return field.as_global()
+    if rule == IDENTITY_FIELD:
+        return field
+    raise ValueError(f"not a plain field rule: {rule!r}")
+
+
 def numel(shape: Shape) -> int:
     """Number of elements of a shape (1 for a scalar)."""
     return math.prod(shape)

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from netdsl.layers.base import (
+    GLOBAL_FIELD,
+    IDENTITY_FIELD,
     SAVE_INPUT,
     Arg,
     Example,
@@ -17,6 +19,7 @@ from netdsl.layers.base import (
     boolean,
     integer,
     numel,
+    plain_rule_field,
     positive,
 )
 from netdsl.layers.recipe import Recipe, recipe
@@ -52,10 +55,10 @@ class Linear(Layer):
 
     def field_rule(self) -> tuple:
         """Every output sees the whole input: nothing else is read."""
-        return ("global",)
+        return GLOBAL_FIELD
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
-        return fields[0].as_global()
+        return plain_rule_field(self.field_rule(), fields[0])
 
     def describe(self) -> str:
         return f"{self.features}, bias={self.bias}"
@@ -107,15 +110,12 @@ class Reshape(Layer):
         return self.shape
 
     def field_rule(self) -> tuple:
-        """Whether elements keep their places (the same spatial sizes) or move between axes."""
-        return ("identity",) if self.shape[1:] == self.in_shape[1:] else ("global",)
+        """Same spatial sizes: each element keeps its place. Otherwise elements move
+        between axes, and an output element may come from anywhere: global."""
+        return IDENTITY_FIELD if self.shape[1:] == self.in_shape[1:] else GLOBAL_FIELD
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
-        # Same spatial sizes: each element keeps its place. Otherwise elements move
-        # between axes, and an output element may come from anywhere: global.
-        if self.shape[1:] == self.in_shape[1:]:
-            return fields[0]
-        return fields[0].as_global()
+        return plain_rule_field(self.field_rule(), fields[0])
 
     def torch_recipe(self) -> Recipe:
         return recipe("nn.Sequential", recipe("nn.Flatten"), recipe("nn.Unflatten", 1, self.shape))

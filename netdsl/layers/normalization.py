@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from netdsl.layers.base import (
+    GLOBAL_FIELD,
+    IDENTITY_FIELD,
     SAVE_INPUT,
     Arg,
     Example,
@@ -17,6 +19,7 @@ from netdsl.layers.base import (
     boolean,
     choice,
     numel,
+    plain_rule_field,
     positive,
     probability,
     real,
@@ -203,11 +206,10 @@ class LayerNorm(Layer):
 
     def field_rule(self) -> tuple:
         """Over a flat input every feature; else each position's channels only."""
-        return ("global",) if self.spatial_rank == 0 else ("identity",)
+        return GLOBAL_FIELD if self.spatial_rank == 0 else IDENTITY_FIELD
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
-        # over [C, ...]: each position's channels only; over a flat [F]: every feature
-        return fields[0].as_global() if self.spatial_rank == 0 else fields[0]
+        return plain_rule_field(self.field_rule(), fields[0])
 
     def describe(self) -> str:
         return f"{self.channels}, eps={self.eps:g}"
@@ -251,10 +253,10 @@ class GroupNorm(Layer):
 
     def field_rule(self) -> tuple:
         """Every output sees its group at all positions: nothing else is read."""
-        return ("global",)
+        return GLOBAL_FIELD
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
-        return fields[0].as_global()  # every output sees its group at all positions
+        return plain_rule_field(self.field_rule(), fields[0])
 
     def describe(self) -> str:
         return f"{self.groups} groups, eps={self.eps:g}"
@@ -298,10 +300,10 @@ class InstanceNorm(Layer):
 
     def field_rule(self) -> tuple:
         """Every output sees its channel at all positions: nothing else is read."""
-        return ("global",)
+        return GLOBAL_FIELD
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
-        return fields[0].as_global()  # every output sees its channel at all positions
+        return plain_rule_field(self.field_rule(), fields[0])
 
     def describe(self) -> str:
         return f"eps={self.eps:g}" + (", affine" if self.affine else "")

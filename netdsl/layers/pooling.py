@@ -8,6 +8,7 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 from netdsl.layers.base import (
+    GLOBAL_FIELD,
     SAVE_INPUT,
     SAVE_OUTPUT,
     Arg,
@@ -25,6 +26,7 @@ from netdsl.layers.base import (
     optional,
     padding,
     per_axis,
+    plain_rule_field,
     positive,
 )
 from netdsl.layers.geometry import (
@@ -190,10 +192,10 @@ class GlobalPool(Layer):
 
     def field_rule(self) -> tuple:
         """Every output sees the whole input: nothing else is read."""
-        return ("global",)
+        return GLOBAL_FIELD
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
-        return fields[0].as_global()
+        return plain_rule_field(self.field_rule(), fields[0])
 
     def torch_recipe(self) -> Recipe:
         return recipe("GlobalMaxPool" if self.is_max else "GlobalAvgPool")
@@ -345,10 +347,10 @@ class SpatialPyramidPool(Layer):
 
     def field_rule(self) -> tuple:
         """Its coarsest level sees the whole input: nothing else is read."""
-        return ("global",)
+        return GLOBAL_FIELD
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
-        return fields[0].as_global()
+        return plain_rule_field(self.field_rule(), fields[0])
 
     def describe(self) -> str:
         return f"levels={list(self.levels)}, {self.mode}"
