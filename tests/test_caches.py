@@ -161,3 +161,26 @@ def test_bind_is_binding_in_signature_order(name: str) -> None:
         fast = _bound_or_error(registry.bind, spec, positional, keywords, rank)
         ordered = _bound_or_error(registry.bind_in_order, spec, positional, keywords, rank)
         assert fast == ordered, (positional, keywords)
+
+
+def test_layer_cache_keys_keep_apart_what_compares_equal() -> None:
+    """`1`, `1.0`, `true` and `[1]` (equal or alike to Python) make different keys, and
+    the flat run of values cannot be read two ways."""
+    keys = {registry.argument_key("conv", [v], {}) for v in (1, 1.0, True, [1], [[1]], "1")}
+    assert len(keys) == 6
+    assert (registry.argument_key("conv", [[1, 2], 3], {})
+            != registry.argument_key("conv", [[1, 2, 3]], {}))
+    assert registry.argument_key("conv", [], {"a": 1}) != registry.argument_key("conv", ["a", 1], {})
+    assert (registry.cache_key(registry.argument_key("add", [], {}), ((4, 2), (2,)))
+            != registry.cache_key(registry.argument_key("add", [], {}), ((4,), (2, 2))))
+
+
+def test_argument_offsets_point_at_each_value() -> None:
+    """Writing a value at `argument_offsets`' place in a key gives the key of the
+    arguments with that value (what a replay does, netdsl/language/replay.py)."""
+    positional, keywords = [[3, 3], 1.5, 7, "x"], {"b": [1, [2]], "a": 5, "c": True}
+    key = list(registry.argument_key("conv", positional, keywords))
+    starts, keyword_starts = registry.argument_offsets(positional, keywords)
+    key[starts[2]], key[keyword_starts["a"]] = 8, 6
+    changed = registry.argument_key("conv", [[3, 3], 1.5, 8, "x"], {**keywords, "a": 6})
+    assert tuple(key) == changed

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import lru_cache
-from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import (
@@ -120,21 +119,10 @@ class _BracketAwareNewlines:
             yield token
 
 
-def grammar_text() -> str:
-    """The grammar, from the installed package or, in a source checkout, from grammars/."""
-    try:
-        from importlib.resources import files
-
-        return (files("netdsl.grammars") / "netdsl.lark").read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):
-        here = Path(__file__).resolve().parents[2] / "grammars" / "netdsl.lark"
-        return here.read_text(encoding="utf-8")
-
-
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
     return Lark(
-        grammar_text(), parser="lalr", lexer="contextual", postlex=_BracketAwareNewlines(),
+        fastparse.grammar_text(), parser="lalr", lexer="contextual", postlex=_BracketAwareNewlines(),
         propagate_positions=True, maybe_placeholders=True,
         cache=True,  # grammar analysis cached in the temp dir, keyed by grammar hash
     )

@@ -56,7 +56,7 @@ from netdsl.language.values import (
 from netdsl.layers import LayerSpec, create
 from netdsl.layers.base import Shape
 from netdsl.layers.io import Input
-from netdsl.layers.registry import argument_key, cached, create_keyed, freeze_value
+from netdsl.layers.registry import argument_key, argument_offsets, cached, create_keyed
 
 #: Recordings kept per network and fixed parameters (a guard that fails, `width` = 16
 #: making the first stage's shortcut the identity, say, may be met by another one).
@@ -300,7 +300,8 @@ def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
                 node: tuple[str, str, Span, str, tuple[str, ...]] | None) -> Step:
     """The replay step making one layer (kept in `made`), and the node made of it if
     `node` says which (its op, name, span, block path and inputs)."""
-    key_of, arguments = _direct_arguments(positional, keywords) or _arguments(positional, keywords)
+    key_of, arguments = (_direct_arguments(spec.name, positional, keywords)
+                         or _arguments(spec.name, positional, keywords))
     single = preds[0] if len(preds) == 1 else None
     splits = hasattr(spec.kind, "parts")  # a layer that gives several tensors
     if node is not None and node[0] == spec.name and not splits:
@@ -313,7 +314,7 @@ def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
         if key is None:
             layer = create(spec, *arguments(regs), in_shapes)
         else:  # the arguments themselves are made only for a record not made before
-            layer = cached(spec, key, in_shapes) or create_keyed(
+            layer = cached(key, in_shapes) or create_keyed(
                 spec, key, *arguments(regs), in_shapes)
         if splits:
             made_parts = layer.parts() if hasattr(layer, "parts") else None
@@ -341,7 +342,7 @@ def _node_layer_step(spec: LayerSpec, key_of: KeyOf, arguments: ArgumentsOf,
         if key is None:
             layer = create(spec, *arguments(regs), in_shapes)
         else:
-            layer = cached(spec, key, in_shapes) or create_keyed(
+            layer = cached(key, in_shapes) or create_keyed(
                 spec, key, *arguments(regs), in_shapes)
         made.append(layer)
         shapes[name] = layer.out_shape
@@ -362,7 +363,8 @@ def _checked_node_step(step: Step, op: str, name: str, span: Span, block: str,
     return step_and_node
 
 
-def _arguments(positional: list[Any], keywords: dict[str, Any]) -> tuple[KeyOf, ArgumentsOf]:
+def _arguments(name: str, positional: list[Any], keywords: dict[str, Any]
+               ) -> tuple[KeyOf, ArgumentsOf]:
     """The cache key (`registry.argument_key`) and the arguments of a layer step, in
     general."""
     if has_traced(positional) or has_traced(list(keywords.values())):
@@ -374,19 +376,23 @@ def _arguments(positional: list[Any], keywords: dict[str, Any]) -> tuple[KeyOf, 
 
         def key_of(regs: Regs) -> tuple | None:
             try:
-                return argument_key(*arguments(regs))
+                return argument_key(name, *arguments(regs))
             except TypeError:
                 return None
         return key_of, arguments
     try:  # the same arguments on every replay: their key too
-        fixed_key: tuple | None = argument_key(positional, keywords)
+        fixed_key: tuple | None = argument_key(name, positional, keywords)
     except TypeError:
         fixed_key = None
     fixed = (positional, keywords)
     return (lambda regs: fixed_key), (lambda regs: fixed)
 
 
-def _direct_arguments(positional: list[Any], keywords: dict[str, Any]
+#: The value types that `registry.argument_key` writes as themselves, in one item.
+_ONE_ITEM = frozenset({int, str})
+
+
+def _direct_arguments(name: str, positional: list[Any], keywords: dict[str, Any]
                       ) -> tuple[KeyOf, ArgumentsOf] | None:
     """The cache key (`registry.argument_key`) and the arguments of a layer step whose
     traced arguments are all whole arguments (`conv(channels * 4, 1)`, not `kernel =
@@ -398,36 +404,36 @@ def _direct_arguments(positional: list[Any], keywords: dict[str, Any]
             type(v) is not Traced and has_traced(v) for v in values):
         return None
     plain_positional, plain_keywords = concrete(positional), {k: concrete(v) for k, v in keywords.items()}
+    if any(type(v) is Traced and type(c) not in _ONE_ITEM for v, c in
+           zip([*positional, *keywords.values()], [*plain_positional, *plain_keywords.values()])):
+        return None  # a traced list or float: it takes several items of the key
     try:
-        frozen_positional, frozen_keywords = argument_key(plain_positional, plain_keywords)
+        fixed = list(argument_key(name, plain_positional, plain_keywords))
     except TypeError:
         return None
+    starts, keyword_starts = argument_offsets(plain_positional, plain_keywords)
     positional_slots = [(i, v.slot) for i, v in enumerate(positional) if type(v) is Traced]
-    order = sorted(keywords)  # the key's order: names and values, flat
-    keyword_slots = [(name, 2 * order.index(name) + 1, v.slot) for name, v in keywords.items()
-                     if type(v) is Traced]
-    fixed_positional, fixed_keywords = list(frozen_positional), list(frozen_keywords)
+    keyword_slots = [(keyword, v.slot) for keyword, v in keywords.items() if type(v) is Traced]
+    traced_at = [*((starts[i], slot) for i, slot in positional_slots),
+                 *((keyword_starts[keyword], slot) for keyword, slot in keyword_slots)]
 
     def key_of(regs: Regs) -> tuple:
-        key_args = fixed_positional.copy()
-        for i, slot in positional_slots:
+        key = fixed.copy()
+        for at, slot in traced_at:
             value = regs[slot]
-            key_args[i] = value if type(value) is int else freeze_value(value)
-        if not keyword_slots:
-            return (tuple(key_args), frozen_keywords)
-        key_kwargs = fixed_keywords.copy()
-        for _, at, slot in keyword_slots:
-            value = regs[slot]
-            key_kwargs[at] = value if type(value) is int else freeze_value(value)
-        return (tuple(key_args), tuple(key_kwargs))
+            kind = type(value)
+            if kind is not int and kind is not str:  # written as several items, or tagged
+                return argument_key(name, *arguments(regs))
+            key[at] = value
+        return tuple(key)
 
     def arguments(regs: Regs) -> tuple[list[Any], dict[str, Any]]:
         args = plain_positional.copy()
         for i, slot in positional_slots:
             args[i] = regs[slot]
         kwargs = dict(plain_keywords)
-        for name, _, slot in keyword_slots:
-            kwargs[name] = regs[slot]
+        for keyword, slot in keyword_slots:
+            kwargs[keyword] = regs[slot]
         return args, kwargs
     return key_of, arguments
 

@@ -13,7 +13,7 @@ import reprlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from netdsl.layers.recipe import Recipe
 
@@ -149,6 +149,30 @@ _FIELD_CACHE_LIMIT = 100_000
 #: (a kind's field rule, input fields) -> output field, shared by the records with that
 #: rule (`Layer.field_rule`). Bounded like the field cache.
 _RULE_FIELD_CACHE: dict[tuple[Any, Any], Field] = {}
+
+
+#: Every distinct window rule and plan's input indices met, once (`shared`). Bounded; cleared when full.
+_SHARED_CACHE: dict[tuple, tuple] = {}
+_SHARED_CACHE_LIMIT = 10_000
+
+TupleT = TypeVar("TupleT", bound=tuple)
+
+
+def shared(value: TupleT) -> TupleT:
+    """The one kept tuple equal to `value`.
+
+    Records outlive a search's candidates in the layer cache, and a width variant's new
+    records have the window rules (and the plans' input indices) of the last variant's:
+    sharing them spares the garbage collector a few long-lived tuples per variant that it
+    could not stop tracking (a new tuple of new tuples stays tracked: it looks at the
+    outer one first, netdsl/layers/registry.py).
+    """
+    found = _SHARED_CACHE.get(value)
+    if found is None:
+        if len(_SHARED_CACHE) >= _SHARED_CACHE_LIMIT:
+            _SHARED_CACHE.clear()
+        found = _SHARED_CACHE[value] = value
+    return found  # type: ignore[return-value]
 
 
 def _whole_numbers(field: Field) -> bool:
@@ -332,7 +356,9 @@ class Layer:
             else:
                 slot = (0 if item.per_sample else 2) + (item.itemsize is not None)
                 sizes[slot] += item.elements * (item.itemsize or 1)
-        return (tuple(inputs), output, sizes[0], sizes[1], sizes[2], sizes[3])
+        # the indices shared: a plan of numbers and an old tuple leaves the collector at
+        # its first pass (`shared`), and batch norm's plan differs for every width
+        return (shared(tuple(inputs)), output, sizes[0], sizes[1], sizes[2], sizes[3])
 
     def saved_for(self, requires_grad: tuple[bool, ...]) -> tuple[Saved, ...]:
         """What autograd keeps given which inputs require gradients: nothing at all when
@@ -426,8 +452,8 @@ class SlidingWindow(Layer):
         """The window's effective kernel, stride and begin padding (made once)."""
         rule = self._rule
         if rule is None:
-            rule = self._rule = ("window", self.effective_kernel, self.stride,
-                                 tuple(p[0] for p in self.pads))
+            rule = self._rule = shared(("window", self.effective_kernel, self.stride,
+                                        tuple(p[0] for p in self.pads)))
         return rule
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:

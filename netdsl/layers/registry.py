@@ -191,25 +191,103 @@ def create(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
            in_shapes: tuple[Shape, ...]) -> Layer:
     """The resolved layer for a call (shared with identical earlier calls)."""
     try:
-        arguments = argument_key(positional, keywords)
+        arguments = argument_key(spec.name, positional, keywords)
     except TypeError:  # an unhashable argument value: build without sharing
         return _create(spec, positional, keywords, in_shapes)
     return create_keyed(spec, arguments, positional, keywords, in_shapes)
 
 
-def argument_key(positional: Sequence[Any], keywords: dict[str, Any]) -> tuple:
-    """The part of a layer cache key that the arguments make (TypeError: unhashable)."""
-    # keywords as one flat run (name, value, name, value, ...): names are strings and
-    # every value one item, so the run is unambiguous
-    return (_freeze(positional),
-            _freeze([x for item in sorted(keywords.items()) for x in item]) if keywords else ())
+def argument_key(name: str, positional: Sequence[Any], keywords: dict[str, Any]) -> tuple:
+    """The part of a layer cache key that the layer's name and arguments make, the input
+    shapes to follow (`cache_key`; TypeError: an unhashable value).
+
+    One flat tuple: the name, the positional values, a marker, the keywords as one run
+    (name, value, name, value, ...), a marker. Values are written flat too (`_freeze_into`);
+    names are strings and the markers bytes, which no value is written as, so the run is
+    unambiguous.
+    """
+    key: list[Any] = [name]
+    _freeze_into(key, positional)
+    key.append(_KEYWORDS)
+    if keywords:
+        _freeze_into(key, [x for item in sorted(keywords.items()) for x in item])
+    key.append(_SHAPE)
+    return tuple(key)
+
+
+def argument_offsets(positional: Sequence[Any], keywords: dict[str, Any]
+                     ) -> tuple[list[int], dict[str, int]]:
+    """Where each positional and each keyword value starts in `argument_key`'s tuple (a
+    replay writes the values it traces into a copy of the key, netdsl/language/replay.py)."""
+    at, starts = 1, []
+    for value in positional:
+        starts.append(at)
+        at += _flat_length(value)
+    at += 1  # the keywords' marker
+    keyword_starts = {}
+    for keyword in sorted(keywords):
+        keyword_starts[keyword] = at + 1  # after the keyword's name
+        at += 1 + _flat_length(keywords[keyword])
+    return starts, keyword_starts
+
+
+#: Markers in a layer cache key: after the positional values, before each input shape,
+#: around a list's items, before a float, and the two booleans. Bytes, which no value is,
+#: and single items the garbage collector never tracks (`cache_key`).
+_KEYWORDS, _SHAPE, _LIST, _END, _FLOAT, _TRUE, _FALSE = (
+    b"k", b"s", b"[", b"]", b"f", b"true", b"false")
+
+
+def _freeze_into(key: list[Any], values: Any) -> None:
+    """Append `values` to `key`, keeping `1`, `1.0` and `true` apart (they compare equal)."""
+    for v in values:
+        kind = type(v)
+        if kind is int or kind is str or v is None:
+            key.append(v)
+        elif kind is bool:
+            key.append(_TRUE if v else _FALSE)
+        elif kind is list or kind is tuple:
+            key.append(_LIST)
+            _freeze_into(key, v)
+            key.append(_END)
+        elif kind is float:
+            key.append(_FLOAT)
+            key.append(v)
+        else:
+            hash(v)  # an unhashable value is refused here, where the caller expects it
+            key.append((kind, v))
+
+
+def _flat_length(value: Any) -> int:
+    """How many items `_freeze_into` writes for one value."""
+    kind = type(value)
+    if kind is list or kind is tuple:
+        return 2 + sum(map(_flat_length, value))
+    return 2 if kind is float else 1
+
+
+def cache_key(arguments: tuple, in_shapes: tuple[Shape, ...]) -> tuple:
+    """The layer cache key of a call: `argument_key`'s, then the input shapes.
+
+    Flat because the cache outlives a search's candidates: the garbage collector stops
+    tracking a tuple of numbers and words at its first collection, but keeps tracking a
+    new tuple of new tuples (it looks at the outer one first), and every key it tracks is
+    scanned again by each full collection (a width variant of ResNet-50 adds 26 keys).
+    """
+    if len(in_shapes) == 1:
+        return arguments + in_shapes[0]
+    key = list(arguments + in_shapes[0])
+    for shape in in_shapes[1:]:
+        key.append(_SHAPE)
+        key.extend(shape)
+    return tuple(key)
 
 
 def create_keyed(spec: LayerSpec, arguments: tuple, positional: Sequence[Any],
                  keywords: dict[str, Any], in_shapes: tuple[Shape, ...]) -> Layer:
     """`create` with the arguments' key known (`argument_key`; a replay knows the key of
     arguments it does not compute, netdsl/language/replay.py)."""
-    key = (spec.name, arguments, in_shapes)
+    key = cache_key(arguments, in_shapes)
     layer = _LAYER_CACHE.get(key)
     if layer is None:
         layer = _create(spec, positional, keywords, in_shapes)
@@ -219,28 +297,9 @@ def create_keyed(spec: LayerSpec, arguments: tuple, positional: Sequence[Any],
     return layer
 
 
-def cached(spec: LayerSpec, arguments: tuple, in_shapes: tuple[Shape, ...]) -> Layer | None:
+def cached(arguments: tuple, in_shapes: tuple[Shape, ...]) -> Layer | None:
     """The record an identical earlier call made (`arguments`: `argument_key`'s), if kept."""
-    return _LAYER_CACHE.get((spec.name, arguments, in_shapes))
-
-
-def freeze_value(value: Any) -> Any:
-    """One argument value as `argument_key` has it."""
-    return _freeze((value,))[0]
-
-
-def _freeze(values: Any) -> tuple:
-    """A hashable key for argument values that keeps `1`, `1.0` and `true` apart."""
-    out = []
-    for v in values:
-        kind = type(v)
-        if kind is int or kind is str or v is None:
-            out.append(v)
-        elif kind is list or kind is tuple:
-            out.append(_freeze(v))
-        else:  # bool and float compare equal to ints: tag them with their type
-            out.append((kind, v))
-    return tuple(out)
+    return _LAYER_CACHE.get(cache_key(arguments, in_shapes))
 
 
 def _create(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
