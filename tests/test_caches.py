@@ -184,3 +184,27 @@ def test_argument_offsets_point_at_each_value() -> None:
     key[starts[2]], key[keyword_starts["a"]] = 8, 6
     changed = registry.argument_key("conv", [[3, 3], 1.5, 8, "x"], {**keywords, "a": 6})
     assert tuple(key) == changed
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_a_partial_bind_is_bind(name: str) -> None:
+    """A replay's binder (`registry.PartialBind`), made from an example's call with one
+    argument changing, binds every value of that argument as `bind` does, refusals
+    included, and at every rank."""
+    spec = REGISTRY[name]
+    for example in spec.examples:
+        rank = len(example.inputs[0]) - 1
+        keywords = dict(example.args)
+        for arg in spec.signature.args:
+            binder = registry.PartialBind.of(spec, [], keywords, [], [arg.name])
+            assert binder is not None
+            for value in [keywords.get(arg.name, arg.default), *BAD_VALUES]:
+                changed = {**keywords, arg.name: value}
+                for at in {rank, 0, 2}:
+                    assert (_bound_or_error(_partial(binder), spec, [], changed, at)
+                            == _bound_or_error(registry.bind, spec, [], changed, at))
+
+
+def _partial(binder: registry.PartialBind) -> Any:
+    """`binder.bind` as `bind` is called."""
+    return lambda spec, positional, keywords, rank: binder.bind(positional, keywords, rank)

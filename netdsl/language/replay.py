@@ -56,7 +56,13 @@ from netdsl.language.values import (
 from netdsl.layers import LayerSpec, create
 from netdsl.layers.base import Shape
 from netdsl.layers.io import Input
-from netdsl.layers.registry import argument_key, argument_offsets, cached, create_keyed
+from netdsl.layers.registry import (
+    PartialBind,
+    argument_key,
+    argument_offsets,
+    cached,
+    create_keyed,
+)
 
 #: Recordings kept per network and fixed parameters (a guard that fails, `width` = 16
 #: making the first stage's shortcut the identity, say, may be met by another one).
@@ -300,13 +306,13 @@ def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
                 node: tuple[str, str, Span, str, tuple[str, ...]] | None) -> Step:
     """The replay step making one layer (kept in `made`), and the node made of it if
     `node` says which (its op, name, span, block path and inputs)."""
-    key_of, arguments = (_direct_arguments(spec.name, positional, keywords)
-                         or _arguments(spec.name, positional, keywords))
+    key_of, arguments, binder = (_direct_arguments(spec, positional, keywords)
+                                 or _arguments(spec.name, positional, keywords))
     single = preds[0] if len(preds) == 1 else None
     splits = hasattr(spec.kind, "parts")  # a layer that gives several tensors
     if node is not None and node[0] == spec.name and not splits:
         # most steps: one layer, one node (a record's op is its layer name)
-        return _node_layer_step(spec, key_of, arguments, preds, node)
+        return _node_layer_step(spec, key_of, arguments, binder, preds, node)
 
     def step(regs: Regs, shapes: Shapes, made: list[Any], append: Append) -> None:
         key = key_of(regs)
@@ -315,7 +321,7 @@ def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
             layer = create(spec, *arguments(regs), in_shapes)
         else:  # the arguments themselves are made only for a record not made before
             layer = cached(key, in_shapes) or create_keyed(
-                spec, key, *arguments(regs), in_shapes)
+                spec, key, *arguments(regs), in_shapes, binder)
         if splits:
             made_parts = layer.parts() if hasattr(layer, "parts") else None
             if (None if made_parts is None else len(made_parts)) != parts:
@@ -329,6 +335,7 @@ def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
 
 
 def _node_layer_step(spec: LayerSpec, key_of: KeyOf, arguments: ArgumentsOf,
+                     binder: PartialBind | None,
                      preds: tuple[str, ...], node: tuple[str, str, Span, str, tuple[str, ...]]
                      ) -> Step:
     """`_layer_step` for a layer of one tensor and its node, in one closure (most steps;
@@ -343,7 +350,7 @@ def _node_layer_step(spec: LayerSpec, key_of: KeyOf, arguments: ArgumentsOf,
             layer = create(spec, *arguments(regs), in_shapes)
         else:
             layer = cached(key, in_shapes) or create_keyed(
-                spec, key, *arguments(regs), in_shapes)
+                spec, key, *arguments(regs), in_shapes, binder)
         made.append(layer)
         shapes[name] = layer.out_shape
         append(layer)
@@ -364,7 +371,7 @@ def _checked_node_step(step: Step, op: str, name: str, span: Span, block: str,
 
 
 def _arguments(name: str, positional: list[Any], keywords: dict[str, Any]
-               ) -> tuple[KeyOf, ArgumentsOf]:
+               ) -> tuple[KeyOf, ArgumentsOf, None]:
     """The cache key (`registry.argument_key`) and the arguments of a layer step, in
     general."""
     if has_traced(positional) or has_traced(list(keywords.values())):
@@ -379,26 +386,27 @@ def _arguments(name: str, positional: list[Any], keywords: dict[str, Any]
                 return argument_key(name, *arguments(regs))
             except TypeError:
                 return None
-        return key_of, arguments
+        return key_of, arguments, None
     try:  # the same arguments on every replay: their key too
         fixed_key: tuple | None = argument_key(name, positional, keywords)
     except TypeError:
         fixed_key = None
     fixed = (positional, keywords)
-    return (lambda regs: fixed_key), (lambda regs: fixed)
+    return (lambda regs: fixed_key), (lambda regs: fixed), None
 
 
 #: The value types that `registry.argument_key` writes as themselves, in one item.
 _ONE_ITEM = frozenset({int, str})
 
 
-def _direct_arguments(name: str, positional: list[Any], keywords: dict[str, Any]
-                      ) -> tuple[KeyOf, ArgumentsOf] | None:
+def _direct_arguments(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
+                      ) -> tuple[KeyOf, ArgumentsOf, PartialBind | None] | None:
     """The cache key (`registry.argument_key`) and the arguments of a layer step whose
     traced arguments are all whole arguments (`conv(channels * 4, 1)`, not `kernel =
     [k, 1]`): the constants' part of the key is made once, a replay fills in the rest;
     None when another shape of arguments asks for the general way (or nothing is
-    traced)."""
+    traced). The binder, when a record is made, converts the traced values only."""
+    name = spec.name
     values = [*positional, *keywords.values()]
     if not any(type(v) is Traced for v in values) or any(
             type(v) is not Traced and has_traced(v) for v in values):
@@ -435,7 +443,9 @@ def _direct_arguments(name: str, positional: list[Any], keywords: dict[str, Any]
         for keyword, slot in keyword_slots:
             kwargs[keyword] = regs[slot]
         return args, kwargs
-    return key_of, arguments
+    binder = PartialBind.of(spec, plain_positional, plain_keywords,
+                            [i for i, _ in positional_slots], [k for k, _ in keyword_slots])
+    return key_of, arguments, binder
 
 
 def _node_step(index: int | None, part: int | None, fixed: Any, op: str, name: str,

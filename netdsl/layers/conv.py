@@ -47,6 +47,21 @@ SPATIAL = (1, 2, 3)
 _EXPLICIT_PADS_CACHE: dict[tuple, tuple[tuple[int, int], ...] | None] = {}
 
 
+#: A convolution's effective kernel, padding and output sizes by its spatial facts
+#: (kernel, dilation, stride, padding as given, input sizes): the convolutions of a width
+#: variant differ from the old ones in channels only. Bounded; cleared when full.
+_GEOMETRY_CACHE: dict[tuple, tuple[Shape, tuple[tuple[int, int], ...], Shape]] = {}
+
+
+def _geometry(kernel: Shape, dilation: Shape, stride: Shape, padding: Any, sizes: Shape
+              ) -> tuple[Shape, tuple[tuple[int, int], ...], Shape]:
+    """The effective kernel, the (begin, end) padding and the output sizes per axis."""
+    effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    pads = resolve_padding(padding, sizes, effective, stride)
+    return effective, pads, tuple(window_output(n, k, s, p) for n, k, s, p in
+                                  zip(sizes, effective, stride, pads))
+
+
 class Conv(SlidingWindow):
     """Convolution (cross-correlation) over 1, 2 or 3 spatial axes.
 
@@ -58,26 +73,29 @@ class Conv(SlidingWindow):
     """
 
     __slots__ = ("channels", "kernel", "stride", "pads", "dilation", "groups", "bias",
-                 "effective_kernel")
+                 "effective_kernel", "_out_sizes")
 
     def configure(self, args: dict[str, Any]) -> None:
         c_in = self.in_shape[0]
         self.channels, self.kernel, self.stride = args["channels"], args["kernel"], args["stride"]
         self.dilation, self.groups, self.bias = args["dilation"], args["groups"], args["bias"]
-        #: Kernel extent with dilation: d*(k-1)+1 per axis (read by most of the rules).
-        self.effective_kernel = tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
         if c_in % self.groups:
             raise LayerError(f"input channels {c_in} are not divisible by groups={self.groups}", "groups")
         if self.channels % self.groups:
             raise LayerError(f"output channels {self.channels} are not divisible by groups={self.groups}",
                              "groups")
-        self.pads = resolve_padding(args["padding"], self.in_shape[1:], self.effective_kernel,
-                                    self.stride)
+        key = (self.kernel, self.dilation, self.stride, args["padding"], self.in_shape[1:])
+        geometry = _GEOMETRY_CACHE.get(key)
+        if geometry is None:
+            geometry = _geometry(*key)  # its errors are raised, not kept
+            if len(_GEOMETRY_CACHE) >= 10_000:
+                _GEOMETRY_CACHE.clear()
+            _GEOMETRY_CACHE[key] = geometry
+        #: Kernel extent with dilation: d*(k-1)+1 per axis (read by most of the rules).
+        self.effective_kernel, self.pads, self._out_sizes = geometry
 
     def infer_shape(self) -> Shape:
-        sizes = tuple(window_output(n, k, s, p) for n, k, s, p in
-                      zip(self.in_shape[1:], self.effective_kernel, self.stride, self.pads))
-        return (self.channels, *sizes)
+        return (self.channels, *self._out_sizes)
 
     def params(self) -> int:
         weights = math.prod(self.kernel) * (self.in_shape[0] // self.groups) * self.channels

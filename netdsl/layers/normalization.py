@@ -62,9 +62,9 @@ class BatchNorm(Layer):
         return 2 * numel(self.out_shape)
 
     def saved(self) -> tuple[Saved, ...]:
-        return (SAVE_INPUT, Saved("extra", elements=self.channels, itemsize=STAT_BYTES,
-                                  per_sample=False),
-                Saved("extra", elements=self.channels, itemsize=STAT_BYTES, per_sample=False))
+        statistic = Saved("extra", elements=self.in_shape[0], itemsize=STAT_BYTES,
+                          per_sample=False)  # the batch mean, and the inverse std
+        return (SAVE_INPUT, statistic, statistic)
 
     def describe(self) -> str:
         return f"{self.channels}, eps={self.eps:g}" + (

@@ -284,13 +284,15 @@ def cache_key(arguments: tuple, in_shapes: tuple[Shape, ...]) -> tuple:
 
 
 def create_keyed(spec: LayerSpec, arguments: tuple, positional: Sequence[Any],
-                 keywords: dict[str, Any], in_shapes: tuple[Shape, ...]) -> Layer:
+                 keywords: dict[str, Any], in_shapes: tuple[Shape, ...],
+                 binder: PartialBind | None = None) -> Layer:
     """`create` with the arguments' key known (`argument_key`; a replay knows the key of
-    arguments it does not compute, netdsl/language/replay.py)."""
+    arguments it does not compute, netdsl/language/replay.py), binding with `binder` when
+    given."""
     key = cache_key(arguments, in_shapes)
     layer = _LAYER_CACHE.get(key)
     if layer is None:
-        layer = _create(spec, positional, keywords, in_shapes)
+        layer = _create(spec, positional, keywords, in_shapes, binder)
         if len(_LAYER_CACHE) >= _LAYER_CACHE_LIMIT:
             _LAYER_CACHE.clear()
         _LAYER_CACHE[key] = layer
@@ -303,13 +305,71 @@ def cached(arguments: tuple, in_shapes: tuple[Shape, ...]) -> Layer | None:
 
 
 def _create(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
-            in_shapes: tuple[Shape, ...]) -> Layer:
+            in_shapes: tuple[Shape, ...], binder: PartialBind | None = None) -> Layer:
     """Check the input rank, bind the arguments and build the resolved layer."""
     rank = len(in_shapes[0]) - 1
     if rank not in spec.ranks:
         wanted = " or ".join(_rank_name(r) for r in spec.ranks)
         raise LayerError(f"{spec.name}() expects a {wanted} input, got shape {list(in_shapes[0])}")
-    return spec.kind(spec.name, bind(spec, positional, keywords, rank), in_shapes)
+    bound = (bind(spec, positional, keywords, rank) if binder is None
+             else binder.bind(positional, keywords, rank))
+    return spec.kind(spec.name, bound, in_shapes)
+
+
+class PartialBind:
+    """`bind` for the calls of one place that differ from a first call only in some
+    argument values (a replay's traced ones, netdsl/language/replay.py): the other values
+    are bound once per rank, and each call converts its changing values only. A changing
+    value refused, or the first call's values refused at a rank, and the call is bound
+    whole (`bind`), for the error it reports. The result is `bind`'s, item for item.
+    """
+
+    __slots__ = ("spec", "positional", "keywords", "changing", "_by_rank")
+
+    def __init__(self, spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
+                 changing: list[tuple[Arg, int | str]]) -> None:
+        self.spec, self.positional, self.keywords = spec, positional, keywords
+        self.changing = changing  # (argument, its position or keyword) of each changing value
+        self._by_rank: dict[int, dict[str, Any] | None] = {}
+
+    @classmethod
+    def of(cls, spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
+           changing_positions: Sequence[int], changing_keywords: Sequence[str]
+           ) -> PartialBind | None:
+        """The binder of calls like `positional` and `keywords`, the values at the given
+        positions and keywords changing; None when one of them is not an argument."""
+        args = spec.signature.args
+        if any(i >= len(args) for i in changing_positions):
+            return None
+        changing: list[tuple[Arg, int | str]] = [(args[i], i) for i in changing_positions]
+        for keyword in changing_keywords:
+            at = spec.positions.get(keyword)
+            if at is None or at < len(positional):
+                return None
+            changing.append((args[at], keyword))
+        return cls(spec, positional, dict(keywords), changing)
+
+    def bind(self, positional: Sequence[Any], keywords: dict[str, Any], rank: int
+             ) -> dict[str, Any]:
+        """`bind(spec, positional, keywords, rank)`."""
+        if rank in self._by_rank:
+            first = self._by_rank[rank]
+        else:
+            try:
+                first = bind(self.spec, self.positional, self.keywords, rank)
+            except LayerError:
+                first = None
+            self._by_rank[rank] = first
+        if first is None:
+            return bind(self.spec, positional, keywords, rank)
+        bound = first.copy()
+        try:
+            for arg, where in self.changing:
+                value = positional[where] if type(where) is int else keywords[where]
+                bound[arg.name] = arg.convert(value, rank)
+        except LayerError:
+            return bind(self.spec, positional, keywords, rank)
+        return bound
 
 
 def _rank_name(rank: int) -> str:
