@@ -60,8 +60,9 @@ from netdsl.layers.registry import (
     PartialBind,
     argument_key,
     argument_offsets,
-    cached,
-    create_keyed,
+    cache_key,
+    cached_at,
+    create_at,
 )
 
 #: Recordings kept per network and fixed parameters (a guard that fails, `width` = 16
@@ -320,8 +321,8 @@ def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any]
         if key is None:
             layer = create(spec, *arguments(regs), in_shapes)
         else:  # the arguments themselves are made only for a record not made before
-            layer = cached(key, in_shapes) or create_keyed(
-                spec, key, *arguments(regs), in_shapes, binder)
+            whole = cache_key(key, in_shapes)
+            layer = cached_at(whole) or create_at(whole, spec, *arguments(regs), in_shapes, binder)
         if splits:
             made_parts = layer.parts() if hasattr(layer, "parts") else None
             if (None if made_parts is None else len(made_parts)) != parts:
@@ -349,8 +350,8 @@ def _node_layer_step(spec: LayerSpec, key_of: KeyOf, arguments: ArgumentsOf,
         if key is None:
             layer = create(spec, *arguments(regs), in_shapes)
         else:
-            layer = cached(key, in_shapes) or create_keyed(
-                spec, key, *arguments(regs), in_shapes, binder)
+            whole = cache_key(key, in_shapes)
+            layer = cached_at(whole) or create_at(whole, spec, *arguments(regs), in_shapes, binder)
         made.append(layer)
         shapes[name] = layer.out_shape
         append(layer)

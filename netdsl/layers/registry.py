@@ -284,24 +284,27 @@ def cache_key(arguments: tuple, in_shapes: tuple[Shape, ...]) -> tuple:
 
 
 def create_keyed(spec: LayerSpec, arguments: tuple, positional: Sequence[Any],
-                 keywords: dict[str, Any], in_shapes: tuple[Shape, ...],
-                 binder: PartialBind | None = None) -> Layer:
-    """`create` with the arguments' key known (`argument_key`; a replay knows the key of
-    arguments it does not compute, netdsl/language/replay.py), binding with `binder` when
-    given."""
+                 keywords: dict[str, Any], in_shapes: tuple[Shape, ...]) -> Layer:
+    """`create` with the arguments' key known (`argument_key`)."""
     key = cache_key(arguments, in_shapes)
-    layer = _LAYER_CACHE.get(key)
-    if layer is None:
-        layer = _create(spec, positional, keywords, in_shapes, binder)
-        if len(_LAYER_CACHE) >= _LAYER_CACHE_LIMIT:
-            _LAYER_CACHE.clear()
-        _LAYER_CACHE[key] = layer
+    return _LAYER_CACHE.get(key) or create_at(key, spec, positional, keywords, in_shapes)
+
+
+def create_at(key: tuple, spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
+              in_shapes: tuple[Shape, ...], binder: PartialBind | None = None) -> Layer:
+    """Make the record of a call not in the cache and keep it under `key` (`cache_key`'s;
+    a replay looks the key up itself, `cached_at`, and makes the arguments only when it
+    is not there)."""
+    layer = _create(spec, positional, keywords, in_shapes, binder)
+    if len(_LAYER_CACHE) >= _LAYER_CACHE_LIMIT:
+        _LAYER_CACHE.clear()
+    _LAYER_CACHE[key] = layer
     return layer
 
 
-def cached(arguments: tuple, in_shapes: tuple[Shape, ...]) -> Layer | None:
-    """The record an identical earlier call made (`arguments`: `argument_key`'s), if kept."""
-    return _LAYER_CACHE.get(cache_key(arguments, in_shapes))
+def cached_at(key: tuple) -> Layer | None:
+    """The record kept under a whole cache key (`cache_key`'s), if any."""
+    return _LAYER_CACHE.get(key)
 
 
 def _create(spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
