@@ -209,8 +209,16 @@ def argument_key(name: str, positional: Sequence[Any], keywords: dict[str, Any])
     key: list[Any] = [name]
     _freeze_into(key, positional)
     key.append(_KEYWORDS)
-    if keywords:
-        _freeze_into(key, [x for item in sorted(keywords.items()) for x in item])
+    for keyword in sorted(keywords):
+        key.append(keyword)
+        value = keywords[keyword]
+        kind = type(value)
+        if kind is int or kind is str:  # most values: written as they are
+            key.append(value)
+        elif kind is bool:
+            key.append(_TRUE if value else _FALSE)
+        else:
+            _freeze_into(key, (value,))
     key.append(_SHAPE)
     return tuple(key)
 
