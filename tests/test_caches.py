@@ -6,6 +6,7 @@ tests/test_memo.py checks the memo itself on every spec and on random blocks."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _clear() -> None:
-    for cache in (registry._LAYER_CACHE, base._FIELD_CACHE, base._RULE_FIELD_CACHE,
-                  onepass._FACTS_CACHE, onepass._SIGNATURE_CACHE, onepass._STRUCTURE_CACHE,
-                  onepass._NAMES_SEEN_CACHE):
-        cache.clear()
+    """Empty every cache of netdsl's modules: by the naming rule, each module-level
+    container whose name contains CACHE (so a new cache is cleared without a word here)."""
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "netdsl" or name.startswith("netdsl.")):
+            continue
+        for attr, value in list(vars(module).items()):
+            if "CACHE" in attr and hasattr(value, "clear") and not isinstance(value, type):
+                value.clear()
 
 
 def _fresh_report(text: str) -> dict:

@@ -113,6 +113,9 @@ class Structure:
 #: nodes in all (a 50,000-layer chain's is kept; a ResNet-50 structure takes ~0.1 KB per node).
 _STRUCTURE_CACHE: dict[tuple[str, ...], Structure] = {}
 _STRUCTURE_LIMIT = 64
+#: ids of input fields a merge found aligned (no warning, no error) -> those fields,
+#: which the entry keeps alive (so the ids cannot be another field's while it is kept)
+_ALIGNED_CACHE: dict[tuple[int, ...], tuple[Field, ...]] = {}
 #: the hashes of node names met once (`_keep`)
 _NAMES_SEEN_CACHE: set[int] = set()
 _STRUCTURE_NODES_LIMIT = 100_000
@@ -250,11 +253,17 @@ def _merged_field(graph: nx.MultiDiGraph, structure: Structure, layer: Layer, i:
                   at: tuple[int, ...]) -> Field:
     """The receptive field of the i-th node, a merge of the nodes at `at`; its alignment
     warning goes to the structure's."""
-    ins = [structure.fields[p] for p in at]
-    warning = check_alignment(graph, structure.names[i], structure.inputs[i], ins)
-    if warning is not None:
-        structure.warnings.append(warning)
-    return layer.field_of(tuple(ins))
+    ins = tuple([structure.fields[p] for p in at])
+    aligned = tuple(map(id, ins))  # (the fields are interned: a ResNet meets few tuples)
+    if _ALIGNED_CACHE.get(aligned) is None:
+        warning = check_alignment(graph, structure.names[i], structure.inputs[i], list(ins))
+        if warning is not None:
+            structure.warnings.append(warning)
+        else:  # kept with the fields, so that their ids stay theirs while it is kept
+            if len(_ALIGNED_CACHE) >= 4096:
+                _ALIGNED_CACHE.clear()
+            _ALIGNED_CACHE[aligned] = ins
+    return layer.field_of(ins)
 
 
 def _numbers(structure: Structure, records: list[Layer], facts: list[Facts], batch: int,
