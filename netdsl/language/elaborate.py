@@ -364,6 +364,8 @@ class _Elaborator(Evaluator):
         for node, data in reversed(self.ctx.nodes):
             if node in live:
                 live.update(data["inputs"])
+        if len(live) == len(self.ctx.nodes):  # (every name in it is a node's): all reach
+            return
         unused = {node for node, data in self.ctx.nodes if node not in live
                   and _is_part(data["layer"])}
         if unused:  # a part of a split nobody uses (`a, b = chunk(2)`, b unused): a view,
