@@ -29,7 +29,7 @@ from netdsl.analysis.memory import OPTIMIZER_STATES, check_options
 from netdsl.analysis.receptive_field import check_alignment
 from netdsl.analysis.rows import LayerRow, Totals
 from netdsl.errors import Diagnostic
-from netdsl.layers.base import Field, Layer
+from netdsl.layers.base import Field, Layer, keep
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -256,13 +256,11 @@ def _merged_field(graph: nx.MultiDiGraph, structure: Structure, layer: Layer, i:
     ins = tuple([structure.fields[p] for p in at])
     aligned = tuple(map(id, ins))  # (the fields are interned: a ResNet meets few tuples)
     if _ALIGNED_CACHE.get(aligned) is None:
-        warning = check_alignment(graph, structure.names[i], structure.inputs[i], list(ins))
+        warning = check_alignment(graph, structure.names[i], structure.inputs[i], ins)
         if warning is not None:
             structure.warnings.append(warning)
         else:  # kept with the fields, so that their ids stay theirs while it is kept
-            if len(_ALIGNED_CACHE) >= 4096:
-                _ALIGNED_CACHE.clear()
-            _ALIGNED_CACHE[aligned] = ins
+            keep(_ALIGNED_CACHE, aligned, ins, 4096)
     return layer.field_of(ins)
 
 

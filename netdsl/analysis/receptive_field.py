@@ -10,6 +10,7 @@ does this on purpose in some published networks).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -46,7 +47,7 @@ def centre(field: Field) -> tuple[Fraction | int, ...]:
 
 
 def check_alignment(graph: nx.MultiDiGraph, node: str, preds: tuple[str, ...],
-                    fields: list[Field]) -> Diagnostic | None:
+                    fields: Sequence[Field]) -> Diagnostic | None:
     """Raise when local branches step differently; warn when their centres differ.
 
     Only exact fields take part: after resampling to a size (an FPN's nearest upsampling

@@ -414,7 +414,7 @@ def _direct_arguments(spec: LayerSpec, positional: list[Any], keywords: dict[str
         return None
     plain_positional, plain_keywords = concrete(positional), {k: concrete(v) for k, v in keywords.items()}
     if any(type(v) is Traced and type(c) not in _ONE_ITEM for v, c in
-           zip([*positional, *keywords.values()], [*plain_positional, *plain_keywords.values()])):
+           zip(values, [*plain_positional, *plain_keywords.values()])):
         return None  # a traced list or float: it takes several items of the key
     try:
         fixed = list(argument_key(name, plain_positional, plain_keywords))

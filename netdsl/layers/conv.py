@@ -18,6 +18,7 @@ from netdsl.layers.base import (
     Shape,
     SlidingWindow,
     boolean,
+    keep,
     non_negative,
     numel,
     padding,
@@ -86,11 +87,8 @@ class Conv(SlidingWindow):
                              "groups")
         key = (self.kernel, self.dilation, self.stride, args["padding"], self.in_shape[1:])
         geometry = _GEOMETRY_CACHE.get(key)
-        if geometry is None:
-            geometry = _geometry(*key)  # its errors are raised, not kept
-            if len(_GEOMETRY_CACHE) >= 10_000:
-                _GEOMETRY_CACHE.clear()
-            _GEOMETRY_CACHE[key] = geometry
+        if geometry is None:  # (its errors are raised, not kept)
+            geometry = keep(_GEOMETRY_CACHE, key, _geometry(*key), 10_000)
         #: Kernel extent with dilation: d*(k-1)+1 per axis (read by most of the rules).
         self.effective_kernel, self.pads, self._out_sizes = geometry
 
@@ -119,13 +117,11 @@ class Conv(SlidingWindow):
         same windows; else the padding to apply first (unreached end padding dropped)."""
         sizes, k_eff, outs = self.in_shape[1:], self.effective_kernel, self.out_shape[1:]
         key = (self.pads, sizes, k_eff, self.stride, outs)  # spatial only: width-independent
-        if key not in _EXPLICIT_PADS_CACHE:
-            if len(_EXPLICIT_PADS_CACHE) >= 10_000:
-                _EXPLICIT_PADS_CACHE.clear()
-            _EXPLICIT_PADS_CACHE[key] = (
-                None if symmetric_equivalent(self.pads, sizes, k_eff, self.stride, outs)
-                else trim_padding(self.pads, sizes, k_eff, self.stride, outs))
-        return _EXPLICIT_PADS_CACHE[key]
+        if key in _EXPLICIT_PADS_CACHE:
+            return _EXPLICIT_PADS_CACHE[key]
+        return keep(_EXPLICIT_PADS_CACHE, key,
+                    None if symmetric_equivalent(self.pads, sizes, k_eff, self.stride, outs)
+                    else trim_padding(self.pads, sizes, k_eff, self.stride, outs), 10_000)
 
     def torch_recipe(self) -> Recipe:
         rank, pads = self.spatial_rank, self.explicit_pads()

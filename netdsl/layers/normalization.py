@@ -62,7 +62,7 @@ class BatchNorm(Layer):
         return 2 * numel(self.out_shape)
 
     def saved(self) -> tuple[Saved, ...]:
-        statistic = Saved("extra", elements=self.in_shape[0], itemsize=STAT_BYTES,
+        statistic = Saved("extra", elements=self.channels, itemsize=STAT_BYTES,
                           per_sample=False)  # the batch mean, and the inverse std
         return (SAVE_INPUT, statistic, statistic)
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netdsl.layers.base import Arg, Example, Layer, LayerError, Shape, Signature
+from netdsl.layers.base import Arg, Example, Layer, LayerError, Shape, Signature, keep
 
 
 @dataclass(frozen=True)
@@ -303,11 +303,8 @@ def create_at(key: tuple, spec: LayerSpec, positional: Sequence[Any], keywords: 
     """Make the record of a call not in the cache and keep it under `key` (`cache_key`'s;
     a replay looks the key up itself, `cached_at`, and makes the arguments only when it
     is not there)."""
-    layer = _create(spec, positional, keywords, in_shapes, binder)
-    if len(_LAYER_CACHE) >= _LAYER_CACHE_LIMIT:
-        _LAYER_CACHE.clear()
-    _LAYER_CACHE[key] = layer
-    return layer
+    return keep(_LAYER_CACHE, key, _create(spec, positional, keywords, in_shapes, binder),
+                _LAYER_CACHE_LIMIT)
 
 
 def cached_at(key: tuple) -> Layer | None:
@@ -335,12 +332,15 @@ class PartialBind:
     whole (`bind`), for the error it reports. The result is `bind`'s, item for item.
     """
 
-    __slots__ = ("spec", "positional", "keywords", "changing", "_by_rank")
+    __slots__ = ("spec", "positional", "keywords", "changing_positional", "changing_keywords",
+                 "_by_rank")
 
     def __init__(self, spec: LayerSpec, positional: Sequence[Any], keywords: dict[str, Any],
-                 changing: list[tuple[Arg, int | str]]) -> None:
+                 changing_positional: list[tuple[Arg, int]],
+                 changing_keywords: list[tuple[Arg, str]]) -> None:
         self.spec, self.positional, self.keywords = spec, positional, keywords
-        self.changing = changing  # (argument, its position or keyword) of each changing value
+        # (argument, its position or its keyword) of each changing value
+        self.changing_positional, self.changing_keywords = changing_positional, changing_keywords
         self._by_rank: dict[int, dict[str, Any] | None] = {}
 
     @classmethod
@@ -352,13 +352,14 @@ class PartialBind:
         args = spec.signature.args
         if any(i >= len(args) for i in changing_positions):
             return None
-        changing: list[tuple[Arg, int | str]] = [(args[i], i) for i in changing_positions]
+        by_keyword: list[tuple[Arg, str]] = []
         for keyword in changing_keywords:
             at = spec.positions.get(keyword)
             if at is None or at < len(positional):
                 return None
-            changing.append((args[at], keyword))
-        return cls(spec, positional, dict(keywords), changing)
+            by_keyword.append((args[at], keyword))
+        return cls(spec, positional, dict(keywords), [(args[i], i) for i in changing_positions],
+                   by_keyword)
 
     def bind(self, positional: Sequence[Any], keywords: dict[str, Any], rank: int
              ) -> dict[str, Any]:
@@ -375,9 +376,10 @@ class PartialBind:
             return bind(self.spec, positional, keywords, rank)
         bound = first.copy()
         try:
-            for arg, where in self.changing:
-                value = positional[where] if type(where) is int else keywords[where]
-                bound[arg.name] = arg.convert(value, rank)
+            for arg, at in self.changing_positional:
+                bound[arg.name] = arg.convert(positional[at], rank)
+            for arg, keyword in self.changing_keywords:
+                bound[arg.name] = arg.convert(keywords[keyword], rank)
         except LayerError:
             return bind(self.spec, positional, keywords, rank)
         return bound
