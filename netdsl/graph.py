@@ -30,8 +30,8 @@ class PlainGraph:
 
     It has what the analyses read of an IR graph, and alike: `graph` (the graph
     attributes) and `nodes` (node -> data, in insertion order: networkx's own node
-    table); `edges` are the keyed edges. A replayed elaboration gives its nodes as
-    `columns` instead (names, layers, spans, block paths, inputs, in order: all but the
+    table); `edges` are the keyed edges. An elaboration gives its nodes as `columns`
+    instead (names, layers, spans, block paths, inputs, in order: a replay's all but the
     layers the same lists on every replay), and the node table is made from them only
     when read; the analysis reads the columns.
     """

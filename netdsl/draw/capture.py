@@ -58,7 +58,7 @@ def capture(program: Program, network: str | None = None,
             graph = elaborate_context(ctx, overrides)
             error = None
         except NetdslError as exc:
-            if not ctx.nodes:
+            if not ctx.rows:
                 raise
             graph, error = _partial(ctx), exc
     calls = cast(CallRecord, ctx.calls)  # made by `record_calls`
@@ -71,4 +71,4 @@ def _partial(ctx: Context) -> nx.MultiDiGraph:
     graph = new_graph()
     graph.graph.update(ctx.graph.graph)
     graph.graph["outputs"] = []
-    return fill_graph(graph, ctx.nodes, ctx.edges)
+    return fill_graph(graph, ctx.node_list(), ctx.edges)

@@ -342,7 +342,7 @@ class Calls:
 
     def check_room(self, count: int, span: Span) -> None:
         """Raise when adding `count` nodes would pass the node limit."""
-        if len(self.ctx.nodes) + count > MAX_NODES:
+        if self.ctx.node_count + count > MAX_NODES:
             raise self.error(f"the network has more than {MAX_NODES} layers (the limit)", span,
                              kind=LimitError)
 

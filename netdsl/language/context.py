@@ -10,14 +10,16 @@ the scope of the current block call, the calls open now, and the decisions reach
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from netdsl.errors import Diagnostic, Span
-from netdsl.graph import new_graph
+from netdsl.graph import Columns, PlainGraph, fill_graph, new_graph
 from netdsl.heads import Head
 from netdsl.language import syntax as ast
 from netdsl.language.decisions import Decision, DecisionSource, Defaults
 from netdsl.language.loader import Program
+from netdsl.language.memo import ROW_WIDTH
 from netdsl.language.resolve import Names, names_of
 from netdsl.language.values import CONSTANTS, Env, Scope
 from netdsl.layers.base import Shape
@@ -78,7 +80,7 @@ class Context:
     """The state of one elaboration (see the module docstring)."""
 
     __slots__ = ("program", "names", "network", "input_shapes", "source", "memoize", "calls",
-                 "graph", "nodes", "rows", "edges", "frames", "deepest", "scope_spans", "scope",
+                 "graph", "rows", "edges", "frames", "deepest", "scope_spans", "scope",
                  "globals", "decided", "reached", "heads", "layer_defaults", "warnings", "warned",
                  "observer")
 
@@ -102,11 +104,11 @@ class Context:
         self.graph: nx.MultiDiGraph = new_graph()
         self.graph.graph.update(network=network.name, source=program.path,
                                 decisions=self.reached)
-        self.nodes: list[tuple[str, dict[str, Any]]] = []
-        # the same nodes as immutable rows for the memo (the data dicts become the graph's,
-        # which its users may change): ROW_WIDTH items per node, in one flat list (name,
-        # layer, span, block path, inputs), so that a memoised call keeps no tuple per
-        # node alive for the garbage collector to rescan (memo.Pending)
+        # the nodes, ROW_WIDTH items per node in one flat list (name, layer, span, block
+        # path, inputs): immutable rows the memo keeps a slice of (a memoised call then
+        # keeps no tuple per node alive for the garbage collector to rescan:
+        # memo.Pending), and the graph's nodes as columns (`columns`) or, for networkx's
+        # graph, as data dicts made at the end (`node_list`)
         self.rows: list[Any] = []
         self.edges: list[tuple[str, str, int]] = []
         self.frames: list[Frame] = []  # the block calls open now, outermost first
@@ -124,14 +126,44 @@ class Context:
 
     def append_node(self, name: str, layer: Any, span: Span, block: str,
                     preds: tuple[str, ...]) -> None:
-        """Add a node made by a layer call or a replayed template: its data, its row and
-        its edges (added to the graph in bulk at the end)."""
-        self.nodes.append((name, {"layer": layer, "span": span, "block": block, "inputs": preds}))
+        """Add a node made by a layer call or a replayed template: its row and its edges
+        (added to the graph in bulk at the end)."""
         self.rows.extend((name, layer, span, block, preds))
         if len(preds) == 1:  # most layers
             self.edges.append((preds[0], name, 0))
         else:
             self.edges.extend((p, name, position) for position, p in enumerate(preds))
+
+    @property
+    def node_count(self) -> int:
+        """How many nodes were added."""
+        return len(self.rows) // ROW_WIDTH
+
+    def columns(self) -> Columns:
+        """The nodes as columns: names, layers, spans, block paths, inputs (in order)."""
+        rows = self.rows
+        return rows[0::ROW_WIDTH], rows[1::ROW_WIDTH], rows[2::ROW_WIDTH], rows[3::ROW_WIDTH], rows[4::ROW_WIDTH]
+
+    def node_list(self) -> list[tuple[str, dict[str, Any]]]:
+        """The nodes as networkx adds them: (name, data) in order."""
+        items = iter(self.rows)
+        return [(name, {"layer": layer, "span": span, "block": block, "inputs": preds})
+                for name, layer, span, block, preds in zip(*[items] * ROW_WIDTH)]
+
+    def keep_nodes(self, keep: Callable[[str], bool]) -> None:
+        """Drop the nodes whose name `keep` refuses, with the edges into them."""
+        items = iter(self.rows)
+        self.rows = [item for row in zip(*[items] * ROW_WIDTH) if keep(row[0]) for item in row]
+        self.edges = [edge for edge in self.edges if keep(edge[1])]
+
+    def filled_graph(self) -> nx.MultiDiGraph:
+        """`graph` with the nodes and edges: a `PlainGraph` takes them as columns."""
+        graph = self.graph
+        if isinstance(graph, PlainGraph):
+            graph.set_columns(self.columns())
+            graph.edges.extend(self.edges)
+            return graph  # type: ignore[return-value]
+        return fill_graph(graph, self.node_list(), self.edges)
 
 
 __all__ = ["CallObserver", "CallRecord", "Context", "Frame"]

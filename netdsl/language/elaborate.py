@@ -22,6 +22,7 @@ from netdsl.language.decisions import Categorical, DecisionSource
 from netdsl.language.display import layer_message, literal, suggest
 from netdsl.language.evaluate import Evaluator
 from netdsl.language.loader import MAX_ERRORS, Program
+from netdsl.language.memo import ROW_WIDTH
 from netdsl.language.resolve import BLOCK, LAYER
 from netdsl.language.values import (
     MAX_CALL_DEPTH,
@@ -339,7 +340,7 @@ class _Elaborator(Evaluator):
                              where)
         set_outputs(self.ctx.graph, [Head(DEFAULT_NAME, result.node)], named=False)
         self.check_reachability(result.node)
-        return fill_graph(self.ctx.graph, self.ctx.nodes, self.ctx.edges)
+        return self.ctx.filled_graph()
 
     def finish_heads(self, net: ast.BlockDef, result: Any, last: ast.Node | None) -> nx.MultiDiGraph:
         """A network with `output` statements: every output is named, one is not training."""
@@ -355,29 +356,30 @@ class _Elaborator(Evaluator):
                              "every output is `training` or none", first.span)
         set_outputs(ctx.graph, heads, named=True)
         self.check_reachability(*(head.node for head in heads))
-        mark_training_only(ctx.nodes, heads)
-        return fill_graph(ctx.graph, ctx.nodes, ctx.edges)
+        nodes = ctx.node_list()
+        mark_training_only(nodes, heads)
+        return fill_graph(ctx.graph, nodes, ctx.edges)
 
     def check_reachability(self, *outputs: str) -> None:
         """Every node must feed an output (walk the inputs backwards from them)."""
+        ctx = self.ctx
         live = set(outputs)
-        for node, data in reversed(self.ctx.nodes):
+        names, _, _, _, inputs = ctx.columns()
+        for node, preds in zip(reversed(names), reversed(inputs)):
             if node in live:
-                live.update(data["inputs"])
-        if len(live) == len(self.ctx.nodes):  # (every name in it is a node's): all reach
+                live.update(preds)
+        if len(live) == len(names):  # (every name in it is a node's): all reach
             return
-        unused = {node for node, data in self.ctx.nodes if node not in live
-                  and _is_part(data["layer"])}
+        unused = {node for node, layer in zip(names, ctx.rows[1::ROW_WIDTH])
+                  if node not in live and _is_part(layer)}
         if unused:  # a part of a split nobody uses (`a, b = chunk(2)`, b unused): a view,
             # nothing is computed; it is dropped rather than an error
-            ctx = self.ctx
-            ctx.nodes[:] = [(n, d) for n, d in ctx.nodes if n not in unused]
-            ctx.edges[:] = [edge for edge in ctx.edges if edge[1] not in unused]
-        for node, data in self.ctx.nodes:
+            ctx.keep_nodes(lambda node: node not in unused)
+        for node, _, span, block, _ in zip(*[iter(ctx.rows)] * ROW_WIDTH):
             if node not in live:
                 where = "output" if len(outputs) == 1 else "outputs"
                 raise self.error(f"'{node}' is computed but never reaches the network's {where}",
-                                 data["span"], self.scope_notes(data["block"]))
+                                 span, self.scope_notes(block))
 
     def scope_notes(self, block_path: str) -> list[Note]:
         """Where the block calls on a node's path were made (outermost first)."""

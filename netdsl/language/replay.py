@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from netdsl.errors import NetdslError, Span
-from netdsl.graph import PlainGraph, fill_graph, plain_graphs
+from netdsl.graph import PlainGraph, plain_graphs
 from netdsl.heads import DEFAULT_NAME, Head, set_outputs
 from netdsl.language import syntax as ast
 from netdsl.language.choices import same_value
@@ -294,12 +294,10 @@ class Recording:
 
     def add_nodes(self, ctx: Context, layers: list[Any]) -> None:
         """The nodes of a run, with its `layers`, added to `ctx` as elaboration adds them
-        (`Context.append_node` without the memo's rows: no block call of a replay is
-        memoised)."""
-        ctx.nodes.extend(
-            (name, {"layer": layer, "span": span, "block": block, "inputs": preds})
-            for name, layer, span, block, preds
-            in zip(self.names, layers, self.spans, self.blocks, self.node_inputs))
+        (its rows; no block call of a replay is memoised, so no memo reads them)."""
+        rows = ctx.rows
+        for row in zip(self.names, layers, self.spans, self.blocks, self.node_inputs):
+            rows.extend(row)
 
 
 def _layer_step(spec: LayerSpec, positional: list[Any], keywords: dict[str, Any],
@@ -732,14 +730,14 @@ def replay(recording: Recording, ctx: Context, values: list[Any]) -> Any:
                 graph.edges.extend(ctx.edges)
                 return graph
             recording.add_nodes(ctx, layers)
-            return fill_graph(graph, ctx.nodes, ctx.edges)
+            return ctx.filled_graph()
         recording.add_nodes(ctx, layers)
-        count = len(ctx.nodes)
+        count = ctx.node_count
         graph = _Elaborator(ctx).finish(ctx.network, result, None)
         recording.reaches = len(graph.nodes) == count
         return graph
     except (Miss, NetdslError):
-        ctx.nodes.clear()  # (a replay writes no memo rows)
+        ctx.rows.clear()
         ctx.edges.clear()
         ctx.graph.graph["inputs"].clear()
         return None
@@ -769,13 +767,35 @@ def record(ctx: Context, overrides: dict[str, Any], params: tuple[str, ...],
 def same_graph(a: Any, b: Any) -> bool:
     """Whether two elaborated graphs (plain or networkx) are the same: attributes, nodes
     with their data in order, and keyed edges."""
-    if a.graph != b.graph or list(a.nodes) != list(b.nodes):
+    if a.graph != b.graph:
         return False
-    for (_, x), (_, y) in zip(a.nodes.items(), b.nodes.items()):
-        if (x.keys() != y.keys() or x["span"] != y["span"] or x["block"] != y["block"]
-                or x["inputs"] != y["inputs"] or not _same_layer(x["layer"], y["layer"])):
+    rows_a, rows_b = _node_rows(a), _node_rows(b)
+    if rows_a is None or rows_b is None or len(rows_a) != len(rows_b):
+        return False
+    for (name, layer, span, block, preds), (name_b, layer_b, span_b, block_b, preds_b) in zip(
+            rows_a, rows_b):
+        if (name != name_b or span != span_b or block != block_b or preds != preds_b
+                or not _same_layer(layer, layer_b)):
             return False
     return _edges(a) == _edges(b)
+
+
+_NODE_KEYS = {"layer", "span", "block", "inputs"}
+
+
+def _node_rows(graph: Any) -> list[tuple[Any, ...]] | None:
+    """A graph's nodes as (name, layer, span, block, inputs), read from a plain graph's
+    columns as they are (its node table is made only when a user reads it); None when a
+    node's data has other keys."""
+    columns = getattr(graph, "columns", None)
+    if columns is not None:
+        return list(zip(*columns))
+    rows = []
+    for name, data in graph.nodes.items():
+        if data.keys() != _NODE_KEYS:
+            return None
+        rows.append((name, data["layer"], data["span"], data["block"], data["inputs"]))
+    return rows
 
 
 def _edges(graph: Any) -> list[tuple[str, str, int]]:
