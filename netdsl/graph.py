@@ -36,13 +36,14 @@ class PlainGraph:
     when read; the analysis reads the columns.
     """
 
-    __slots__ = ("graph", "_table", "edges", "columns")
+    __slots__ = ("graph", "_table", "edges", "columns", "_networkx")
 
     def __init__(self) -> None:
         self.graph: dict[str, Any] = {"network": "", "source": "", "inputs": {}, "outputs": []}
         self._table: dict[str, dict[str, Any]] | None = {}
         self.edges: list[tuple[str, str, int]] = []
         self.columns: Columns | None = None
+        self._networkx: nx.MultiDiGraph | None = None
 
     def set_columns(self, columns: Columns) -> None:
         """The nodes, as columns (see the class); replaces any node table."""
@@ -69,14 +70,32 @@ class PlainGraph:
 
     def to_networkx(self) -> nx.MultiDiGraph:
         """The same graph as elaboration makes outside `plain_graphs` (the same node data,
-        attributes and edges)."""
-        graph = _networkx_graph()
-        graph.graph.update(self.graph)
-        return fill_graph(graph, list(self._node.items()), self.edges)
+        attributes and edges); made once, so that all who read it (a search candidate and
+        its report) share one graph, as they would without plain graphs."""
+        if self._networkx is None:
+            graph = _networkx_graph()
+            graph.graph.update(self.graph)
+            self._networkx = fill_graph(graph, list(self._node.items()), self.edges)
+        return self._networkx
 
 
 #: A graph's nodes as columns: names, layer records, spans, block paths, inputs.
 Columns = tuple[list[str], list[Any], list[Any], list[str], list[tuple[str, ...]]]
+
+
+def node_columns(graph: nx.MultiDiGraph | PlainGraph) -> Columns:
+    """An elaborated graph's nodes as columns (names, layers, spans, block paths, inputs,
+    in order): a plain graph's own, read as they are (its node table is made only when a
+    user reads it), else made from the node table."""
+    columns = getattr(graph, "columns", None)
+    if columns is not None:
+        return columns  # type: ignore[no-any-return]
+    table = getattr(graph, "_node", None)
+    if not isinstance(table, dict):  # a networkx without its internals: the public view
+        table = dict(graph.nodes(data=True))
+    datas = list(table.values())
+    return (list(table), [d["layer"] for d in datas], [d["span"] for d in datas],
+            [d["block"] for d in datas], [d["inputs"] for d in datas])
 
 
 @contextmanager

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import netdsl
-from netdsl.analysis import onepass
+from netdsl.graph import node_columns
 from netdsl.language.parser import _parse_with_lark, parse
 from netdsl.layers import REGISTRY, Field, Layer, base, registry
 from tests.test_random_networks import networks
@@ -41,8 +41,9 @@ def _fresh_report(text: str) -> dict:
 def direct_fields(graph: Any) -> dict[str, Field]:
     """Each node's receptive field computed by its kind's rule, no memo or cache."""
     fields: dict[str, Field] = {}
-    for node, data in onepass.node_table(graph).items():
-        layer, ins = data["layer"], tuple(fields[p] for p in data["inputs"])
+    names, layers, _, _, inputs = node_columns(graph)
+    for node, layer, preds in zip(names, layers, inputs):
+        ins = tuple(fields[p] for p in preds)
         if ins and not layer.is_merge and len(ins[0].size) != len(layer.in_shape) - 1:
             fields[node] = ins[0].as_global()  # a reshape (as the analyses do)
         else:

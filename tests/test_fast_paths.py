@@ -18,7 +18,9 @@ from test_random_networks import networks
 import netdsl
 from netdsl.analysis.report import Report, analyze_graph, analyze_reference
 from netdsl.errors import NetdslError
+from netdsl.graph import PlainGraph, plain_graphs
 from netdsl.search.hashing import network_hash, reference_hash
+from tests.test_memo import signature
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").rglob("*.net"))
@@ -73,6 +75,41 @@ def test_search_candidates(space: str) -> None:
             continue
         check_graph(candidate.graph)
         assert candidate.hash == reference_hash(candidate.graph)
+
+
+@pytest.mark.parametrize("path", SPECS[::3], ids=[str(p.relative_to(ROOT)) for p in SPECS[::3]])
+def test_a_plain_graph_hashes_as_its_networkx_graph(path: Path) -> None:
+    """A search hashes its candidates' plain graphs by their columns, without making
+    their node tables: the hash is the networkx graph's."""
+    spec = netdsl.load(path)
+    network = spec.networks[-1]
+    try:
+        graph = spec.graph(network)
+    except NetdslError:  # a network that needs its parameters bound
+        return
+    with plain_graphs():
+        plain = spec.graph(network)
+    if graph.graph.get("named_outputs"):
+        return  # (a graph with named outputs is made networkx's before it is hashed)
+    assert isinstance(plain, PlainGraph) and plain.columns is not None
+    assert network_hash(plain) == reference_hash(plain) == reference_hash(graph)
+    assert plain.columns is not None  # read as they are
+
+
+@pytest.mark.parametrize("space", ["mnas_space.net", "resnet_space.net", "nb201.net"])
+def test_a_candidate_keeps_its_graph_plain_until_read(space: str) -> None:
+    """A candidate's graph is made networkx's when first read, once: the same graph as
+    its report's, equal to the one `Spec.graph` elaborates for its decisions."""
+    spec = netdsl.load(ROOT / "specs" / "search" / space)
+    for candidate in (spec.space().sample(random.Random(seed)) for seed in range(4)):
+        if candidate.error is not None:
+            continue
+        assert isinstance(candidate.__dict__["_graph"], PlainGraph)
+        graph = candidate.graph
+        assert graph is candidate.report.graph and graph is candidate.graph
+        fresh = spec.graph(decisions=candidate.decisions)
+        assert signature(graph) == signature(fresh)
+        assert candidate.hash == reference_hash(fresh)
 
 
 def test_bad_options_are_the_same_errors() -> None:

@@ -29,6 +29,7 @@ from netdsl.analysis.memory import OPTIMIZER_STATES, check_options
 from netdsl.analysis.receptive_field import check_alignment
 from netdsl.analysis.rows import LayerRow, Totals
 from netdsl.errors import Diagnostic
+from netdsl.graph import node_columns
 from netdsl.layers.base import Field, Layer, keep
 
 if TYPE_CHECKING:
@@ -68,12 +69,6 @@ def _facts(layer: Layer) -> Facts:
         signature = _SIGNATURE_CACHE.setdefault(signature, signature)
     facts = _FACTS_CACHE[layer] = (*counts, signature)
     return facts
-
-
-def node_table(graph: nx.MultiDiGraph) -> Any:
-    """The node -> data mapping in insertion (topological) order, without networkx views."""
-    table = getattr(graph, "_node", None)
-    return table if isinstance(table, dict) else dict(graph.nodes(data=True))
 
 
 class Structure:
@@ -126,17 +121,7 @@ def analyze_nodes(graph: nx.MultiDiGraph, batch: int, dtype: str, optimizer: str
     """The rows (made when first read), totals and receptive-field warnings of
     `analyze_graph`."""
     itemsize = check_options(batch, dtype, optimizer)
-    columns = getattr(graph, "columns", None)  # a replay's plain graph (graph.PlainGraph)
-    if columns is not None:
-        listed, records, spans, blocks, inputs = columns
-    else:
-        table = node_table(graph)
-        datas = list(table.values())
-        listed = list(table)
-        records = [data["layer"] for data in datas]
-        inputs = [data["inputs"] for data in datas]
-        spans = [data["span"] for data in datas]
-        blocks = [data["block"] for data in datas]
+    listed, records, spans, blocks, inputs = node_columns(graph)
     get_facts = _FACTS_CACHE.get
     facts = [get_facts(layer) or _facts(layer) for layer in records]
     signatures = [f[5] for f in facts]

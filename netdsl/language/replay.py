@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from netdsl.errors import NetdslError, Span
-from netdsl.graph import PlainGraph, plain_graphs
+from netdsl.graph import PlainGraph, node_columns, plain_graphs
 from netdsl.heads import DEFAULT_NAME, Head, set_outputs
 from netdsl.language import syntax as ast
 from netdsl.language.choices import same_value
@@ -784,18 +784,12 @@ _NODE_KEYS = {"layer", "span", "block", "inputs"}
 
 
 def _node_rows(graph: Any) -> list[tuple[Any, ...]] | None:
-    """A graph's nodes as (name, layer, span, block, inputs), read from a plain graph's
-    columns as they are (its node table is made only when a user reads it); None when a
-    node's data has other keys."""
-    columns = getattr(graph, "columns", None)
-    if columns is not None:
-        return list(zip(*columns))
-    rows = []
-    for name, data in graph.nodes.items():
-        if data.keys() != _NODE_KEYS:
-            return None
-        rows.append((name, data["layer"], data["span"], data["block"], data["inputs"]))
-    return rows
+    """A graph's nodes as (name, layer, span, block, inputs) rows (`node_columns`); None
+    when a node's data has other keys."""
+    if getattr(graph, "columns", None) is None and any(
+            data.keys() != _NODE_KEYS for data in graph.nodes.values()):
+        return None
+    return list(zip(*node_columns(graph)))
 
 
 def _edges(graph: Any) -> list[tuple[str, str, int]]:

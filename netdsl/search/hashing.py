@@ -31,6 +31,8 @@ from typing import Any
 
 import networkx as nx
 
+from netdsl.graph import PlainGraph, node_columns
+
 #: Merges whose inputs can be reordered without changing the network.
 COMMUTATIVE = frozenset({"add", "mul"})
 
@@ -80,24 +82,37 @@ def _layer_digest(layer: Any) -> str:
     return key
 
 
-def node_hashes(graph: nx.MultiDiGraph) -> tuple[dict[str, str], dict[str, str]]:
+def _nodes(graph: nx.MultiDiGraph | PlainGraph) -> tuple[list[str], list[Any],
+                                                        list[tuple[str, ...]], set[str]]:
+    """A graph's node names, layers and inputs, in order, and the nodes marked training
+    only (`heads.mark_training_only`; a plain graph has none)."""
+    names, layers, _, _, inputs = node_columns(graph)
+    if getattr(graph, "columns", None) is not None:
+        return names, layers, inputs, set()
+    table = getattr(graph, "_node", None)
+    if not isinstance(table, dict):
+        table = dict(graph.nodes(data=True))
+    return names, layers, inputs, {n for n, data in table.items() if data.get("train_only")}
+
+
+def node_hashes(graph: nx.MultiDiGraph | PlainGraph) -> tuple[dict[str, str], dict[str, str]]:
     """The upward and downward hash of every node (see the module docstring)."""
+    names, layers, inputs_of, marked = _nodes(graph)
     up: dict[str, str] = {}
-    consumers: dict[str, list[tuple[str, int]]] = {node: [] for node in graph.nodes}
-    for node, data in graph.nodes(data=True):
-        layer = data["layer"]
+    consumers: dict[str, list[tuple[str, int]]] = {node: [] for node in names}
+    for node, layer, preds in zip(names, layers, inputs_of):
         key = _layer_digest(layer)
-        inputs = [up[p] for p in data["inputs"]]
+        inputs = [up[p] for p in preds]
         commutative = layer.op in COMMUTATIVE
         if commutative:
             inputs.sort()
-        marks = "t" if data.get("train_only") else ""
+        marks = "t" if node in marked else ""
         up[node] = _digest(f"{key}#{marks}({','.join(inputs)})")
-        for position, p in enumerate(data["inputs"]):
+        for position, p in enumerate(preds):
             consumers[p].append((node, -1 if commutative else position))
     down: dict[str, str] = {}
     outputs = {o: i for i, o in enumerate(graph.graph.get("outputs", ()))}
-    for node in reversed(list(graph.nodes)):
+    for node in reversed(names):
         used = sorted(f"{down[c]}@{pos}" for c, pos in consumers[node])
         out = outputs.get(node, -1)
         down[node] = _digest(f"{up[node]}>{out}[{','.join(used)}]")
@@ -113,26 +128,21 @@ _UP: dict[tuple, str] = {}
 _MEMO_LIMIT = 200_000
 
 
-def _node_table(graph: nx.MultiDiGraph) -> Any:
-    table = getattr(graph, "_node", None)
-    return table if isinstance(table, dict) else dict(graph.nodes(data=True))
-
-
-def memo_node_hashes(graph: nx.MultiDiGraph) -> tuple[dict[str, str], dict[str, str]]:
+def memo_node_hashes(graph: nx.MultiDiGraph | PlainGraph
+                     ) -> tuple[dict[str, str], dict[str, str]]:
     """`node_hashes`, with each upward digest looked up in the memo before it is computed."""
     if len(_UP) >= _MEMO_LIMIT:
         _UP.clear()
-    table = _node_table(graph)
+    names, layers, inputs_of, marked = _nodes(graph)
     up: dict[str, str] = {}
-    consumers: dict[str, list[tuple[str, int]]] = {node: [] for node in table}
+    consumers: dict[str, list[tuple[str, int]]] = {node: [] for node in names}
     up_get = _UP.get
-    for node, data in table.items():
-        layer, preds = data["layer"], data["inputs"]
+    for node, layer, preds in zip(names, layers, inputs_of):
         inputs = [up[p] for p in preds]
         commutative = layer.op in COMMUTATIVE
         if commutative:
             inputs.sort()
-        marks = "t" if data.get("train_only") else ""
+        marks = "t" if marked and node in marked else ""
         key = (layer, marks, *inputs)
         digest = up_get(key)
         if digest is None:
@@ -150,7 +160,7 @@ def memo_node_hashes(graph: nx.MultiDiGraph) -> tuple[dict[str, str], dict[str, 
     return up, down
 
 
-def network_hash(graph: nx.MultiDiGraph) -> str:
+def network_hash(graph: nx.MultiDiGraph | PlainGraph) -> str:
     """The canonical hash of a graph: a hex string, equal for the same network."""
     up, down = memo_node_hashes(graph)
     return _combine(graph, up, down)
@@ -162,10 +172,10 @@ def _combine(graph: nx.MultiDiGraph, up: dict[str, str], down: dict[str, str]) -
     return _digest("nodes:" + ",".join(pairs) + ";outputs:" + ",".join(outputs))
 
 
-def reference_hash(graph: nx.MultiDiGraph) -> str:
+def reference_hash(graph: nx.MultiDiGraph | PlainGraph) -> str:
     """`network_hash` computed afresh (no memo): what the fast path is tested against."""
     up, down = node_hashes(graph)
-    pairs = sorted(f"{up[n]}:{down[n]}" for n in graph.nodes)
+    pairs = sorted(f"{up[n]}:{down[n]}" for n in up)
     outputs = [up[o] for o in graph.graph.get("outputs", ())]
     return _digest("nodes:" + ",".join(pairs) + ";outputs:" + ",".join(outputs))
 

@@ -78,7 +78,7 @@ def suggest(trial: Trial, space: Space) -> Candidate:
     """The candidate of a trial; what netdsl knows of it is the trial's user attribute
     `netdsl` (status, hash, decisions, totals, violated, error: one storage write)."""
     candidate = space.evaluate(TrialSource(trial))
-    values = _constraint_values(space, candidate)
+    values = _constraint_values(candidate)
     info: dict[str, Any] = {
         "status": candidate.status, "hash": candidate.hash, "constraints": values,
         "decisions": {k: _jsonable(v) for k, v in candidate.decisions.items()}}
@@ -103,15 +103,12 @@ def _jsonable(value: Any) -> Any:
     return value if isinstance(value, (*_PRIMITIVE, list)) else repr(value)
 
 
-def _constraint_values(space: Space, candidate: Candidate) -> list[float]:
+def _constraint_values(candidate: Candidate) -> list[float]:
     """Optuna's convention: one value per constraint, > 0 when violated."""
     if candidate.error is not None:
         return [1.0]
-    from netdsl.analysis.constraints import constraints_of
-
     violated = {id(v.constraint.expr) for v in candidate.violations}
-    every = [*constraints_of(candidate.graph), *space.constraints] if candidate.graph else []
-    return [1.0 if id(c.expr) in violated else -1.0 for c in every] or [-1.0]
+    return [1.0 if id(c.expr) in violated else -1.0 for c in candidate.constraints] or [-1.0]
 
 
 def constraints_func(trial: FrozenTrial) -> Sequence[float]:

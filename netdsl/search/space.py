@@ -32,6 +32,7 @@ from netdsl.analysis.constraints import (
 )
 from netdsl.api import collector_paused
 from netdsl.errors import NetdslError, Span, UsageError
+from netdsl.graph import PlainGraph, as_networkx, plain_graphs
 from netdsl.language.choices import same_value, show_domain
 from netdsl.language.decisions import Decision, Domain, FloatRange, IntRange
 from netdsl.language.display import literal
@@ -113,12 +114,15 @@ class Candidate:
 
     space: Space
     decisions: dict[str, Any]
-    graph: nx.MultiDiGraph | None = None
+    graph: nx.MultiDiGraph | None = None  # (kept plain, made networkx's when read: below)
     report: Report | None = None
     error: NetdslError | None = None
     violations: list[Violation] = field(default_factory=list)
     hash: str | None = None
     reached: list[Decision] = field(default_factory=list)
+    #: the constraints it was checked against: the spec's `require`s it reached, then the
+    #: space's own
+    constraints: list[Constraint] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -173,6 +177,24 @@ class Candidate:
         return out
 
 
+def _get_graph(candidate: Candidate) -> nx.MultiDiGraph | None:
+    graph = candidate.__dict__["_graph"]
+    if isinstance(graph, PlainGraph):  # the same networkx graph as its report's
+        graph = candidate.__dict__["_graph"] = graph.to_networkx()
+    return graph
+
+
+def _set_graph(candidate: Candidate, graph: nx.MultiDiGraph | PlainGraph | None) -> None:
+    candidate.__dict__["_graph"] = graph
+
+
+# `graph` stays a dataclass field, read through a property: a search reads the totals of
+# most candidates and never their graph, so it is kept plain (`graph.PlainGraph`, no
+# networkx adjacency for the collector to rescan) and made networkx's on first read.
+Candidate.graph = property(  # type: ignore[assignment]
+    _get_graph, _set_graph, doc="The elaborated graph (a networkx MultiDiGraph), or None.")
+
+
 # ------------------------------------------------------------------------------ spaces
 @dataclass(frozen=True)
 class SpaceDecision:
@@ -220,9 +242,8 @@ class Space:
         self._counter: Counter | None = None
         self._analyses: dict[tuple, tuple[Report, tuple[Violation, ...]]] = {}
         first = self.evaluate({})
-        if first.graph is not None:  # the spec's own constraints name known quantities
-            for c in constraints_of(first.graph):
-                validate(c)
+        for c in first.constraints:  # the spec's own constraints name known quantities too
+            validate(c)
 
     # ---- travelling to other processes (Ray workers)
     def recipe(self) -> tuple:
@@ -269,8 +290,11 @@ class Space:
             else decisions
         recorder = _Recorder(source)
         try:
-            graph = self.spec.graph(self.network, self.inputs or None, self.params,
-                                    decisions=recorder)
+            with plain_graphs():  # (see `Candidate.graph`)
+                graph = self.spec.graph(self.network, self.inputs or None, self.params,
+                                        decisions=recorder)
+            if graph.graph.get("named_outputs"):  # the heads' analysis reads networkx's
+                graph = as_networkx(graph)
         except UsageError:
             raise  # the API's own misuse (an unknown parameter or input): not the candidate's
         except NetdslError as exc:
@@ -278,7 +302,7 @@ class Space:
                              reached=[d for d, _ in recorder.asked])
         return self._analysed(graph)
 
-    def _analysed(self, graph: nx.MultiDiGraph) -> Candidate:
+    def _analysed(self, graph: nx.MultiDiGraph | PlainGraph) -> Candidate:
         from netdsl.analysis.report import analyze_graph
 
         reached = graph.graph.get("decisions", [])
@@ -292,12 +316,13 @@ class Space:
         if known is not None:
             report, violations = known
             return Candidate(self, values, graph, report.with_graph(graph), None,
-                             list(violations), digest, [d for d, _ in reached])
+                             list(violations), digest, [d for d, _ in reached], constraints)
         try:
             report = analyze_graph(graph, batch=self.batch, dtype=self.dtype,
                                    optimizer=self.optimizer)
         except NetdslError as exc:
-            return Candidate(self, values, graph, error=exc, reached=[d for d, _ in reached])
+            return Candidate(self, values, graph, error=exc, reached=[d for d, _ in reached],
+                             constraints=constraints)
         violations = check(constraints, report)
         if len(self._analyses) >= ANALYSES_KEPT:
             del self._analyses[next(iter(self._analyses))]
@@ -306,7 +331,7 @@ class Space:
         # collector to rescan as long as the space lives
         self._analyses[key] = (report.with_graph(None), tuple(violations))
         return Candidate(self, values, graph, report, None, violations, digest,
-                         [d for d, _ in reached])
+                         [d for d, _ in reached], constraints)
 
     def sample(self, rng: random.Random | int | None = None) -> Candidate:
         """A candidate with every reached decision drawn uniformly (never raises for invalid)."""
