@@ -129,46 +129,55 @@ _MEMO_LIMIT = 200_000
 
 
 def memo_node_hashes(graph: nx.MultiDiGraph | PlainGraph
-                     ) -> tuple[dict[str, str], dict[str, str]]:
-    """`node_hashes`, with each upward digest looked up in the memo before it is computed."""
+                     ) -> tuple[list[str], list[str], list[str]]:
+    """`node_hashes` by node position (in graph order), with each upward digest looked up
+    in the memo before it is computed; and the outputs' upward digests, in order."""
     if len(_UP) >= _MEMO_LIMIT:
         _UP.clear()
     names, layers, inputs_of, marked = _nodes(graph)
-    up: dict[str, str] = {}
-    consumers: dict[str, list[tuple[str, int]]] = {node: [] for node in names}
+    position = {name: i for i, name in enumerate(names)}
+    up: list[str] = []
+    # per node: its consumers' (position, input position); -1 for a commutative merge's
+    consumers: list[list[tuple[int, int]]] = [[] for _ in names]
     up_get = _UP.get
-    for node, layer, preds in zip(names, layers, inputs_of):
-        inputs = [up[p] for p in preds]
+    for i, (layer, preds) in enumerate(zip(layers, inputs_of)):
+        at = [position[p] for p in preds]
+        inputs = [up[p] for p in at]
         commutative = layer.op in COMMUTATIVE
         if commutative:
             inputs.sort()
-        marks = "t" if marked and node in marked else ""
+        marks = "t" if marked and names[i] in marked else ""
         key = (layer, marks, *inputs)
         digest = up_get(key)
         if digest is None:
             digest = _UP[key] = _digest(f"{_layer_digest(layer)}#{marks}({','.join(inputs)})")
-        up[node] = digest
-        for position, p in enumerate(preds):
-            consumers[p].append((node, -1 if commutative else position))
+        up.append(digest)
+        for k, p in enumerate(at):
+            consumers[p].append((i, -1 if commutative else k))
     # downward digests: not memoised (they depend on everything downstream, and a new
     # candidate almost never repeats one: measured hit rate under 6%)
-    down: dict[str, str] = {}
-    outputs = {o: i for i, o in enumerate(graph.graph.get("outputs", ()))}
-    for node in reversed(consumers):
-        used = sorted([f"{down[c]}@{pos}" for c, pos in consumers[node]])
-        down[node] = _digest(f"{up[node]}>{outputs.get(node, -1)}[{','.join(used)}]")
-    return up, down
+    down = [""] * len(names)
+    out_at = [-1] * len(names)
+    outputs = [position[o] for o in graph.graph.get("outputs", ())]
+    for k, o in enumerate(outputs):
+        out_at[o] = k
+    blake2b = hashlib.blake2b
+    for i in range(len(names) - 1, -1, -1):
+        used = consumers[i]
+        if len(used) == 1:  # most nodes
+            c, pos = used[0]
+            text = f"{up[i]}>{out_at[i]}[{down[c]}@{pos}]"
+        else:
+            uses = sorted([f"{down[c]}@{pos}" for c, pos in used])
+            text = f"{up[i]}>{out_at[i]}[{','.join(uses)}]"
+        down[i] = blake2b(text.encode(), digest_size=12).hexdigest()  # (`_digest`, inline)
+    return up, down, [up[o] for o in outputs]
 
 
 def network_hash(graph: nx.MultiDiGraph | PlainGraph) -> str:
     """The canonical hash of a graph: a hex string, equal for the same network."""
-    up, down = memo_node_hashes(graph)
-    return _combine(graph, up, down)
-
-
-def _combine(graph: nx.MultiDiGraph, up: dict[str, str], down: dict[str, str]) -> str:
-    pairs = sorted([f"{up[n]}:{down[n]}" for n in up])
-    outputs = [up[o] for o in graph.graph.get("outputs", ())]
+    up, down, outputs = memo_node_hashes(graph)
+    pairs = sorted([f"{u}:{d}" for u, d in zip(up, down)])
     return _digest("nodes:" + ",".join(pairs) + ";outputs:" + ",".join(outputs))
 
 
