@@ -250,3 +250,23 @@ network n() {
     fresh = elaborate(netdsl.loads(text, "l.net").program, memoize=False)
     assert signature(memoised) == signature(fresh)
     assert memoised.nodes["concat0"]["inputs"] == ("p.a", "q.a")
+
+
+def test_a_decision_written_with_literals_is_kept_and_one_reading_variables_is_not():
+    """A decision call of literal scalars alone has one domain, kept by the program; one
+    whose domain reads variables is evaluated anew at every call, with its own domain."""
+    text = ("block u(c) { k = choice([1, 3])\n    w = choice([c, 2 * c])\n"
+            "    conv(w, k, padding = same) }\n"
+            + NET.format(params="", body="a = u(2)\n    a -> u(5)"))
+    spec = netdsl.loads(text, "d.net")
+    for _ in range(2):  # the second time from the kept domain
+        g = spec.graph(decisions={"u0.w": 10, "a.k": 3})
+        domains = {d.name: d.domain for d, _ in g.graph["decisions"]}
+        assert domains["a.k"] == domains["u0.k"] == Categorical((1, 3))
+        assert domains["a.w"] == Categorical((2, 4)) and domains["u0.w"] == Categorical((5, 10))
+        assert g.nodes["a.conv0"]["layer"].kernel == (3, 3)
+        assert g.nodes["u0.conv0"]["layer"].out_shape[0] == 10
+    kept = list(spec.program.decision_parts.values())
+    assert [domain for domain, _, _ in kept] == [Categorical((1, 3))]
+    with pytest.raises(NetdslError, match="not in"):
+        spec.graph(decisions={"a.k": 5})

@@ -484,7 +484,18 @@ class Evaluator(Calls):
         return type(e) is ast.Call and self.targets[id(e)].kind is DECISION
 
     def decision_parts(self, e: ast.Call, env: Env) -> tuple[Domain, Any, str | None]:
-        """A decision call's domain, default and `name =` (None when not given)."""
+        """A decision call's domain, default and `name =` (None when not given); kept for
+        a call written with literal scalars alone, which every evaluation gives alike (a
+        search space reaches each of its decisions once per candidate)."""
+        known = self.ctx.program.decision_parts.get(id(e))
+        if known is not None:
+            return known
+        parts = self._decision_parts(e, env)
+        if _literal_scalars(e):
+            self.ctx.program.decision_parts[id(e)] = parts
+        return parts
+
+    def _decision_parts(self, e: ast.Call, env: Env) -> tuple[Domain, Any, str | None]:
         args = [self.eval(a, env, None) for a in e.args]
         keywords: dict[str, Any] = {}
         spans: dict[str | int, Span] = {i: a.span for i, a in enumerate(e.args)}
@@ -563,3 +574,15 @@ _DISPATCH: dict[type, Callable[..., Any]] = {
     ast.Body: Evaluator._body_value, ast.Comprehension: Evaluator._comprehension,
 }
 Evaluator.dispatch = _DISPATCH  # a subclass that evaluates a kind otherwise has its own
+
+
+def _literal_scalars(e: ast.Call) -> bool:
+    """Whether every argument of a call is a literal or a list of literals (no list in a
+    list: a value that could be changed is never shared)."""
+    for value in (*e.args, *(kw.value for kw in e.kwargs)):
+        if type(value) is ast.ListExpr:
+            if not all(type(item) is ast.Literal for item in value.items):
+                return False
+        elif type(value) is not ast.Literal:
+            return False
+    return True

@@ -19,6 +19,7 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from netdsl.errors import (
     LimitError,
@@ -59,6 +60,10 @@ class Program:
     replays: object = None
     #: What each name of the program refers to (netdsl/language/resolve.py), on first use.
     names: object = None
+    #: Decision calls written with literal scalars alone (`choice([3, 5, 7])`), by the
+    #: call's id (the program keeps its syntax tree): their domain, default and name,
+    #: which no evaluation can change (`Evaluator.decision_parts`).
+    decision_parts: dict[int, tuple[Any, Any, str | None]] = field(default_factory=dict)
 
 
 @functools.cache  # the package does not move while it runs; resolving costs ~40 us
