@@ -119,11 +119,12 @@ def node_hashes(graph: nx.MultiDiGraph | PlainGraph) -> tuple[dict[str, str], di
     return up, down
 
 
-#: Memoised upward digests: a node's is a function of its layer record, its marks and its
-#: inputs' upward digests. Search candidates share records and whole upstream paths
+#: Memoised upward digests: a node's is a function of its layer's digest, its marks and
+#: its inputs' upward digests. Search candidates share records and whole upstream paths
 #: (memoised block calls), and a duplicate candidate repeats all of them (measured: about
 #: half the nodes of a fresh resnet_space candidate hit, a tenth of a mnas_space one).
-#: Keys hold the (immutable, shared) layer records themselves, compared by identity.
+#: Keys are tuples of strings, which the garbage collector stops tracking (with a layer
+#: record in them, each of a long search's keys stayed for every full collection to scan).
 _UP: dict[tuple, str] = {}
 _MEMO_LIMIT = 200_000
 
@@ -139,7 +140,7 @@ def memo_node_hashes(graph: nx.MultiDiGraph | PlainGraph
     up: list[str] = []
     # per node: its consumers' (position, input position); -1 for a commutative merge's
     consumers: list[list[tuple[int, int]]] = [[] for _ in names]
-    up_get = _UP.get
+    up_get, keys_get = _UP.get, _KEYS.get
     for i, (layer, preds) in enumerate(zip(layers, inputs_of)):
         at = [position[p] for p in preds]
         inputs = [up[p] for p in at]
@@ -147,10 +148,11 @@ def memo_node_hashes(graph: nx.MultiDiGraph | PlainGraph
         if commutative:
             inputs.sort()
         marks = "t" if marked and names[i] in marked else ""
-        key = (layer, marks, *inputs)
+        kind = keys_get(layer) or _layer_digest(layer)
+        key = (kind, marks, *inputs)
         digest = up_get(key)
         if digest is None:
-            digest = _UP[key] = _digest(f"{_layer_digest(layer)}#{marks}({','.join(inputs)})")
+            digest = _UP[key] = _digest(f"{kind}#{marks}({','.join(inputs)})")
         up.append(digest)
         for k, p in enumerate(at):
             consumers[p].append((i, -1 if commutative else k))
