@@ -270,3 +270,27 @@ def test_a_decision_written_with_literals_is_kept_and_one_reading_variables_is_n
     assert [domain for domain, _, _ in kept] == [Categorical((1, 3))]
     with pytest.raises(NetdslError, match="not in"):
         spec.graph(decisions={"a.k": 5})
+
+
+def test_a_call_met_again_is_recorded_only_when_its_template_is_served(monkeypatch):
+    """A call met a second time is recorded as a template only when its reads give the
+    values they gave the first time: a candidate of a search with other answers would
+    never replay it, and recording it was most of the memo's cost there."""
+    from netdsl.language import memo
+
+    recorded = []
+    original = memo.record
+
+    def counting(*args, **kwargs):
+        recorded.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(memo, "record", counting)
+    text = ("block u() { k = choice([1, 3])\n    conv(2, k, padding = same) }\n"
+            + NET.format(params="", body="a = u\n    b = u\n    add(a, b)"))
+    spec = netdsl.loads(text, "m.net")
+    for answers, records in [({"b.k": 3}, []), ({"a.k": 3}, ["b"]), ({"b.k": 3}, ["b", "b"])]:
+        g = spec.graph(decisions=answers)
+        fresh = elaborate(netdsl.loads(text, "m.net").program, decisions=answers, memoize=False)
+        assert signature(g) == signature(fresh)
+        assert recorded == records  # the scope paths the pending calls were made at

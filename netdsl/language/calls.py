@@ -315,13 +315,16 @@ class Calls:
             defaults = {f"defaults {n}": sorted(v.items()) for n, v in ctx.layer_defaults.items()}
             extra = memo.call_key(block, defaults)
             key = (key, extra) if extra is not None else None
-        template = memo.lookup(ctx.program.templates, key) if key is not None else None
+        found = memo.lookup(ctx.program.templates, key) if key is not None else None
         first_read = len(ctx.reached)  # before a replay: what it asks, the body reached
-        if (template is not None and len(ctx.frames) + template.depth < MAX_CALL_DEPTH
-                and (ctx.observer is None or ctx.observer.may_replay(template))
-                and self.replay_reads(template, scope_path)):
-            self.check_room(len(template.nodes) // memo.ROW_WIDTH, name_span)
-            return memo.instantiate(template, scope_path, bound, ctx.append_node)
+        if (found is not None and len(ctx.frames) + found.depth < MAX_CALL_DEPTH
+                and (ctx.observer is None or ctx.observer.may_replay(found))
+                and self.replay_reads(found, scope_path)):
+            # (recorded only now: a call whose reads differ would not use the template)
+            template = memo.realize(ctx.program.templates, key, found)
+            if template is not None:
+                self.check_room(len(template.nodes) // memo.ROW_WIDTH, name_span)
+                return memo.instantiate(template, scope_path, bound, ctx.append_node)
         start, entry_depth, deepest = len(ctx.rows), len(ctx.frames), ctx.deepest
         warned = len(ctx.warnings)
         ctx.scope = Scope(scope_path)
@@ -334,10 +337,12 @@ class Calls:
             ctx.scope = outer_scope
             depth, ctx.deepest = ctx.deepest - entry_depth, max(deepest, ctx.deepest)
         if key is not None and len(ctx.warnings) == warned:  # a replay would not warn
-            reads = ([("decision", d, v) for d, v in ctx.reached[first_read:]]
+            reads = (memo.relative_reads(scope_path, [("decision", d, v) for d, v
+                                                      in ctx.reached[first_read:]])
                      if len(ctx.reached) > first_read else ())
-            memo.store(ctx.program.templates, key,
-                       memo.Pending(scope_path, ctx.rows[start:], result, bound, depth, reads))
+            if reads is not None:  # (a read outside the call's scope: never replayed)
+                memo.store(ctx.program.templates, key, memo.Pending(
+                    scope_path, ctx.rows[start:], result, bound, depth, reads))
         return result
 
     def check_room(self, count: int, span: Span) -> None:
@@ -346,7 +351,7 @@ class Calls:
             raise self.error(f"the network has more than {MAX_NODES} layers (the limit)", span,
                              kind=LimitError)
 
-    def replay_reads(self, template: memo.Template, scope_path: str) -> bool:
+    def replay_reads(self, template: memo.Template | memo.Pending, scope_path: str) -> bool:
         """Read again, in order, what a template's body read besides its arguments (the
         search decisions it reached); whether every value is the same as then.
 

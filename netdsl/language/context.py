@@ -27,7 +27,7 @@ from netdsl.layers.base import Shape
 if TYPE_CHECKING:
     import networkx as nx
 
-    from netdsl.language.memo import Template
+    from netdsl.language.memo import Pending, Template
     from netdsl.language.values import Tensor
 
 
@@ -71,7 +71,7 @@ class CallObserver(Protocol):
     def call_closed(self, result: Any, failed: bool) -> None:
         """The innermost open call returned `result`, or failed (`result` is then None)."""
 
-    def may_replay(self, template: Template) -> bool:
+    def may_replay(self, template: Template | Pending) -> bool:
         """Whether a memoised template may stand in for the call's body (a replayed call
         makes no nested calls)."""
 

@@ -61,10 +61,25 @@ class Pending:
 
     def __init__(self, scope_path: str, rows: list[Any], result: Any,
                  variables: dict[str, Any], depth: int,
-                 reads: Sequence[tuple[str, Decision, Any]]) -> None:
+                 reads: tuple[tuple[str, str, Any, Any], ...]) -> None:
         self.scope_path, self.rows, self.result = scope_path, rows, result
         self.tensors = tuple((n, v.node) for n, v in variables.items() if type(v) is Tensor)
+        # (as `Template.reads`: a later call is served only if its reads give the same
+        # values, checked before the template is recorded)
         self.depth, self.reads = depth, reads
+
+
+def relative_reads(scope_path: str, reads: Sequence[tuple[str, Decision, Any]]
+                   ) -> tuple[tuple[str, str, Any, Any], ...] | None:
+    """A call's reads (kind, what, value) as a template keeps them, named relative to the
+    call's path; None when one was made outside the call's scope (no template then)."""
+    prefix = scope_path + "."
+    relative = []
+    for kind, what, value in reads:
+        if not what.name.startswith(prefix):
+            return None
+        relative.append((kind, what.name[len(scope_path):], what, value))
+    return tuple(relative)
 
 
 #: Items per node in `Context.rows` and `Pending.rows`: name, layer, span, block path, inputs.
@@ -74,19 +89,28 @@ ROW_WIDTH = 5
 MAX_TEMPLATES = 20_000
 
 
-def lookup(templates: dict[tuple, Template | Pending], key: tuple) -> Template | None:
-    """The template of a call, marked as just used (a dict keeps insertion order: the
-    least recently used template is the first); a pending call is recorded now."""
+def lookup(templates: dict[tuple, Template | Pending], key: tuple) -> Template | Pending | None:
+    """The template or pending call of a call, marked as just used (a dict keeps insertion
+    order: the least recently used is the first)."""
     template = templates.pop(key, None)
-    if template is None:
-        return None
-    if type(template) is Pending:
-        template = record(template.scope_path, template.rows, template.result,
-                          template.tensors, template.depth, template.reads)
-        if template is None:  # the call cannot be replayed: it is interpreted again
-            return None
-    templates[key] = template
+    if template is not None:
+        templates[key] = template
     return template
+
+
+def realize(templates: dict[tuple, Template | Pending], key: tuple,
+            template: Template | Pending) -> Template | None:
+    """The template of a call found by `lookup`: a pending call is recorded now (and kept
+    as its template); None, and forgotten, when it cannot be replayed."""
+    if type(template) is not Pending:
+        return template  # type: ignore[return-value]
+    made = record(template.scope_path, template.rows, template.result, template.tensors,
+                  template.depth, template.reads)
+    if made is None:  # the call cannot be replayed: it is interpreted again
+        del templates[key]
+    else:
+        templates[key] = made
+    return made
 
 
 def store(templates: dict[tuple, Template | Pending], key: tuple,
@@ -142,10 +166,10 @@ def _freeze(value: Any) -> Any:
 
 def record(scope_path: str, made: list[Any], result: Any,
            tensors: tuple[tuple[str, str], ...], depth: int,
-           reads: Sequence[tuple[str, Decision, Any]] = ()) -> Template | None:
+           reads: tuple[tuple[str, str, Any, Any], ...] = ()) -> Template | None:
     """Describe the nodes a call made (their flat rows: name, layer, span, block path,
-    inputs, ROW_WIDTH items each), given its tensor variables' (name, node) in order;
-    None when the call reached outside its inputs."""
+    inputs, ROW_WIDTH items each), given its tensor variables' (name, node) in order and
+    its reads (`relative_reads`); None when the call reached outside its inputs."""
     ext_names = tuple(name for name, _ in tensors)
     ext_index: dict[str, int] = {}
     for i, (_, node) in enumerate(tensors):
@@ -167,12 +191,7 @@ def record(scope_path: str, made: list[Any], result: Any,
     kept = _result(result, prefix, ext_index)
     if kept is None:
         return None
-    relative = []
-    for kind, what, value in reads:
-        if not what.name.startswith(prefix):  # read outside the call's scope: no template
-            return None
-        relative.append((kind, what.name[len(scope_path):], what, value))
-    return Template(ext_names, nodes, kept, depth, tuple(relative))
+    return Template(ext_names, nodes, kept, depth, reads)
 
 
 def _result(value: Any, prefix: str, ext_index: dict[str, int]) -> tuple | None:

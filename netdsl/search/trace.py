@@ -44,7 +44,7 @@ from netdsl.language.context import Context
 from netdsl.language.decisions import Decision
 from netdsl.language.elaborate import deep_enough, elaborate_context, select_network
 from netdsl.language.loader import Program
-from netdsl.language.memo import Template
+from netdsl.language.memo import Pending, Template
 from netdsl.language.values import Tensor
 
 
@@ -117,7 +117,7 @@ class _Tracer:
                                  for f in self.stack])
         return self.script.decide(decision)
 
-    def may_replay(self, template: Template) -> bool:
+    def may_replay(self, template: Template | Pending) -> bool:
         # A memoised call whose body reached decisions is interpreted again, so that its
         # nested calls are frames too; calls without decisions replay as usual.
         return not template.reads
