@@ -51,6 +51,27 @@ def private_imports(path: Path) -> set[str]:
 def test_capabilities_use_the_core_through_public_names(package: str) -> None:
     """The packages built on the core (search, the drawing, ...) use its public names
     only: the search's tracer and the drawing's capture watch an elaboration through
-    `Context`'s observer and call record, not by subclassing the elaborator."""
+    `Context`'s observer, not by subclassing the elaborator."""
     found = set().union(*(private_imports(p) for p in (PACKAGE / package).glob("*.py")))
     assert found == set(), f"netdsl/{package} imports private names: {sorted(found)}"
+
+
+def test_every_observer_of_an_elaboration_implements_the_whole_protocol() -> None:
+    """The search's tracer and the drawing's capture are the two `CallObserver`s: each
+    defines every method of the protocol, with its parameters (a method added to the
+    protocol and not to one of them would fail there, at the first call)."""
+    import inspect
+
+    from netdsl.draw.capture import CallLabels
+    from netdsl.language.context import CallObserver
+    from netdsl.search.trace import _Tracer
+
+    wanted = {name: inspect.signature(method) for name, method in vars(CallObserver).items()
+              if inspect.isfunction(method) and not name.startswith("_")}
+    assert set(wanted) >= {"call_opened", "call_entered", "call_bound", "call_closed",
+                           "call_failed", "may_replay"}
+    for observer in (_Tracer, CallLabels):
+        for name, signature in wanted.items():
+            method = getattr(observer, name)
+            assert list(inspect.signature(method).parameters) == list(signature.parameters), (
+                f"{observer.__name__}.{name}")

@@ -107,8 +107,16 @@ class Watcher:
         self.events.append(("enter", block.name, {k: v for k, (v, _) in given.items()},
                             scope_path))
 
+    def call_bound(self, block: Any, positional: int, keywords: Any, variables: dict,
+                   scope_path: str) -> None:
+        self.events.append(("bound", positional, [kw.name for kw in keywords],
+                            {p.name: variables[p.name] for p in block.params}))
+
     def call_closed(self, result: Any, failed: bool) -> None:
         self.events.append(("close", failed, getattr(result, "shape", None)))
+
+    def call_failed(self, inputs: tuple[str, ...], block_path: str) -> None:
+        self.events.append(("failed", inputs, block_path))
 
     def may_replay(self, template: Any) -> bool:
         return self.replay
@@ -146,12 +154,14 @@ def test_an_observer_is_told_each_call_in_order() -> None:
     watcher, graph = watched(replay=True)
     assert graph is not None
     ev = watcher.events
-    assert [e[0] for e in ev] == ["open", "enter", "open", "enter", "close", "open", "enter",
-                                  "close", "close", "open", "enter", "close",
-                                  "open", "enter", "close"]
+    assert [e[0] for e in ev] == ["open", "enter", "bound", "open", "enter", "bound", "close",
+                                  "open", "enter", "bound", "close", "close",
+                                  "open", "enter", "bound", "close",
+                                  "open", "enter", "bound", "close"]
     assert ev[1] == ("enter", "pair", {"c": 4}, "pair0")
-    assert ev[3] == ("enter", "unit", {"c": 4}, "pair0.unit0")
-    assert ev[10] == ("enter", "pair", {"c": 4}, "pair1")  # replayed: no nested calls
+    assert ev[2] == ("bound", 1, [], {"c": 4})
+    assert ev[4] == ("enter", "unit", {"c": 4}, "pair0.unit0")
+    assert ev[13] == ("enter", "pair", {"c": 4}, "pair1")  # replayed: no nested calls
     assert ev[0] == ("open", (4, 8, 8)) and ev[-1] == ("close", False, (5, 8, 8))
 
 
@@ -165,7 +175,14 @@ def test_an_observer_that_forbids_replays_sees_every_nested_call() -> None:
 
 
 def test_an_observer_is_told_of_a_failing_call() -> None:
+    """Closed as failed; the failing calls are told innermost first (the conv in `unit0`
+    on its input, then the call of `unit` itself, made at the top)."""
     watcher, graph = watched(replay=True, bad=2)
     assert graph is None
-    assert watcher.events[-1] == ("close", True, None)
-    assert watcher.events[-2][:2] == ("enter", "unit")
+    kinds = [e[0] for e in watcher.events]
+    last_enter = len(kinds) - 1 - kinds[::-1].index("enter")
+    assert watcher.events[last_enter][:2] == ("enter", "unit")
+    after = watcher.events[last_enter + 2:]
+    assert [e[0] for e in after] == ["failed", "failed", "close", "failed"]
+    assert after[0] == ("failed", ("pair1.unit1.relu0",), "unit0")
+    assert after[2] == ("close", True, None) and after[3][2] == ""

@@ -4,25 +4,27 @@ spec that fails.
 The drawing needs two things the analyses do not: the argument values of each block call
 (boxes are labelled `stage(basic, 128, 2, stride = 2)`), and, when elaboration stops at
 a mistake, the nodes made up to that point and the inputs of the call that failed. The
-elaborator records both when asked (`Context(record_calls=True)`, `CallRecord`) and
+elaborator tells both to its context's observer (`CallObserver`; here `CallLabels`) and
 leaves its context readable after a mistake (`elaborate_context`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import networkx as nx
 
 from netdsl.errors import NetdslError, Span
 from netdsl.graph import fill_graph, new_graph
+from netdsl.language import syntax as ast
 from netdsl.language.choices import Fixed
-from netdsl.language.context import CallRecord, Context
+from netdsl.language.context import Context
 from netdsl.language.decisions import DecisionSource
 from netdsl.language.elaborate import deep_enough, elaborate_context, select_network
 from netdsl.language.loader import Program
+from netdsl.language.values import show_value
 from netdsl.layers.base import Shape
 
 
@@ -53,7 +55,8 @@ def capture(program: Program, network: str | None = None,
     definition = select_network(program, network)
     source = Fixed(decisions) if isinstance(decisions, Mapping) else decisions
     with deep_enough(definition):
-        ctx = Context(program, definition, input_shapes, source, record_calls=True)
+        calls = CallLabels()  # every call interpreted (not memoised), so every one is labelled
+        ctx = Context(program, definition, input_shapes, source, memoize=False, observer=calls)
         try:
             graph = elaborate_context(ctx, overrides)
             error = None
@@ -61,9 +64,45 @@ def capture(program: Program, network: str | None = None,
             if not ctx.rows:
                 raise
             graph, error = _partial(ctx), exc
-    calls = cast(CallRecord, ctx.calls)  # made by `record_calls`
     return Capture(graph, dict(calls.labels), dict(ctx.scope_spans), error,
                    calls.failed_inputs or (), calls.failed_block or "")
+
+
+class CallLabels:
+    """The observer a picture elaborates with (`CallObserver`): each block call as written,
+    with its argument values (`stage(basic, 128, 2, stride = 2)`), by block path; and the
+    inputs of the innermost call that failed, with the block path it was made in."""
+
+    def __init__(self) -> None:
+        self.labels: dict[str, str] = {}
+        self.failed_inputs: tuple[str, ...] | None = None
+        self.failed_block: str | None = None
+
+    def call_opened(self, cur: Any) -> None:
+        """(Nothing to note.)"""
+
+    def call_entered(self, block: ast.BlockDef, given: dict[str, tuple[Any, Span]],
+                     scope_path: str) -> None:
+        """(Nothing to note: the label shows the bound values.)"""
+
+    def call_bound(self, block: ast.BlockDef, positional: int, keywords: Sequence[ast.Keyword],
+                   variables: dict[str, Any], scope_path: str) -> None:
+        """Label the call: positional values, then keywords (as written)."""
+        shown = [show_value(variables[p.name]) for p in block.params[:positional]]
+        shown += [f"{kw.name} = {show_value(variables[kw.name])}" for kw in keywords]
+        self.labels[scope_path] = f"{block.name}({', '.join(shown)})"
+
+    def call_closed(self, result: Any, failed: bool) -> None:
+        """(Nothing to note.)"""
+
+    def call_failed(self, inputs: tuple[str, ...], block_path: str) -> None:
+        """Keep the innermost failing call's inputs (told first)."""
+        if self.failed_inputs is None:
+            self.failed_inputs, self.failed_block = inputs, block_path
+
+    def may_replay(self, template: Any) -> bool:
+        """Never: a replayed call would label none of its nested calls."""
+        return False
 
 
 def _partial(ctx: Context) -> nx.MultiDiGraph:

@@ -96,12 +96,12 @@ class Calls:
             raise
 
     def note_failure(self, inputs: Sequence[Tensor | None]) -> None:
-        """For a picture (`Context.calls`): the inputs of the innermost call that failed
-        (the calls around it see the same error pass and keep those)."""
-        calls = self.ctx.calls
-        if calls is not None and calls.failed_inputs is None:
-            calls.failed_inputs = tuple(t.node for t in inputs if t is not None)
-            calls.failed_block = self.ctx.scope.path
+        """Tell the observer, if any, the inputs of a call that failed (innermost first:
+        the calls around it see the same error pass)."""
+        observer = self.ctx.observer
+        if observer is not None:
+            observer.call_failed(tuple(t.node for t in inputs if t is not None),
+                                 self.ctx.scope.path)
 
     def apply_callee(self, callee: Callee, e: ast.Node, name_span: Span,
                      args: Sequence[ast.Node], kwargs: Sequence[ast.Keyword], env: Env,
@@ -307,8 +307,8 @@ class Calls:
         if ctx.observer is not None:
             ctx.observer.call_entered(block, given, scope_path)
         self.bind_block_args(block, name_span, given, inner, scope_path)
-        if ctx.calls is not None:
-            ctx.calls.labels[scope_path] = call_label(block, len(args), kwargs, inner.vars)
+        if ctx.observer is not None:
+            ctx.observer.call_bound(block, len(args), kwargs, inner.vars, scope_path)
         bound = dict(inner.vars)  # the body's assignments add to inner.vars; keep the inputs
         key = memo.call_key(block, bound) if ctx.memoize else None
         if key is not None and ctx.layer_defaults:  # the body's layers depend on them too
@@ -413,14 +413,6 @@ class Calls:
                 raise self.error(f"{block.name}() is missing its argument '{name}'",
                                  name_span, [Note(f"'{block.name}' is defined here", block.span)])
             variables[name] = value if param.type is None else self.check_type(param, value, span)
-
-
-def call_label(block: ast.BlockDef, positional: int, kwargs: Sequence[ast.Keyword],
-               values: dict[str, Any]) -> str:
-    """A block call as written, with its argument values: positional, then keywords."""
-    shown = [show_value(values[p.name]) for p in block.params[:positional]]
-    shown += [f"{kw.name} = {show_value(values[kw.name])}" for kw in kwargs]
-    return f"{block.name}({', '.join(shown)})"
 
 
 def _source_hint(e: ast.Node) -> str:

@@ -10,7 +10,7 @@ the scope of the current block call, the calls open now, and the decisions reach
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from netdsl.errors import Diagnostic, Span
@@ -40,25 +40,13 @@ class Frame:
         self.block, self.span = block, span
 
 
-class CallRecord:
-    """What a picture shows of an elaboration besides its graph, kept on request
-    (`Context(record_calls=True)`): each block call as written, with its argument values
-    (`stage(basic, 128, 2, stride = 2)`), and the inputs of the innermost call that failed
-    with the block path it was made in."""
-
-    __slots__ = ("labels", "failed_inputs", "failed_block")
-
-    def __init__(self) -> None:
-        self.labels: dict[str, str] = {}  # block path -> the call with its values
-        self.failed_inputs: tuple[str, ...] | None = None
-        self.failed_block: str | None = None
-
-
 class CallObserver(Protocol):
-    """Told of every block call of an elaboration, as it is made (`Context(observer=...)`;
-    search's traced elaboration, netdsl/search/trace.py, is one). A call is opened before
-    its arguments are evaluated, entered once they are (before its defaults are bound and
-    its body runs), and closed when it returns or fails; calls nest."""
+    """Told of every block call of an elaboration, as it is made (`Context(observer=...)`):
+    how search traces an elaboration (netdsl/search/trace.py) and how a picture learns
+    its calls' labels and where a broken spec failed (netdsl/draw/capture.py). A call is
+    opened before its arguments are evaluated, entered once they are (before its
+    defaults are bound and its body runs), bound once its parameters are, and closed
+    when it returns or fails; calls nest."""
 
     def call_opened(self, cur: Tensor | None) -> None:
         """A block call on `cur` starts (its arguments are not evaluated yet)."""
@@ -68,8 +56,17 @@ class CallObserver(Protocol):
         """The call's arguments are known (`given`: parameter -> (value, span), defaults
         not yet bound) and its nodes will be named under `scope_path`."""
 
+    def call_bound(self, block: ast.BlockDef, positional: int, keywords: Sequence[ast.Keyword],
+                   variables: dict[str, Any], scope_path: str) -> None:
+        """The call's parameters are bound (`variables`); it was written with `positional`
+        arguments, then `keywords`."""
+
     def call_closed(self, result: Any, failed: bool) -> None:
         """The innermost open call returned `result`, or failed (`result` is then None)."""
+
+    def call_failed(self, inputs: tuple[str, ...], block_path: str) -> None:
+        """A call (of a block, a layer or a name) failed on the nodes `inputs`, made in
+        `block_path`; told innermost first, then for each call the error passes."""
 
     def may_replay(self, template: Template | Pending) -> bool:
         """Whether a memoised template may stand in for the call's body (a replayed call
@@ -79,7 +76,7 @@ class CallObserver(Protocol):
 class Context:
     """The state of one elaboration (see the module docstring)."""
 
-    __slots__ = ("program", "names", "network", "input_shapes", "source", "memoize", "calls",
+    __slots__ = ("program", "names", "network", "input_shapes", "source", "memoize",
                  "graph", "rows", "edges", "frames", "deepest", "scope_spans", "scope",
                  "globals", "decided", "reached", "heads", "layer_defaults", "warnings", "warned",
                  "observer")
@@ -87,16 +84,15 @@ class Context:
     def __init__(self, program: Program, network: ast.BlockDef,
                  input_shapes: dict[str, Shape] | None = None,
                  source: DecisionSource | None = None, memoize: bool = True,
-                 record_calls: bool = False, observer: CallObserver | None = None) -> None:
+                 observer: CallObserver | None = None) -> None:
         self.program = program
         self.names: Names = names_of(program)
         self.network = network
         self.input_shapes: dict[str, Shape] = dict(input_shapes or {})
         self.source: DecisionSource = source if source is not None else Defaults()
-        # off: every block call interprets its body (for tests, and when recording calls:
+        # off: every block call interprets its body (for tests, and for a picture's labels:
         # a replayed template would skip its nested calls)
-        self.memoize = memoize and not record_calls
-        self.calls = CallRecord() if record_calls else None
+        self.memoize = memoize
         self.observer = observer  # told of every block call (see `CallObserver`)
         # what elaboration builds: nodes and edges are added to `graph` in bulk at the end
         self.decided: dict[str, tuple[Decision, Any]] = {}  # decision name -> (it, value)
@@ -166,4 +162,4 @@ class Context:
         return fill_graph(graph, self.node_list(), self.edges)
 
 
-__all__ = ["CallObserver", "CallRecord", "Context", "Frame"]
+__all__ = ["CallObserver", "Context", "Frame"]

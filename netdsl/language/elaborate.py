@@ -100,8 +100,8 @@ def deep_enough(network: ast.BlockDef) -> Iterator[None]:
 
 def elaborate_context(ctx: Context, overrides: dict[str, Any] | None = None) -> nx.MultiDiGraph:
     """Build the graph of the network `ctx` was made for (within `deep_enough`). After a
-    mistake, `ctx` still holds what was made up to it (its nodes and edges, and
-    `ctx.calls` if recorded): the drawing of a broken spec shows that."""
+    mistake, `ctx` still holds what was made up to it (its nodes and edges; its
+    observer was told of the calls): the drawing of a broken spec shows that."""
     return _Elaborator(ctx).network(overrides or {})
 
 

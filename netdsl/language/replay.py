@@ -697,7 +697,7 @@ def elaborate_replayed(ctx: Context, overrides: dict[str, Any]) -> Any:
 def _key(ctx: Context, env: Env) -> tuple[tuple, tuple[str, ...]] | None:
     """The entry's key (the network, its fixed parameters' values, the traced ones'
     types, the given input shapes) and the traced parameters; None when it has none."""
-    if ctx.reached or ctx.observer is not None or ctx.calls is not None:
+    if ctx.reached or ctx.observer is not None:
         return None
     params, fixed = [], []
     for param in ctx.network.params:

@@ -133,10 +133,17 @@ class _Tracer:
         frame.entry = len(self.script.asked)
         frame.scope = scope_path
 
+    def call_bound(self, block: ast.BlockDef, positional: int, keywords: Any,
+                   variables: dict[str, Any], scope_path: str) -> None:
+        pass  # (the call's key is what it was given: `call_entered`)
+
     def call_closed(self, result: Any, failed: bool) -> None:
         frame = self.stack.pop()
         if not failed:
             self.exits[frame.scope] = (len(self.script.asked), freeze(result))
+
+    def call_failed(self, inputs: tuple[str, ...], block_path: str) -> None:
+        pass  # (a failed run's decisions are what it asked)
 
 
 def traced_run(program: Program, network: str | None, params: Mapping[str, Any],
