@@ -87,12 +87,9 @@ def node_columns(graph: nx.MultiDiGraph | PlainGraph) -> Columns:
     """An elaborated graph's nodes as columns (names, layers, spans, block paths, inputs,
     in order): a plain graph's own, read as they are (its node table is made only when a
     user reads it), else made from the node table."""
-    columns = getattr(graph, "columns", None)
-    if columns is not None:
-        return columns  # type: ignore[no-any-return]
-    table = getattr(graph, "_node", None)
-    if not isinstance(table, dict):  # a networkx without its internals: the public view
-        table = dict(graph.nodes(data=True))
+    table = node_table(graph)
+    if table is None:
+        return graph.columns  # type: ignore[union-attr,return-value]
     datas = list(table.values())
     return (list(table), [d["layer"] for d in datas], [d["span"] for d in datas],
             [d["block"] for d in datas], [d["inputs"] for d in datas])
@@ -107,6 +104,34 @@ def plain_graphs() -> Iterator[None]:
         yield
     finally:
         _PLAIN.reset(token)
+
+
+def node_table(graph: nx.MultiDiGraph | PlainGraph) -> dict[str, dict[str, Any]] | None:
+    """An elaborated graph's node -> data mapping, in order; None for a plain graph that
+    holds its nodes as columns (`node_columns`)."""
+    if isinstance(graph, PlainGraph):
+        return None if graph.columns is not None else graph._node
+    table = getattr(graph, "_node", None)
+    if not isinstance(table, dict):  # a networkx without its internals: the public view
+        table = dict(graph.nodes(data=True))
+    return table
+
+
+def networkx_property(doc: str) -> property:
+    """A dataclass's `graph` field read through a property: kept as given (a `PlainGraph`
+    too) and read as networkx's, a plain graph made networkx's on first read (once per
+    plain graph: a search candidate and its report share it)."""
+
+    def get(owner: Any) -> nx.MultiDiGraph | None:
+        graph = owner.__dict__["_graph"]
+        if isinstance(graph, PlainGraph):
+            graph = owner.__dict__["_graph"] = graph.to_networkx()
+        return graph  # type: ignore[no-any-return]
+
+    def put(owner: Any, graph: nx.MultiDiGraph | PlainGraph | None) -> None:
+        owner.__dict__["_graph"] = graph
+
+    return property(get, put, doc=doc)
 
 
 def as_networkx(graph: nx.MultiDiGraph | PlainGraph) -> nx.MultiDiGraph:

@@ -23,7 +23,7 @@ from netdsl.analysis.receptive_field import receptive_fields
 from netdsl.analysis.rollup import rollup
 from netdsl.analysis.rows import BlockRow, HeadRow, LayerRow, Totals, rf_dict
 from netdsl.errors import Diagnostic, UnknownLayerError, UsageError
-from netdsl.graph import PlainGraph
+from netdsl.graph import PlainGraph, networkx_property
 from netdsl.report import table
 
 if TYPE_CHECKING:
@@ -197,20 +197,9 @@ Report.layers = property(  # type: ignore[assignment]
     _get_layers, _set_layers, doc="The per-layer rows, in graph order (a list of `LayerRow`).")
 
 
-def _get_graph(report: Report) -> nx.MultiDiGraph | None:
-    graph = report.__dict__["_graph"]
-    if isinstance(graph, PlainGraph):
-        graph = report.__dict__["_graph"] = graph.to_networkx()
-    return graph
-
-
-def _set_graph(report: Report, graph: nx.MultiDiGraph | PlainGraph | None) -> None:
-    report.__dict__["_graph"] = graph
-
-
 # The same for `graph`: `Spec.analyze` keeps a `PlainGraph`, made networkx's when read.
-Report.graph = property(  # type: ignore[assignment]
-    _get_graph, _set_graph, doc="The analysed graph (a networkx MultiDiGraph), or None.")
+Report.graph = networkx_property(  # type: ignore[assignment]
+    "The analysed graph (a networkx MultiDiGraph), or None.")
 
 
 def analyze_graph(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "float32",

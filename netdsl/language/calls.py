@@ -317,7 +317,7 @@ class Calls:
             key = (key, extra) if extra is not None else None
         found = memo.lookup(ctx.program.templates, key) if key is not None else None
         first_read = len(ctx.reached)  # before a replay: what it asks, the body reached
-        if (found is not None and len(ctx.frames) + found.depth < MAX_CALL_DEPTH
+        if (found is not None and key is not None and len(ctx.frames) + found.depth < MAX_CALL_DEPTH
                 and (ctx.observer is None or ctx.observer.may_replay(found))
                 and self.replay_reads(found, scope_path)):
             # (recorded only now: a call whose reads differ would not use the template)

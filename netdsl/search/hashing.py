@@ -31,7 +31,7 @@ from typing import Any
 
 import networkx as nx
 
-from netdsl.graph import PlainGraph, node_columns
+from netdsl.graph import PlainGraph, node_columns, node_table
 
 #: Merges whose inputs can be reordered without changing the network.
 COMMUTATIVE = frozenset({"add", "mul"})
@@ -87,11 +87,9 @@ def _nodes(graph: nx.MultiDiGraph | PlainGraph) -> tuple[list[str], list[Any],
     """A graph's node names, layers and inputs, in order, and the nodes marked training
     only (`heads.mark_training_only`; a plain graph has none)."""
     names, layers, _, _, inputs = node_columns(graph)
-    if getattr(graph, "columns", None) is not None:
+    table = node_table(graph)
+    if table is None:
         return names, layers, inputs, set()
-    table = getattr(graph, "_node", None)
-    if not isinstance(table, dict):
-        table = dict(graph.nodes(data=True))
     return names, layers, inputs, {n for n, data in table.items() if data.get("train_only")}
 
 

@@ -32,7 +32,7 @@ from netdsl.analysis.constraints import (
 )
 from netdsl.api import collector_paused
 from netdsl.errors import NetdslError, Span, UsageError
-from netdsl.graph import PlainGraph, as_networkx, plain_graphs
+from netdsl.graph import PlainGraph, as_networkx, networkx_property, plain_graphs
 from netdsl.language.choices import same_value, show_domain
 from netdsl.language.decisions import Decision, Domain, FloatRange, IntRange
 from netdsl.language.display import literal
@@ -177,22 +177,11 @@ class Candidate:
         return out
 
 
-def _get_graph(candidate: Candidate) -> nx.MultiDiGraph | None:
-    graph = candidate.__dict__["_graph"]
-    if isinstance(graph, PlainGraph):  # the same networkx graph as its report's
-        graph = candidate.__dict__["_graph"] = graph.to_networkx()
-    return graph
-
-
-def _set_graph(candidate: Candidate, graph: nx.MultiDiGraph | PlainGraph | None) -> None:
-    candidate.__dict__["_graph"] = graph
-
-
 # `graph` stays a dataclass field, read through a property: a search reads the totals of
 # most candidates and never their graph, so it is kept plain (`graph.PlainGraph`, no
 # networkx adjacency for the collector to rescan) and made networkx's on first read.
-Candidate.graph = property(  # type: ignore[assignment]
-    _get_graph, _set_graph, doc="The elaborated graph (a networkx MultiDiGraph), or None.")
+Candidate.graph = networkx_property(  # type: ignore[assignment]
+    "The elaborated graph (a networkx MultiDiGraph), or None.")
 
 
 # ------------------------------------------------------------------------------ spaces
