@@ -23,7 +23,7 @@ from netdsl.analysis.receptive_field import receptive_fields
 from netdsl.analysis.rollup import rollup
 from netdsl.analysis.rows import BlockRow, HeadRow, LayerRow, Totals, rf_dict
 from netdsl.errors import Diagnostic, UnknownLayerError, UsageError
-from netdsl.graph import PlainGraph, networkx_property
+from netdsl.graph import PlainGraph, as_networkx, networkx_property
 from netdsl.report import table
 
 if TYPE_CHECKING:
@@ -212,7 +212,8 @@ def analyze_reference(graph: nx.MultiDiGraph, batch: int = 1, dtype: str = "floa
                       optimizer: str = "sgd") -> Report:
     """`analyze_graph` by its separate passes (counts, memory, receptive fields), each
     walking the graph: the straightforward definition the one-pass version is tested
-    against."""
+    against. (A plain graph is made networkx's first: the passes read networkx's API.)"""
+    graph = as_networkx(graph)
     return _complete(_separate_passes(graph, batch, dtype, optimizer), graph, _separate_passes)
 
 
