@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netdsl.errors import TORCH_CPU_INSTALL
-from netdsl.graph import as_networkx, plain_graphs
+from netdsl.graph import PlainGraph, as_networkx, plain_graphs
 from netdsl.language.decisions import DecisionSource
 from netdsl.language.elaborate import elaborate
 from netdsl.language.loader import Program, load_file, load_text
@@ -70,6 +70,18 @@ class Spec:
             return elaborate(self.program, network, {**(params or {}), **kwargs}, inputs,
                              decisions)
 
+    def plain_graph(self, network: str | None = None, inputs: dict[str, Shape] | None = None,
+                    params: dict[str, Any] | None = None, *,
+                    decisions: DecisionSource | Mapping[str, Any] | None = None,
+                    **kwargs: Any) -> nx.MultiDiGraph | PlainGraph:
+        """`graph`, for a caller that analyses it and may never read it (`analyze`, a
+        search): a `graph.PlainGraph` (networkx's graph would be a few hundred more
+        objects for the garbage collector, and networkx need not be imported), or
+        networkx's for a network with named outputs, whose heads' analysis reads it."""
+        with plain_graphs():
+            graph = self.graph(network, inputs, params, decisions=decisions, **kwargs)
+        return as_networkx(graph) if graph.graph.get("named_outputs") else graph
+
     def analyze(self, network: str | None = None, *, batch: int = 1, dtype: str = "float32",
                 optimizer: str = "sgd", inputs: dict[str, Shape] | None = None,
                 params: dict[str, Any] | None = None,
@@ -80,12 +92,8 @@ class Spec:
 
         with collector_paused():
             # a plain graph (networkx's is made if `report.graph` is read): a search reads
-            # the totals of most candidates and never their graph; networkx's adjacency
-            # would be a few hundred more objects for the garbage collector per candidate
-            with plain_graphs():
-                graph = self.graph(network, inputs, params, decisions=decisions, **kwargs)
-            if graph.graph.get("named_outputs"):  # the heads' analysis reads networkx's graph
-                graph = as_networkx(graph)
+            # the totals of most candidates and never their graph
+            graph = self.plain_graph(network, inputs, params, decisions=decisions, **kwargs)
             return analyze_graph(graph, batch=batch, dtype=dtype, optimizer=optimizer)
 
 

@@ -204,9 +204,8 @@ def _structure(graph: nx.MultiDiGraph, names: tuple[str, ...], records: list[Lay
         field = fields[first]
         if len(field.size) != rank:
             # a reshape moved elements between axes: the field is global (see
-            # receptive_field.receptive_fields); one that is already stays the same object
-            if not field.is_global:
-                field = field.as_global()
+            # receptive_field.receptive_fields)
+            field = field.as_global()
         elif not pointwise:  # the field of the inputs' fields
             field = layer.field_of((field,) if len(at) == 1 else tuple(fields[p] for p in at))
         fields.append(field)

@@ -22,7 +22,6 @@ from netdsl.language.decisions import Categorical, DecisionSource
 from netdsl.language.display import layer_message, literal, suggest
 from netdsl.language.evaluate import Evaluator
 from netdsl.language.loader import MAX_ERRORS, Program
-from netdsl.language.memo import ROW_WIDTH
 from netdsl.language.resolve import BLOCK, LAYER
 from netdsl.language.values import (
     MAX_CALL_DEPTH,
@@ -364,18 +363,19 @@ class _Elaborator(Evaluator):
         """Every node must feed an output (walk the inputs backwards from them)."""
         ctx = self.ctx
         live = set(outputs)
-        names, _, _, _, inputs = ctx.columns()
+        names, layers, _, _, inputs = ctx.columns()
         for node, preds in zip(reversed(names), reversed(inputs)):
             if node in live:
                 live.update(preds)
         if len(live) == len(names):  # (every name in it is a node's): all reach
             return
-        unused = {node for node, layer in zip(names, ctx.rows[1::ROW_WIDTH])
+        unused = {node for node, layer in zip(names, layers)
                   if node not in live and _is_part(layer)}
         if unused:  # a part of a split nobody uses (`a, b = chunk(2)`, b unused): a view,
             # nothing is computed; it is dropped rather than an error
             ctx.keep_nodes(lambda node: node not in unused)
-        for node, _, span, block, _ in zip(*[iter(ctx.rows)] * ROW_WIDTH):
+        names, _, spans, blocks, _ = ctx.columns()
+        for node, span, block in zip(names, spans, blocks):
             if node not in live:
                 where = "output" if len(outputs) == 1 else "outputs"
                 raise self.error(f"'{node}' is computed but never reaches the network's {where}",

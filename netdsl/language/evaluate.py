@@ -22,7 +22,6 @@ from netdsl.language.choices import (
 from netdsl.language.context import Context
 from netdsl.language.decisions import Decision, Domain
 from netdsl.language.display import suggest
-from netdsl.language.memo import ROW_WIDTH
 from netdsl.language.resolve import BLOCK, BUILTIN, CHECK, DECISION, LAYER, LOCAL
 from netdsl.language.values import (
     BINARY,
@@ -552,7 +551,7 @@ class Evaluator(Calls):
     def add_node(self, layer: Any, inputs: Sequence[Tensor], span: Span, hint: str | None,
                  root: bool = False) -> Tensor:
         ctx = self.ctx
-        if len(ctx.rows) >= MAX_NODES * ROW_WIDTH:
+        if ctx.node_count >= MAX_NODES:
             self.check_room(1, span)
         scope = ctx.scope
         name = scope.fresh(layer.op, hint)

@@ -102,8 +102,8 @@ def realize(templates: dict[tuple, Template | Pending], key: tuple,
             template: Template | Pending) -> Template | None:
     """The template of a call found by `lookup`: a pending call is recorded now (and kept
     as its template); None, and forgotten, when it cannot be replayed."""
-    if type(template) is not Pending:
-        return template  # type: ignore[return-value]
+    if isinstance(template, Template):
+        return template
     made = record(template.scope_path, template.rows, template.result, template.tensors,
                   template.depth, template.reads)
     if made is None:  # the call cannot be replayed: it is interpreted again

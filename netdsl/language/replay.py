@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from netdsl.errors import NetdslError, Span
-from netdsl.graph import PlainGraph, node_columns, plain_graphs
+from netdsl.graph import PlainGraph, node_columns, node_table, plain_graphs
 from netdsl.heads import DEFAULT_NAME, Head, set_outputs
 from netdsl.language import syntax as ast
 from netdsl.language.choices import same_value
@@ -786,8 +786,8 @@ _NODE_KEYS = {"layer", "span", "block", "inputs"}
 def _node_rows(graph: Any) -> list[tuple[Any, ...]] | None:
     """A graph's nodes as (name, layer, span, block, inputs) rows (`node_columns`); None
     when a node's data has other keys."""
-    if getattr(graph, "columns", None) is None and any(
-            data.keys() != _NODE_KEYS for data in graph.nodes.values()):
+    table = node_table(graph)
+    if table is not None and any(data.keys() != _NODE_KEYS for data in table.values()):
         return None
     return list(zip(*node_columns(graph)))
 

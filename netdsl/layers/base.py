@@ -91,8 +91,10 @@ class Field(NamedTuple):
         return Field(tuple(map(_whole, size)), stride, padding, self.is_global, self.exact)
 
     def as_global(self) -> Field:
-        """The same local field, marked as seeing the whole input."""
-        return Field(self.size, self.stride, self.padding, True, self.exact)
+        """The same local field, marked as seeing the whole input (this one when it is
+        already: a field stays one object down a chain of global layers)."""
+        return self if self.is_global else Field(self.size, self.stride, self.padding, True,
+                                                 self.exact)
 
 
 def _whole(x: Number) -> int:

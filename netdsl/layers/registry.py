@@ -215,8 +215,6 @@ def argument_key(name: str, positional: Sequence[Any], keywords: dict[str, Any])
         kind = type(value)
         if kind is int or kind is str:  # most values: written as they are
             key.append(value)
-        elif kind is bool:
-            key.append(_TRUE if value else _FALSE)
         else:
             _freeze_into(key, (value,))
     key.append(_SHAPE)

@@ -32,7 +32,7 @@ from netdsl.analysis.constraints import (
 )
 from netdsl.api import collector_paused
 from netdsl.errors import NetdslError, Span, UsageError
-from netdsl.graph import PlainGraph, as_networkx, networkx_property, plain_graphs
+from netdsl.graph import PlainGraph, networkx_property
 from netdsl.language.choices import same_value, show_domain
 from netdsl.language.decisions import Decision, Domain, FloatRange, IntRange
 from netdsl.language.display import literal
@@ -279,11 +279,8 @@ class Space:
             else decisions
         recorder = _Recorder(source)
         try:
-            with plain_graphs():  # (see `Candidate.graph`)
-                graph = self.spec.graph(self.network, self.inputs or None, self.params,
-                                        decisions=recorder)
-            if graph.graph.get("named_outputs"):  # the heads' analysis reads networkx's
-                graph = as_networkx(graph)
+            graph = self.spec.plain_graph(self.network, self.inputs or None, self.params,
+                                          decisions=recorder)  # (see `Candidate.graph`)
         except UsageError:
             raise  # the API's own misuse (an unknown parameter or input): not the candidate's
         except NetdslError as exc:
