@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from netdsl.errors import Diagnostic, NetdslError, Span, UsageError, remember_source, source_line
 from netdsl.language import syntax as ast
 from netdsl.language.display import suggest
+from netdsl.language.values import BINARY, ValueError_
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -46,10 +47,6 @@ QUANTITIES: dict[str, str] = {
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt,
     "==": operator.eq, "!=": operator.ne,
-}
-_ARITH: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-    "//": operator.floordiv, "%": operator.mod, "**": operator.pow,
 }
 
 
@@ -219,17 +216,18 @@ def _eval(e: ast.Node, values: dict[str, int | float], env: Any,
         return -_number(operand, e.operand)
     if isinstance(e, ast.Binary):
         if e.op in ("and", "or"):
-            left = _boolean(_eval(e.left, values, env, read), e.left)
-            if left == (e.op == "or"):
-                return left
+            truth = _boolean(_eval(e.left, values, env, read), e.left)
+            if truth == (e.op == "or"):
+                return truth
             return _boolean(_eval(e.right, values, env, read), e.right)
         left = _number(_eval(e.left, values, env, read), e.left)
         right = _number(_eval(e.right, values, env, read), e.right)
         if e.op in _COMPARE:
             return _COMPARE[e.op](left, right)
-        try:
-            return _ARITH[e.op](left, right)
-        except (ZeroDivisionError, OverflowError) as exc:
+        try:  # the language's own arithmetic: its limits (a power's exponent, an
+            # integer's size) hold here too, or `2 ** 64 ** 64G` runs out of memory
+            return BINARY[e.op](left, right)
+        except ValueError_ as exc:
             raise NetdslError(f"cannot compute this requirement: {exc}", e.span) from None
     raise NetdslError("a requirement is made of numbers, quantities (macs, params, ...), "
                       "arithmetic, comparisons and and/or/not", e.span)

@@ -93,6 +93,15 @@ ATTACKS: list[Attack] = [
         "a = 2 ** 64\n    b = a ** 64\n    c = b ** 64\n    image -> conv(c, 3)")),
         "located", HERE + r"18446744073709551616 \*\* 64 is an integer of 4097 bits, past the "
                           r"limit of 1024 bits"),
+    # (found by the fuzz campaign: a requirement's arithmetic had no limits, and this
+    # ran out of memory after minutes)
+    Attack("a requirement's huge power", spec(net(
+        "require macs <= (2 ** 64) ** 64G\n    image -> relu")), "located",
+        HERE + r"cannot compute this requirement: exponent 64000000000 is past the limit of 64"),
+    Attack("a requirement's huge product", spec(net(
+        "require macs <= 10 ** 60 * 10 ** 60 * 10 ** 60 * 10 ** 60 * 10 ** 60 * 10 ** 60\n"
+        "    image -> relu")), "located", HERE + r"cannot compute this requirement: .* is an "
+                                                r"integer of \d+ bits, past the limit"),
     Attack("a block squaring its argument", spec(
         "block sq(x, n) {\n    if n == 0 { conv(1, 1) } else { sq(x * x, n - 1) }\n}\n"
         + net("image -> sq(3, 40)")), "located", r"main\.net:2:\d+: error: .* is an integer of"),
