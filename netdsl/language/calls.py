@@ -316,7 +316,7 @@ class Calls:
             extra = memo.call_key(block, defaults)
             key = (key, extra) if extra is not None else None
         found = memo.lookup(ctx.program.templates, key) if key is not None else None
-        first_read = len(ctx.reached)  # before a replay: what it asks, the body reached
+        first_read = len(ctx.reads)  # before a replay: what it asks, the body read
         if (found is not None and key is not None and len(ctx.frames) + found.depth < MAX_CALL_DEPTH
                 and (ctx.observer is None or ctx.observer.may_replay(found))
                 and self.replay_reads(found, scope_path)):
@@ -337,9 +337,8 @@ class Calls:
             ctx.scope = outer_scope
             depth, ctx.deepest = ctx.deepest - entry_depth, max(deepest, ctx.deepest)
         if key is not None and len(ctx.warnings) == warned:  # a replay would not warn
-            reads = (memo.relative_reads(scope_path, [("decision", d, v) for d, v
-                                                      in ctx.reached[first_read:]])
-                     if len(ctx.reached) > first_read else ())
+            reads = (memo.relative_reads(scope_path, ctx.reads[first_read:])
+                     if len(ctx.reads) > first_read else ())
             if reads is not None:  # (a read outside the call's scope: never replayed)
                 memo.store(ctx.program.templates, key, memo.Pending(
                     scope_path, ctx.rows[start:], result, bound, depth, reads))

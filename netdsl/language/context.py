@@ -78,7 +78,7 @@ class Context:
 
     __slots__ = ("program", "names", "network", "input_shapes", "source", "memoize",
                  "graph", "rows", "edges", "frames", "deepest", "scope_spans", "scope",
-                 "globals", "decided", "reached", "heads", "layer_defaults", "warnings", "warned",
+                 "globals", "decided", "reached", "reads", "heads", "layer_defaults", "warnings", "warned",
                  "observer")
 
     def __init__(self, program: Program, network: ast.BlockDef,
@@ -97,6 +97,10 @@ class Context:
         # what elaboration builds: nodes and edges are added to `graph` in bulk at the end
         self.decided: dict[str, tuple[Decision, Any]] = {}  # decision name -> (it, value)
         self.reached: list[tuple[Decision, Any]] = []  # in the order reached
+        # every read of a decision, in order, a decision already decided too: what a
+        # memoised call's body read (`memo.relative_reads`), also when an enclosing
+        # call's replay had asked it before the call began
+        self.reads: list[tuple[Decision, Any]] = []
         self.graph: nx.MultiDiGraph = new_graph()
         self.graph.graph.update(network=network.name, source=program.path,
                                 decisions=self.reached)

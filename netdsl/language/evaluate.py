@@ -8,7 +8,7 @@ are added, which is what lets blocks read `in.channels`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from netdsl.errors import Diagnostic, LimitError, NetdslError, Note, Span
 from netdsl.language import syntax as ast
@@ -62,7 +62,7 @@ class _IfEnv(Env):
 class Evaluator(Calls):
     """Interprets bodies and expressions; collects nodes and edges for the graph."""
 
-    dispatch: dict[type, Callable[..., Any]]  # the evaluator of each kind of expression (below)
+    dispatch: ClassVar[dict[type, Callable[..., Any]]]  # the evaluator of each kind of expression (below)
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -533,6 +533,7 @@ class Evaluator(Calls):
         """The value of a reached decision: asked of the source once, checked, recorded."""
         known = self.ctx.decided.get(decision.name)
         if known is not None:
+            self.ctx.reads.append(known)
             if known[0].domain != decision.domain:
                 raise self.error(f"decision '{decision.name}' is reached again with another "
                                  f"domain, {show_domain(decision.domain)}", decision.span,
@@ -543,8 +544,9 @@ class Evaluator(Calls):
         if not decision.domain.contains(value):
             raise self.error(f"decision '{decision.name}' is given {show_value(value)}, which is "
                              f"not in {show_domain(decision.domain)}", decision.span)
-        self.ctx.decided[decision.name] = (decision, value)
-        self.ctx.reached.append((decision, value))
+        self.ctx.decided[decision.name] = read = (decision, value)
+        self.ctx.reached.append(read)
+        self.ctx.reads.append(read)
         return value
 
     # -------------------------------------------------------------------- graph

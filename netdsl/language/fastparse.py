@@ -406,7 +406,7 @@ class Parser:
                 self.pos = pos + 1
                 line, column = self.lines[pos], self.cols[pos]
                 span = Span(self.path, line, column, line, column + len(text))
-                step = ast.Name(span, text) if kind == "NAME" else \
+                step: ast.Node = ast.Name(span, text) if kind == "NAME" else \
                     ast.Literal(span, self.numbers[text])
             else:
                 step = self.binary(0)
@@ -428,7 +428,7 @@ class Parser:
             self.pos += 1
             operand = self.binary(_NOT)
             self.ops += 1
-            left = ast.Unary(self.span(first), "not", operand)
+            left: ast.Node = ast.Unary(self.span(first), "not", operand)
         else:
             left = self.unary()
         prec = _PREC.get(k[self.pos])
@@ -474,7 +474,7 @@ class Parser:
         kind = k[pos]
         if kind == "NAME":
             if k[pos + 1] == "(":
-                node = self.call()
+                node: ast.Node = self.call()
             else:
                 self.pos = pos + 1
                 node = ast.Name(self.token_span(pos), self.v[pos])
@@ -553,7 +553,7 @@ class Parser:
             return self.repeat_expr()
         raise self.reject()
 
-    def list_expr(self) -> ast.ListExpr:
+    def list_expr(self) -> ast.Node:
         first = self.pos
         self.pos += 1
         k = self.k

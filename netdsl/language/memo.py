@@ -69,16 +69,28 @@ class Pending:
         self.depth, self.reads = depth, reads
 
 
-def relative_reads(scope_path: str, reads: Sequence[tuple[str, Decision, Any]]
+def relative_reads(scope_path: str, reads: Sequence[tuple[Decision, Any]]
                    ) -> tuple[tuple[str, str, Any, Any], ...] | None:
-    """A call's reads (kind, what, value) as a template keeps them, named relative to the
-    call's path; None when one was made outside the call's scope (no template then)."""
+    """A call's decision reads (`Context.reads` while it ran) as a template keeps them:
+    each decision once, in the order first read, named relative to the call's path;
+    None when one was made outside the call's scope (no template then).
+
+    Every read counts, not only a decision's first: an enclosing call's replay may have
+    asked one of this call's decisions before the call began (it stops at the first
+    answer that differs). Left out, the template would serve later calls whatever that
+    decision's answer, with the network of the answer it was recorded with.
+    """
     prefix = scope_path + "."
     relative = []
-    for kind, what, value in reads:
-        if not what.name.startswith(prefix):
+    seen = set()
+    for what, value in reads:
+        name = what.name
+        if name in seen:
+            continue
+        if not name.startswith(prefix):
             return None
-        relative.append((kind, what.name[len(scope_path):], what, value))
+        seen.add(name)
+        relative.append(("decision", name[len(scope_path):], what, value))
     return tuple(relative)
 
 
@@ -135,32 +147,34 @@ def call_key(block: Any, variables: dict[str, Any]) -> tuple | None:
         for i, (name, v) in enumerate(variables.items()):
             items.append(name)
             kind = type(v)
-            if kind is int or kind is str or v is None:  # `_freeze` of the common values
+            if kind is int or kind is str or v is None:  # `freeze` of the common values
                 items.append(v)
             elif kind is Tensor:
                 items.append(("tensor", v.shape))
                 aliases.append(first.setdefault(v.node, i))
             else:
-                items.append(_freeze(v))
+                items.append(freeze(v))
     except TypeError:
         return None
     items.append(tuple(aliases))
     return tuple(items)
 
 
-def _freeze(value: Any) -> Any:
+def freeze(value: Any) -> Any:
+    """A hashable stand-in for a value, equal for values an elaboration takes alike
+    (tensors by shape; 1, 1.0 and true kept apart); TypeError for one it cannot take."""
     kind = type(value)
     if kind is int or kind is str or value is None:
         return value
     if kind is Tensor:
         return ("tensor", value.shape)
     if kind is list or kind is tuple:
-        return ("list", tuple(_freeze(v) for v in value))
+        return ("list", tuple(freeze(v) for v in value))
     if kind is bool or kind is float:
         return (kind, value)  # 1, 1.0 and true hash alike: keep them apart
     if kind is Callee:  # a block or layer passed as a value: which one it is
-        return ("callee", id(value.ref), _freeze(list(value.args)),
-                _freeze([list(kv) for kv in value.kwargs]))
+        return ("callee", id(value.ref), freeze(list(value.args)),
+                freeze([list(kv) for kv in value.kwargs]))
     raise TypeError(kind)
 
 
@@ -212,7 +226,7 @@ def _result(value: Any, prefix: str, ext_index: dict[str, int]) -> tuple | None:
             parts.append(part)
         return ("list", tuple(parts))
     try:
-        _freeze(value)
+        freeze(value)
     except TypeError:
         return None
     return ("value", value)

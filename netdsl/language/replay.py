@@ -42,7 +42,7 @@ from netdsl.language.choices import same_value
 from netdsl.language.context import Context
 from netdsl.language.decisions import Decision
 from netdsl.language.elaborate import _Elaborator
-from netdsl.language.memo import _freeze
+from netdsl.language.memo import freeze
 from netdsl.language.resolve import BUILTIN
 from netdsl.language.values import (
     BINARY,
@@ -710,7 +710,7 @@ def _key(ctx: Context, env: Env) -> tuple[tuple, tuple[str, ...]] | None:
     if not params:
         return None
     try:
-        key = (ctx.network.name, _freeze(fixed), _freeze(sorted(ctx.input_shapes.items())))
+        key = (ctx.network.name, freeze(fixed), freeze(sorted(ctx.input_shapes.items())))
     except TypeError:  # a value the key cannot hold
         return None
     return key, tuple(params)
