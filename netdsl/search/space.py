@@ -38,6 +38,7 @@ from netdsl.language.decisions import Decision, Domain, FloatRange, IntRange
 from netdsl.language.display import literal
 from netdsl.search.frozen import render
 from netdsl.search.hashing import network_hash
+from netdsl.search.seen import Answered, SeenAssignments
 from netdsl.search.trace import Counter, Found, conditions, freeze, up_front
 
 _REBUILT: dict[tuple, Any] = {}
@@ -123,6 +124,13 @@ class Candidate:
     #: the constraints it was checked against: the spec's `require`s it reached, then the
     #: space's own
     constraints: list[Constraint] = field(default_factory=list)
+
+    def repeated(self) -> Candidate:
+        """A new candidate of the same assignment, sharing this one's graph and report
+        (what evaluating the assignment again gives, without elaborating it again)."""
+        return Candidate(self.space, dict(self.decisions), self.__dict__["_graph"], self.report,
+                         self.error, list(self.violations), self.hash, list(self.reached),
+                         list(self.constraints))
 
     @property
     def valid(self) -> bool:
@@ -230,6 +238,9 @@ class Space:
             validate(c)  # a constraint on an unknown quantity is an error now, not per candidate
         self._counter: Counter | None = None
         self._analyses: dict[tuple, tuple[Report, tuple[Violation, ...]]] = {}
+        #: the assignments evaluated so far: one met again is served from here
+        self.assignments = SeenAssignments()
+        self._settings = self._current_settings()
         first = self.evaluate({})
         for c in first.constraints:  # the spec's own constraints name known quantities too
             validate(c)
@@ -277,16 +288,37 @@ class Space:
     def _evaluate(self, decisions: Mapping[str, Any] | Any) -> Candidate:
         source = Given(decisions or {}) if decisions is None or isinstance(decisions, Mapping) \
             else decisions
-        recorder = _Recorder(source)
+        self._check_settings()
+        seen, asked = self.assignments.find(source)
+        if seen is not None:
+            return seen.repeated()
+        recorder = _Recorder(Answered(asked, source) if asked else source)
         try:
             graph = self.spec.plain_graph(self.network, self.inputs or None, self.params,
                                           decisions=recorder)  # (see `Candidate.graph`)
         except UsageError:
             raise  # the API's own misuse (an unknown parameter or input): not the candidate's
         except NetdslError as exc:
-            return Candidate(self, {d.name: v for d, v in recorder.asked}, error=exc,
-                             reached=[d for d, _ in recorder.asked])
-        return self._analysed(graph)
+            candidate = Candidate(self, {d.name: v for d, v in recorder.asked}, error=exc,
+                                  reached=[d for d, _ in recorder.asked])
+        else:
+            candidate = self._analysed(graph)
+        self.assignments.add(recorder.asked, candidate)
+        return candidate
+
+    def _current_settings(self) -> tuple:
+        """What a candidate depends on besides its decisions and the spec (public
+        attributes a user may change between candidates)."""
+        return (self.network, self.batch, self.dtype, self.optimizer, repr(self.inputs),
+                repr(self.params), tuple(c.text for c in self.constraints))
+
+    def _check_settings(self) -> None:
+        """Forget the candidates and analyses kept under other settings."""
+        settings = self._current_settings()
+        if settings != self._settings:
+            self._settings = settings
+            self.assignments = SeenAssignments(self.assignments.limit)
+            self._analyses.clear()
 
     def _analysed(self, graph: nx.MultiDiGraph | PlainGraph) -> Candidate:
         from netdsl.analysis.report import analyze_graph
