@@ -150,7 +150,7 @@ def test_kept_assignments_are_bounded_and_forget_whole_paths() -> None:
     assert len(tree) == 5
     # every node kept lies on a kept leaf's path: at most a path per leaf
     assert len(tree._asks) <= 5 * (depth + 1) and len(tree._edges) <= 5 * depth
-    assert sum(tree._fanout.values()) == len(tree._edges)
+    assert sum(tree._fanout.values()) == len(tree._edges) == len(tree._parent)
 
 
 def test_changed_settings_forget_what_was_kept() -> None:
@@ -181,3 +181,31 @@ def test_an_optuna_trial_met_again_is_suggested_every_decision_it_reaches() -> N
     for trial in study.trials:
         reached = trial.user_attrs["netdsl"]["decisions"]
         assert trial.params == reached
+
+
+def test_an_answer_the_domain_refuses_is_kept_with_its_located_error() -> None:
+    class Refused:
+        def decide(self, decision: Any) -> Any:
+            return 5 if decision.name == "unit0.use" else decision.default
+
+    space = netdsl.loads(GATED, "g.net").space()
+    count = elaborations(space)
+    first, again = space.evaluate(Refused()), space.evaluate(Refused())
+    assert count[0] == 1 and again.error is first.error
+    assert "decision 'unit0.use' is given 5" in first.error.message
+
+
+def test_candidates_share_their_decisions_and_answers() -> None:
+    """A decision written with literals is one object per name for every candidate, and
+    each (decision, answer) pair one per answer: a kept candidate costs the collector
+    about 20 objects, not 140."""
+    space = load_space("mnas_space", kept=0)
+    rng = random.Random(9)
+    a, b = space.sample(rng), space.sample(rng)
+    shared = [(x, y) for x in a.reached for y in b.reached if x.name == y.name]
+    assert shared and all(x is y for x, y in shared)
+    pairs_a = {pair[0].name: pair for pair in a.report.graph.graph["decisions"]}
+    for pair in b.report.graph.graph["decisions"]:
+        other = pairs_a.get(pair[0].name)
+        if other is not None and other[1] == pair[1] and type(other[1]) is type(pair[1]):
+            assert other is pair

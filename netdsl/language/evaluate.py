@@ -22,6 +22,7 @@ from netdsl.language.choices import (
 from netdsl.language.context import Context
 from netdsl.language.decisions import Decision, Domain
 from netdsl.language.display import suggest
+from netdsl.language.memo import freeze
 from netdsl.language.resolve import BLOCK, BUILTIN, CHECK, DECISION, LAYER, LOCAL
 from netdsl.language.values import (
     BINARY,
@@ -43,6 +44,10 @@ from netdsl.language.values import (
     value_type,
 )
 from netdsl.layers import REGISTRY
+
+#: (decision, value) pairs a program keeps for sharing (`Evaluator.kept_read`); past
+#: it, they are forgotten and made anew.
+MAX_KEPT_READS = 100_000
 
 #: Callees that are functions of values, not layers: they cannot be chain steps.
 VALUE_FUNCTIONS = (BUILTIN, CHECK, DECISION)
@@ -492,6 +497,7 @@ class Evaluator(Calls):
         parts = self._decision_parts(e, env)
         if _literal_scalars(e):
             self.ctx.program.decision_parts[id(e)] = parts
+            self.ctx.program.kept_domains.add(id(parts[0]))
         return parts
 
     def _decision_parts(self, e: ast.Call, env: Env) -> tuple[Domain, Any, str | None]:
@@ -540,14 +546,41 @@ class Evaluator(Calls):
                                  [Note(f"first reached with {show_domain(known[0].domain)}",
                                        known[0].span)])
             return known[1]
+        # (the program's own object, if it keeps one: the source and the candidate
+        # keep the decision it is asked with)
+        decision = self.ctx.program.kept_decisions.get((decision.name, id(decision.domain)),
+                                                       decision)
         value = fit(decision.domain, self.ctx.source.decide(decision))
         if not decision.domain.contains(value):
             raise self.error(f"decision '{decision.name}' is given {show_value(value)}, which is "
                              f"not in {show_domain(decision.domain)}", decision.span)
-        self.ctx.decided[decision.name] = read = (decision, value)
+        self.ctx.decided[decision.name] = read = self.kept_read(decision, value)
         self.ctx.reached.append(read)
         self.ctx.reads.append(read)
         return value
+
+    def kept_read(self, decision: Decision, value: Any) -> tuple[Decision, Any]:
+        """The (decision, value) pair a candidate keeps of a reached decision: for one
+        whose domain the program keeps (`decision_parts`), one `Decision` per name and
+        one pair per value, shared by every elaboration. A search keeps hundreds of
+        candidates (a space's kept assignments, a user's list), and these were 120 of
+        the 140 objects a kept mnas_space candidate left for the collector to rescan."""
+        program = self.ctx.program
+        domain_id = id(decision.domain)
+        if domain_id not in program.kept_domains:
+            return (decision, value)
+        try:
+            key = (decision.name, domain_id, freeze(value))
+        except TypeError:
+            return (decision, value)
+        read = program.kept_reads.get(key)
+        if read is None:
+            if len(program.kept_reads) >= MAX_KEPT_READS:
+                program.kept_reads.clear()
+                program.kept_decisions.clear()
+            shared = program.kept_decisions.setdefault((decision.name, domain_id), decision)
+            read = program.kept_reads[key] = (shared, value)
+        return read
 
     # -------------------------------------------------------------------- graph
     def add_node(self, layer: Any, inputs: Sequence[Tensor], span: Span, hint: str | None,

@@ -64,6 +64,12 @@ class Program:
     #: call's id (the program keeps its syntax tree): their domain, default and name,
     #: which no evaluation can change (`Evaluator.decision_parts`).
     decision_parts: dict[int, tuple[Any, Any, str | None]] = field(default_factory=dict)
+    #: The ids of those calls' domains, and what a candidate keeps of one of them
+    #: reached: its `Decision` by (name, domain id), and the (decision, value) pair by
+    #: (name, domain id, frozen value) (`Evaluator.kept_read`).
+    kept_domains: set[int] = field(default_factory=set)
+    kept_decisions: dict[tuple[str, int], Any] = field(default_factory=dict)
+    kept_reads: dict[tuple[str, int, Any], tuple[Any, Any]] = field(default_factory=dict)
 
 
 @functools.cache  # the package does not move while it runs; resolving costs ~40 us

@@ -40,31 +40,47 @@ _ROOT = 0
 
 def answer_key(decision: Decision, answer: Any) -> Any:
     """The edge an answer takes from its decision's node: its value as the domain holds
-    it, frozen; None for an answer the decision refuses (elaboration reports it) or one
-    that cannot be frozen (never kept)."""
-    value = fit(decision.domain, answer)
-    if not decision.domain.contains(value):
-        return None
+    it, frozen; None for one that cannot be frozen (never kept). (An answer the domain
+    refuses has an edge too: its leaf is the candidate with that located error.)"""
     try:
-        return freeze(value)
+        return freeze(fit(decision.domain, answer))
     except TypeError:
         return None
 
 
+class _Leaf:
+    """A kept assignment: its candidate, and the decisions and answer keys of its path
+    below the node it hangs from (a path is made of nodes only where it branches)."""
+
+    __slots__ = ("candidate", "decisions", "keys")
+
+    def __init__(self, candidate: Any, decisions: tuple[Decision, ...], keys: tuple) -> None:
+        self.candidate, self.decisions, self.keys = candidate, decisions, keys
+
+
 class SeenAssignments:
     """The tree of a space's evaluated assignments (see the module docstring), bounded
-    by `limit` leaves."""
+    by `limit` leaves.
 
-    __slots__ = ("limit", "_asks", "_edges", "_fanout", "_leaves", "_numbered")
+    Nodes are numbered. An inner node asks a decision and has an edge per answer seen;
+    a leaf keeps the rest of its path itself, so a path is made of nodes only down to
+    where it leaves the others (a mnas_space candidate reaches 57 decisions, and
+    sampled ones part within the first few).
+    """
+
+    __slots__ = ("limit", "_asks", "_edges", "_fanout", "_parent", "_leaves", "_numbered")
 
     def __init__(self, limit: int = ASSIGNMENTS_KEPT) -> None:
         self.limit = limit
-        # node -> the decision asked there, or, at a leaf, its candidate
-        self._asks: dict[int, Any] = {}
+        self._clear()
+
+    def _clear(self) -> None:
+        """Forget every assignment."""
+        self._asks: dict[int, Decision | _Leaf] = {}  # node -> its decision, or its leaf
         self._edges: dict[tuple[int, Any], int] = {}  # (node, answer key) -> child node
-        self._fanout: dict[int, int] = {}  # node -> how many edges leave it
-        # leaf -> the edges of its path from the root; least recently met first
-        self._leaves: dict[int, tuple[tuple[int, Any], ...]] = {}
+        self._fanout: dict[int, int] = {}  # inner node -> how many edges leave it
+        self._parent: dict[int, tuple[int, Any]] = {}  # node -> the edge into it
+        self._leaves: dict[_Leaf, int] = {}  # leaf -> its node; least recently met first
         self._numbered = 1  # node numbers given so far (the root is 0)
 
     def __len__(self) -> int:
@@ -78,9 +94,14 @@ class SeenAssignments:
         node = _ROOT
         entry = self._asks.get(node)
         while entry is not None:
-            if not isinstance(entry, Decision):  # a leaf
-                self._leaves[node] = self._leaves.pop(node)  # met again: kept the longest
-                return entry, asked
+            if isinstance(entry, _Leaf):
+                for decision, key in zip(entry.decisions, entry.keys):
+                    answer = source.decide(decision)
+                    asked.append((decision, answer))
+                    if answer_key(decision, answer) != key:
+                        return None, asked
+                self._leaves[entry] = self._leaves.pop(entry)  # met again: kept the longest
+                return entry.candidate, asked
             answer = source.decide(entry)
             asked.append((entry, answer))
             child = self._edges.get((node, answer_key(entry, answer)))
@@ -96,52 +117,75 @@ class SeenAssignments:
         if self.limit <= 0:
             return
         keys = [answer_key(decision, answer) for decision, answer in asked]
-        if any(key is None for key in keys):
+        if None in keys:
             return
-        if not self._fits(asked, keys):
-            return
-        node, path = _ROOT, []
-        for (decision, _), key in zip(asked, keys):
-            self._asks.setdefault(node, decision)
-            child = self._edges.get((node, key))
-            if child is None:
-                child = self._edges[(node, key)] = self._numbered
-                self._numbered += 1
-                self._fanout[node] = self._fanout.get(node, 0) + 1
-            path.append((node, key))
-            node = child
-        self._asks[node] = candidate
-        self._leaves[node] = tuple(path)
+        node, i = _ROOT, 0
+        while True:
+            entry = self._asks.get(node)
+            if entry is None:  # the path leaves the tree here: its leaf keeps the rest
+                leaf = _Leaf(candidate, tuple(d for d, _ in asked[i:]), tuple(keys[i:]))
+                self._asks[node], self._leaves[leaf] = leaf, node
+                break
+            if isinstance(entry, _Leaf):
+                if not self._split(node, entry, asked, keys, i):
+                    return
+                continue  # `node` asks now where the two paths part
+            if i == len(asked) or entry.name != asked[i][0].name:
+                # the path does not agree with the tree (never so for a deterministic
+                # elaboration; checked, so that what is kept is always right)
+                self._clear()
+                return
+            node, i = self._child(node, keys[i]), i + 1
         while len(self._leaves) > self.limit:
             self._forget(next(iter(self._leaves)))
 
-    def _fits(self, asked: Sequence[tuple[Decision, Any]], keys: list[Any]) -> bool:
-        """Whether the path is new and agrees with the tree: every node it passes asks the
-        decision it asked (always so for a deterministic elaboration; checked, so that a
-        path that does not agree is never kept)."""
-        node: int | None = _ROOT
-        for (decision, _), key in zip(asked, keys):
-            entry = self._asks.get(node) if node is not None else None
-            if entry is None:
-                return True  # the rest of the path is new
-            if not isinstance(entry, Decision) or entry.name != decision.name:
-                return False
-            node = self._edges.get((node, key))  # type: ignore[arg-type]
-            if node is None:
-                return True
-        return node is None or node not in self._asks
+    def _child(self, node: int, key: Any) -> int:
+        """The node an edge leads to, made when new."""
+        child = self._edges.get((node, key))
+        if child is None:
+            child = self._edges[(node, key)] = self._numbered
+            self._numbered += 1
+            self._fanout[node] = self._fanout.get(node, 0) + 1
+            self._parent[child] = (node, key)
+        return child
 
-    def _forget(self, leaf: int) -> None:
+    def _split(self, node: int, leaf: _Leaf, asked: Sequence[tuple[Decision, Any]],
+               keys: list[Any], i: int) -> bool:
+        """Make inner nodes of the run a kept leaf's path shares with a new path from
+        `node` (position `i` of the new path), down to where they part; the leaf moves
+        below. False, with nothing kept, when the two do not part (the same assignment,
+        or paths that disagree)."""
+        rest = keys[i:]
+        shared = 0
+        while (shared < len(leaf.keys) and shared < len(rest)
+               and leaf.keys[shared] == rest[shared]):
+            shared += 1
+        if shared == len(leaf.keys) or shared == len(rest) or any(
+                leaf.decisions[t].name != asked[i + t][0].name for t in range(shared + 1)):
+            if shared != len(leaf.keys) or shared != len(rest):
+                self._clear()  # (one path within the other: they disagree)
+            return False
+        for t in range(shared + 1):
+            self._asks[node] = leaf.decisions[t]
+            node = self._child(node, leaf.keys[t])
+        self._asks[node] = leaf
+        self._leaves[leaf] = node  # (its place among the least recently met is kept)
+        leaf.decisions, leaf.keys = leaf.decisions[shared + 1:], leaf.keys[shared + 1:]
+        return True
+
+    def _forget(self, leaf: _Leaf) -> None:
         """Drop a leaf and every node only it kept."""
-        path = self._leaves.pop(leaf)
-        del self._asks[leaf]
-        for node, key in reversed(path):
-            del self._edges[(node, key)]
-            left = self._fanout[node] - 1
+        node = self._leaves.pop(leaf)
+        del self._asks[node]
+        while node != _ROOT:
+            parent, key = self._parent.pop(node)
+            del self._edges[(parent, key)]
+            left = self._fanout[parent] - 1
             if left:
-                self._fanout[node] = left
+                self._fanout[parent] = left
                 return
-            del self._fanout[node], self._asks[node]
+            del self._fanout[parent], self._asks[parent]
+            node = parent
 
 
 class Answered:
