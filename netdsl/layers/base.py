@@ -88,6 +88,8 @@ class Field(NamedTuple):
         axes = [(r + (k - 1) * s, s * t, p + b * s) for r, s, p, k, t, b
                 in zip(self.size, self.stride, self.padding, kernels, strides, pads)]
         size, stride, padding = zip(*axes) if axes else ((), (), ())
+        if not self.exact:  # (an exact field's numbers are ints already)
+            stride, padding = whole_where_whole(stride), whole_where_whole(padding)
         return Field(tuple(map(_whole, size)), stride, padding, self.is_global, self.exact)
 
     def as_global(self) -> Field:
@@ -99,6 +101,13 @@ class Field(NamedTuple):
 
 def _whole(x: Number) -> int:
     return x if type(x) is int else math.ceil(x)
+
+
+def whole_where_whole(values: Sequence[Number]) -> tuple[Number, ...]:
+    """The numbers with each whole fraction made an int. A rule's fields must give
+    equal numbers one type: the records' memos and the shared fields take 2 and
+    Fraction(2) as one key, and would hand one's field to the other."""
+    return tuple(int(x) if type(x) is not int and x.denominator == 1 else x for x in values)
 
 
 # ------------------------------------------------------------- saved for backward

@@ -15,6 +15,7 @@ from netdsl.layers.base import (
     Shape,
     integer,
     numel,
+    whole_where_whole,
 )
 from netdsl.layers.recipe import Recipe, recipe
 from netdsl.layers.registry import Rules, register
@@ -48,8 +49,11 @@ class Merge(Layer):
                                              for f in local)))
         size = tuple(e + p + 1 for e, p in zip(ends, padding))
         stride = tuple(max(ss) for ss in zip(*(f.stride for f in local)))
-        return Field(size, stride, padding, any(f.is_global for f in fields),
-                     all(f.exact for f in fields))
+        exact = all(f.exact for f in fields)
+        if not exact:  # (exact fields' numbers are ints already)
+            size, stride = whole_where_whole(size), whole_where_whole(stride)
+            padding = whole_where_whole(padding)
+        return Field(size, stride, padding, any(f.is_global for f in fields), exact)
 
 
 class Add(Merge):
