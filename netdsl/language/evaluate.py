@@ -546,10 +546,7 @@ class Evaluator(Calls):
                                  [Note(f"first reached with {show_domain(known[0].domain)}",
                                        known[0].span)])
             return known[1]
-        # (the program's own object, if it keeps one: the source and the candidate
-        # keep the decision it is asked with)
-        decision = self.ctx.program.kept_decisions.get((decision.name, id(decision.domain)),
-                                                       decision)
+        decision = self.kept_decision(decision)  # (the source may keep what it is asked)
         value = fit(decision.domain, self.ctx.source.decide(decision))
         if not decision.domain.contains(value):
             raise self.error(f"decision '{decision.name}' is given {show_value(value)}, which is "
@@ -559,27 +556,34 @@ class Evaluator(Calls):
         self.ctx.reads.append(read)
         return value
 
-    def kept_read(self, decision: Decision, value: Any) -> tuple[Decision, Any]:
-        """The (decision, value) pair a candidate keeps of a reached decision: for one
-        whose domain the program keeps (`decision_parts`), one `Decision` per name and
-        one pair per value, shared by every elaboration. A search keeps hundreds of
-        candidates (a space's kept assignments, a user's list), and these were 120 of
-        the 140 objects a kept mnas_space candidate left for the collector to rescan."""
+    # A decision whose domain the program keeps (`decision_parts`) is one `Decision` per
+    # name, and one (decision, value) pair per value, shared by every elaboration. A
+    # search keeps hundreds of candidates (a space's kept assignments, a user's list),
+    # and these were 120 of the 140 objects a kept mnas_space candidate left for the
+    # collector to rescan.
+    def kept_decision(self, decision: Decision) -> Decision:
+        """The program's own object for a reached decision, when it keeps one."""
         program = self.ctx.program
-        domain_id = id(decision.domain)
-        if domain_id not in program.kept_domains:
+        if id(decision.domain) not in program.kept_domains:
+            return decision
+        if len(program.kept_reads) >= MAX_KEPT_READS:
+            program.kept_reads.clear()
+            program.kept_decisions.clear()
+        return program.kept_decisions.setdefault((decision.name, id(decision.domain)), decision)
+
+    def kept_read(self, decision: Decision, value: Any) -> tuple[Decision, Any]:
+        """The (decision, value) pair a candidate keeps: the program's own for a kept
+        decision (`kept_decision`)."""
+        program = self.ctx.program
+        if program.kept_decisions.get((decision.name, id(decision.domain))) is not decision:
             return (decision, value)
         try:
-            key = (decision.name, domain_id, freeze(value))
+            key = (decision.name, id(decision.domain), freeze(value))
         except TypeError:
             return (decision, value)
         read = program.kept_reads.get(key)
         if read is None:
-            if len(program.kept_reads) >= MAX_KEPT_READS:
-                program.kept_reads.clear()
-                program.kept_decisions.clear()
-            shared = program.kept_decisions.setdefault((decision.name, domain_id), decision)
-            read = program.kept_reads[key] = (shared, value)
+            read = program.kept_reads[key] = (decision, value)
         return read
 
     # -------------------------------------------------------------------- graph

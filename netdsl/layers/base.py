@@ -89,7 +89,7 @@ class Field(NamedTuple):
                 in zip(self.size, self.stride, self.padding, kernels, strides, pads)]
         size, stride, padding = zip(*axes) if axes else ((), (), ())
         if not self.exact:  # (an exact field's numbers are ints already)
-            stride, padding = whole_where_whole(stride), whole_where_whole(padding)
+            stride, padding = tuple(map(as_number, stride)), tuple(map(as_number, padding))
         return Field(tuple(map(_whole, size)), stride, padding, self.is_global, self.exact)
 
     def as_global(self) -> Field:
@@ -103,11 +103,11 @@ def _whole(x: Number) -> int:
     return x if type(x) is int else math.ceil(x)
 
 
-def whole_where_whole(values: Sequence[Number]) -> tuple[Number, ...]:
-    """The numbers with each whole fraction made an int. A rule's fields must give
+def as_number(x: Number) -> Number:
+    """A whole fraction as an int. Fields print and compare as ints, and a rule must give
     equal numbers one type: the records' memos and the shared fields take 2 and
     Fraction(2) as one key, and would hand one's field to the other."""
-    return tuple(int(x) if type(x) is not int and x.denominator == 1 else x for x in values)
+    return int(x) if x.denominator == 1 else x
 
 
 # ------------------------------------------------------------- saved for backward

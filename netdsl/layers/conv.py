@@ -17,6 +17,7 @@ from netdsl.layers.base import (
     Saved,
     Shape,
     SlidingWindow,
+    as_number,
     boolean,
     keep,
     non_negative,
@@ -26,7 +27,6 @@ from netdsl.layers.base import (
     positive,
 )
 from netdsl.layers.geometry import (
-    as_number,
     format_axes,
     format_pads,
     is_symmetric,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from fractions import Fraction
 from typing import Any
 
 from netdsl.layers.base import LayerError, Shape
@@ -80,11 +79,6 @@ def padded_size(shape: Shape, pads: Sequence[tuple[int, int]]) -> int:
 def torch_pad_order(pads: Sequence[tuple[int, int]]) -> tuple[int, ...]:
     """Per-axis (begin, end) pairs in F.pad's order: the last axis first."""
     return tuple(v for pair in reversed(pads) for v in pair)
-
-
-def as_number(x: Fraction) -> int | Fraction:
-    """A fraction as an int when it is whole (fields print and compare as ints)."""
-    return int(x) if x.denominator == 1 else x
 
 
 def format_axes(values: Sequence[int]) -> str:

@@ -13,9 +13,9 @@ from netdsl.layers.base import (
     LayerError,
     Saved,
     Shape,
+    as_number,
     integer,
     numel,
-    whole_where_whole,
 )
 from netdsl.layers.recipe import Recipe, recipe
 from netdsl.layers.registry import Rules, register
@@ -51,8 +51,8 @@ class Merge(Layer):
         stride = tuple(max(ss) for ss in zip(*(f.stride for f in local)))
         exact = all(f.exact for f in fields)
         if not exact:  # (exact fields' numbers are ints already)
-            size, stride = whole_where_whole(size), whole_where_whole(stride)
-            padding = whole_where_whole(padding)
+            size, stride = tuple(map(as_number, size)), tuple(map(as_number, stride))
+            padding = tuple(map(as_number, padding))
         return Field(size, stride, padding, any(f.is_global for f in fields), exact)
 
 

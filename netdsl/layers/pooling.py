@@ -19,6 +19,7 @@ from netdsl.layers.base import (
     Saved,
     Shape,
     SlidingWindow,
+    as_number,
     boolean,
     choice,
     int_list,
@@ -268,7 +269,7 @@ class AdaptivePool(Layer):
             n, out = self.in_shape[1 + axis], self.size[axis]
             size.append(math.ceil(r + (self.window_max(axis) - 1) * jump))
             step = Fraction(n, out) * jump
-            stride.append(int(step) if step.denominator == 1 else step)
+            stride.append(as_number(step))
         # windows of unequal sizes (n not a multiple of out) depend on the position
         exact = f.exact and all(n % out == 0 for n, out in zip(self.in_shape[1:], self.size))
         return Field(tuple(size), tuple(stride), f.padding, f.is_global, exact)

@@ -16,6 +16,7 @@ from netdsl.layers.base import (
     LayerError,
     Saved,
     Shape,
+    as_number,
     choice,
     int_list,
     padding,
@@ -79,7 +80,7 @@ class PixelShuffle(Layer):
 
     def receptive_field(self, fields: Sequence[Field]) -> Field:
         f, r = fields[0], self.factor
-        stride = tuple(_simplify(Fraction(s) / r) for s in f.stride)
+        stride = tuple(as_number(Fraction(s) / r) for s in f.stride)
         return Field(f.size, stride, f.padding, f.is_global, f.exact and r == 1)
 
     def describe(self) -> str:
@@ -247,10 +248,6 @@ class ChannelSlice(Layer):
 
     def torch_recipe(self) -> Recipe:
         return recipe("Narrow", 1, self.start, self.length)
-
-
-def _simplify(x: Fraction) -> Fraction | int:
-    return int(x) if x.denominator == 1 else x
 
 
 register("channel_shuffle", ChannelShuffle, (Arg("groups", positive),), ranks=(1, 2, 3),

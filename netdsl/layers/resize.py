@@ -13,6 +13,7 @@ from netdsl.layers.base import (
     Layer,
     LayerError,
     Shape,
+    as_number,
     choice,
     numel,
     optional,
@@ -68,10 +69,10 @@ class Upsample(Layer):
         for r, jump, p, s in zip(f.size, f.stride, f.padding, self.scales()):
             taps = 2 if self.mode == "linear" and s != 1 else 1
             size.append(r + (taps - 1) * jump)
-            stride.append(_simplify(jump / s))
+            stride.append(as_number(Fraction(jump / s)))
             # linear: source coordinate (i + 1/2)/s - 1/2, its floor is the first tap
             shift = (Fraction(1, 2) - Fraction(1, 2) / s) * jump if taps == 2 else 0
-            pad.append(_simplify(p + shift))
+            pad.append(as_number(Fraction(p + shift)))
         # exact only where every output reads the same pattern: no resampling, or nearest
         # down-sampling by a whole factor
         exact = f.exact and all(s == 1 or (self.mode == "nearest" and (1 / s).denominator == 1)
@@ -122,11 +123,6 @@ class CenterCrop(Layer):
 
     def torch_recipe(self) -> Recipe:
         return recipe("Crop", self.offsets(), self.size, copy=True)
-
-
-def _simplify(x: Fraction | int) -> Fraction | int:
-    x = Fraction(x)
-    return int(x) if x.denominator == 1 else x
 
 
 register("upsample", Upsample, (

@@ -161,10 +161,11 @@ class SeenAssignments:
         while (shared < len(leaf.keys) and shared < len(rest)
                and leaf.keys[shared] == rest[shared]):
             shared += 1
-        if shared == len(leaf.keys) or shared == len(rest) or any(
+        if shared == len(leaf.keys) == len(rest):
+            return False  # the same assignment, kept already
+        if shared in (len(leaf.keys), len(rest)) or any(
                 leaf.decisions[t].name != asked[i + t][0].name for t in range(shared + 1)):
-            if shared != len(leaf.keys) or shared != len(rest):
-                self._clear()  # (one path within the other: they disagree)
+            self._clear()  # the paths disagree (see `add`)
             return False
         for t in range(shared + 1):
             self._asks[node] = leaf.decisions[t]
